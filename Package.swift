@@ -1,0 +1,35 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "Courier",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Courier", targets: ["Courier"]),
+        .library(name: "CourierTesting", targets: ["CourierTesting"]),
+        .executable(name: "Hello", targets: ["Hello"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibUV", path: "Sources/CLibUV", pkgConfig: "libuv",
+                       providers: [.apt(["libuv1-dev"])]),
+        .target(name: "CourierLoop", dependencies: ["CLibUV"], swiftSettings: strict),
+        .target(name: "CourierHTTP", swiftSettings: strict),
+        .target(name: "CourierServer",
+                dependencies: ["CourierLoop", "CourierHTTP", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
+        .target(name: "Courier",
+                dependencies: ["CourierServer", "CourierHTTP", "CourierLoop", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
+        .target(name: "CourierTesting", dependencies: ["Courier"], swiftSettings: strict),
+        .executableTarget(name: "Hello", dependencies: ["Courier"], path: "Examples/Hello", swiftSettings: strict),
+        .testTarget(name: "CourierLoopTests", dependencies: ["CourierLoop"], swiftSettings: strict),
+        .testTarget(name: "CourierHTTPTests", dependencies: ["CourierHTTP"], swiftSettings: strict),
+        .testTarget(name: "CourierServerTests", dependencies: ["CourierServer", "CourierTesting"], swiftSettings: strict),
+        .testTarget(name: "CourierTests", dependencies: ["Courier", "CourierTesting"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,131 @@
+import CourierHTTP
+import CourierLoop
+import CourierServer
+import Logging
+import Synchronization
+
+/// What apps build: routes and middleware, then `run()`.
+///
+///     let app = Application()
+///     app.route("/", MainPage())
+///     app.post("/move") { request, response in ... }
+///     try app.run()
+///
+/// Registration mistakes (a bad template, a method registered twice, middleware added after
+/// routes) are collected and thrown by `run()`/`start()` before anything is served.
+public final class Application: Sendable {
+    public let logger: Logger
+    private let builder = Mutex(Builder())
+
+    struct Builder {
+        var configuration = ServerConfiguration()
+        var router = Router()
+        var middleware: [any Middleware] = []
+        var errors: [ApplicationError] = []
+        var userRoutes = 0
+        var mounting = false
+    }
+
+    public init(configuration: ServerConfiguration = ServerConfiguration(), logger: Logger = Logger(label: "courier.app")) {
+        self.logger = logger
+        builder.withLock { $0.configuration = configuration }
+    }
+
+    public var configuration: ServerConfiguration {
+        get { builder.withLock { $0.configuration } }
+        set { builder.withLock { $0.configuration = newValue } }
+    }
+
+    // MARK: Routes
+
+    /// Mounts a handler type; its verbs come from the handler protocols it conforms to.
+    public func route(_ template: String, _ handler: some RequestHandler, maxBodyBytes: Int? = nil) {
+        add(template, Handler.methods(of: handler), maxBodyBytes: maxBodyBytes)
+    }
+
+    public func on(_ method: HTTPMethod, _ template: String, maxBodyBytes: Int? = nil, _ handler: @escaping SyncHandler) {
+        add(template, [(method, .sync(handler))], maxBodyBytes: maxBodyBytes)
+    }
+
+    public func on(_ method: HTTPMethod, _ template: String, maxBodyBytes: Int? = nil, _ handler: @escaping AsyncHandler) {
+        add(template, [(method, .async(handler))], maxBodyBytes: maxBodyBytes)
+    }
+
+    public func get(_ template: String, _ handler: @escaping SyncHandler) { on(.get, template, handler) }
+    public func get(_ template: String, _ handler: @escaping AsyncHandler) { on(.get, template, handler) }
+    public func post(_ template: String, maxBodyBytes: Int? = nil, _ handler: @escaping SyncHandler) { on(.post, template, maxBodyBytes: maxBodyBytes, handler) }
+    public func post(_ template: String, maxBodyBytes: Int? = nil, _ handler: @escaping AsyncHandler) { on(.post, template, maxBodyBytes: maxBodyBytes, handler) }
+    public func put(_ template: String, maxBodyBytes: Int? = nil, _ handler: @escaping SyncHandler) { on(.put, template, maxBodyBytes: maxBodyBytes, handler) }
+    public func put(_ template: String, maxBodyBytes: Int? = nil, _ handler: @escaping AsyncHandler) { on(.put, template, maxBodyBytes: maxBodyBytes, handler) }
+    public func delete(_ template: String, _ handler: @escaping SyncHandler) { on(.delete, template, handler) }
+    public func delete(_ template: String, _ handler: @escaping AsyncHandler) { on(.delete, template, handler) }
+    public func patch(_ template: String, maxBodyBytes: Int? = nil, _ handler: @escaping SyncHandler) { on(.patch, template, maxBodyBytes: maxBodyBytes, handler) }
+    public func patch(_ template: String, maxBodyBytes: Int? = nil, _ handler: @escaping AsyncHandler) { on(.patch, template, maxBodyBytes: maxBodyBytes, handler) }
+
+    private func add(_ template: String, _ handlers: [(HTTPMethod, Handler)], maxBodyBytes: Int?) {
+        builder.withLock { builder in
+            do throws(ApplicationError) {
+                try builder.router.add(template, handlers, maxBodyBytes: maxBodyBytes)
+                if !builder.mounting { builder.userRoutes += 1 }
+            } catch {
+                builder.errors.append(error)
+            }
+        }
+    }
+
+    // MARK: Middleware
+
+    /// Adds middleware, outermost first. Middleware must come before the app's own routes (a
+    /// route registered earlier would silently bypass it), so a later `use` is a build error.
+    public func use(_ middleware: any Middleware...) {
+        let accepted = builder.withLock { builder -> Bool in
+            if builder.userRoutes > 0 {
+                let names = middleware.map { "\(type(of: $0))" }.joined(separator: ", ")
+                builder.errors.append(ApplicationError("middleware \(names) added after routes; call app.use before adding routes"))
+                return false
+            }
+            builder.middleware += middleware
+            builder.mounting = true
+            return true
+        }
+        guard accepted else { return }
+        defer { builder.withLock { $0.mounting = false } }
+        for item in middleware {
+            do {
+                try item.mount(on: self)
+            } catch {
+                builder.withLock { $0.errors.append(ApplicationError("middleware \(type(of: item)): \(error)")) }
+            }
+        }
+    }
+
+    // MARK: Building and running
+
+    /// Freezes routes and middleware into the responder the server calls.
+    public func responder() throws -> ApplicationResponder {
+        try builder.withLock { builder in
+            if let first = builder.errors.first {
+                throw builder.errors.count == 1 ? first
+                    : ApplicationError(builder.errors.map(\.description).joined(separator: "\n"))
+            }
+            return ApplicationResponder(router: builder.router, middleware: builder.middleware, logger: logger)
+        }
+    }
+
+    /// Starts serving in the background and returns the running server (tests, embedding).
+    public func start(configuration override: ServerConfiguration? = nil) throws -> HTTPServer {
+        let server = HTTPServer(configuration: override ?? configuration, responder: try responder(),
+                                logger: Logger(label: "courier.http"))
+        try server.start()
+        return server
+    }
+
+    /// Serves until SIGINT/SIGTERM. Reads `--port`, `--host` and `--workers` from the command
+    /// line (and PORT from the environment).
+    public func run(arguments: [String] = CommandLine.arguments) throws {
+        var configuration = configuration
+        try CommandLineOptions(arguments).apply(to: &configuration)
+        let server = HTTPServer(configuration: configuration, responder: try responder(), logger: Logger(label: "courier.http"))
+        try server.run()
+    }
+}

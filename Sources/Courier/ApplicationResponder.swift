@@ -1,0 +1,124 @@
+import CourierHTTP
+import CourierLoop
+import CourierServer
+import Logging
+
+/// The frozen app: routes and middleware as the server calls them. A synchronous route with
+/// no middleware runs inline on the loop; anything else runs in a Task whose executor is the
+/// connection's loop.
+public struct ApplicationResponder: HTTPResponder {
+    let router: Router
+    let middleware: [any Middleware]
+    let logger: Logger
+    private let hasBodyLimits: Bool
+
+    init(router: Router, middleware: [any Middleware], logger: Logger) {
+        self.router = router
+        self.middleware = middleware
+        self.logger = logger
+        hasBodyLimits = router.routes.contains { $0.maxBodyBytes != nil }
+    }
+
+    public func maxBodyBytes(for head: HTTPRequestHead) -> Int? {
+        guard hasBodyLimits else { return nil }
+        return router.maxBodyBytes(URLEncoding.decodePath(head.path))
+    }
+
+    public func respond(to serverRequest: HTTPServerRequest, writer: HTTPResponseWriter) {
+        let head = serverRequest.head
+        var request = Request(method: head.method, target: head.target, headers: head.headers, body: serverRequest.body,
+                              version: head.version, remoteAddress: serverRequest.remoteAddress, loop: serverRequest.loop)
+        if middleware.isEmpty, case .found(.sync(let handler), let parameters) = router.match(request.method, request.path) {
+            request.parameters = parameters
+            var response = Response()
+            do {
+                try handler(request, &response)
+            } catch {
+                response = errorResponse(error, request)
+            }
+            send(response, writer: writer, loop: serverRequest.loop)
+            return
+        }
+        let box = RequestBox(request: request)
+        Task(executorPreference: serverRequest.loop) {
+            let response = await handle(box.request)
+            send(response, writer: writer, loop: serverRequest.loop)
+        }
+    }
+
+    /// The whole chain for one request, errors turned into responses; used in-process by tests.
+    public func handle(_ request: Request) async -> Response {
+        var response = Response()
+        do {
+            try await chain(from: 0)(request, &response)
+        } catch {
+            response = errorResponse(error, request)
+        }
+        return response
+    }
+
+    private func chain(from index: Int) -> @Sendable (Request, inout Response) async throws -> Void {
+        if index == middleware.count {
+            return { request, response in await route(request, &response) }
+        }
+        let item = middleware[index]
+        let rest = chain(from: index + 1)
+        return { request, response in try await item.handle(request, &response, next: Next(rest)) }
+    }
+
+    /// The innermost step: the router, with handler errors already turned into responses so
+    /// that middleware sees every outcome as a response.
+    private func route(_ request: Request, _ response: inout Response) async {
+        var request = request
+        switch router.match(request.method, request.path) {
+        case .found(let handler, let parameters):
+            request.parameters = parameters
+            do {
+                switch handler {
+                case .sync(let run): try run(request, &response)
+                case .async(let run): try await run(request, &response)
+                }
+            } catch {
+                response = errorResponse(error, request)
+            }
+        case .methodNotAllowed(let allow):
+            var error = HTTPError(.methodNotAllowed)
+            error.headers.set("Allow", allow.map(\.rawValue).joined(separator: ", "))
+            response = error.response
+        case .notFound:
+            response = HTTPError(.notFound).response
+        }
+    }
+
+    private func errorResponse(_ error: any Error, _ request: Request) -> Response {
+        if let error = error as? HTTPError { return error.response }
+        logger.error("handler failed", metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(error)"])
+        return HTTPError(.internalServerError).response
+    }
+
+    private func send(_ response: Response, writer: HTTPResponseWriter, loop: EventLoop) {
+        var head = HTTPResponseHead(status: response.status, headers: response.headers)
+        if head.headers["Content-Type"] == nil, !response.body.isEmpty || response.bodyStream != nil {
+            head.headers.add("Content-Type", "text/html; charset=utf-8")
+        }
+        guard let producer = response.bodyStream else {
+            writer.respond(head, body: response.body)
+            return
+        }
+        writer.startStreaming(head)
+        let logger = logger
+        Task(executorPreference: loop) {
+            do {
+                try await producer(ResponseBodyWriter { writer.writeChunk($0) })
+            } catch {
+                logger.error("response stream failed", metadata: ["error": "\(error)"])
+            }
+            writer.finishStreaming()
+        }
+    }
+}
+
+/// Moves a request into the Task that handles it.
+private struct RequestBox: @unchecked Sendable {
+    let request: Request
+}

@@ -1,0 +1,103 @@
+import CourierHTTP
+import CourierLoop
+import Foundation
+
+/// One request as a handler sees it: webapp2's `request`, as a value.
+public struct Request: Sendable {
+    public var method: HTTPMethod
+    /// The percent-decoded path, matched against route templates.
+    public var path: String
+    /// The raw query string after `?` (still encoded).
+    public var query: String
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+    public var version: HTTPVersion
+    /// Values captured by the route template, by name.
+    public var parameters: [String: String]
+    public var remoteAddress: String
+    /// The loop that owns the connection (nil for in-process tests).
+    public let loop: EventLoop?
+    /// Values middleware attaches for handlers after it (the signed-in user, a session).
+    public var storage = RequestStorage()
+
+    public init(method: HTTPMethod, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
+                version: HTTPVersion = .http1_1, remoteAddress: String = "in-process", loop: EventLoop? = nil) {
+        self.method = method
+        let head = HTTPRequestHead(method: method, target: target, version: version, headers: headers)
+        self.path = URLEncoding.decodePath(head.path)
+        self.query = String(head.query)
+        self.headers = headers
+        self.body = body
+        self.version = version
+        self.parameters = [:]
+        self.remoteAddress = remoteAddress
+        self.loop = loop
+    }
+
+    /// webapp2's `request.get(name)`: the first query or form value of `name`, or "".
+    public subscript(name: String) -> String {
+        all(name).first ?? ""
+    }
+
+    /// Every query value of `name`, then every urlencoded form value.
+    public func all(_ name: String) -> [String] {
+        var values = URLEncoding.values(named: name, in: query[...])
+        if isFormEncoded {
+            values += URLEncoding.values(named: name, in: Substring(decoding: body, as: UTF8.self))
+        }
+        return values
+    }
+
+    /// Query and form fields merged, first value of each name.
+    public var fields: [String: String] {
+        var result: [String: String] = [:]
+        var pairs = URLEncoding.pairs(in: query[...])
+        if isFormEncoded { pairs += URLEncoding.pairs(in: Substring(decoding: body, as: UTF8.self)) }
+        for (name, value) in pairs where result[name] == nil { result[name] = value }
+        return result
+    }
+
+    public var isFormEncoded: Bool {
+        guard let type = headers["Content-Type"] else { return false }
+        return type.lowercased().hasPrefix("application/x-www-form-urlencoded")
+    }
+
+    public var bodyText: String { String(decoding: body, as: UTF8.self) }
+
+    /// Decodes a JSON body; a malformed one is the client's fault (400).
+    public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(body))
+        } catch {
+            throw HTTPError(.badRequest, "The request body is not valid JSON for \(T.self).")
+        }
+    }
+
+    /// The `Host` header, or "localhost".
+    public var host: String { headers["Host"] ?? "localhost" }
+
+    /// Scheme and host of this server as the client addressed it ("http://example.com:8080").
+    public var baseURL: String {
+        let scheme = headers["X-Forwarded-Proto"] == "https" ? "https" : "http"
+        return "\(scheme)://\(host)"
+    }
+
+    /// The path with its query, as a client would request it again.
+    public var url: String { query.isEmpty ? "\(baseURL)\(URLEncoding.encodePath(path))" : "\(baseURL)\(URLEncoding.encodePath(path))?\(query)" }
+}
+
+/// Typed values attached to a request by middleware, keyed by type.
+public struct RequestStorage: Sendable {
+    private var values: [ObjectIdentifier: any Sendable] = [:]
+
+    public init() {}
+
+    public subscript<Key: RequestStorageKey>(_ key: Key.Type) -> Key.Value? {
+        get { values[ObjectIdentifier(key)] as? Key.Value }
+        set { values[ObjectIdentifier(key)] = newValue }
+    }
+}
+
+public protocol RequestStorageKey {
+    associatedtype Value: Sendable
+}

@@ -1,0 +1,63 @@
+import CourierHTTP
+import Foundation
+
+/// What a handler builds: webapp2's `response`, as a value the handler mutates.
+public struct Response: Sendable {
+    public var status: HTTPStatus = .ok
+    public var headers = HTTPHeaders()
+    public var body: [UInt8] = []
+    /// Set by `stream(_:)`: the body is produced after the head is sent.
+    public var bodyStream: (@Sendable (ResponseBodyWriter) async throws -> Void)?
+
+    public init(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public mutating func write(_ text: String) { body.append(contentsOf: text.utf8) }
+    public mutating func write(_ bytes: [UInt8]) { body.append(contentsOf: bytes) }
+
+    public var contentType: String? {
+        get { headers["Content-Type"] }
+        set {
+            if let newValue { headers.set("Content-Type", newValue) } else { headers.remove("Content-Type") }
+        }
+    }
+
+    /// Replaces the body with `value` as JSON.
+    public mutating func json<T: Encodable>(_ value: T, status: HTTPStatus = .ok) throws {
+        self.status = status
+        body = Array(try JSONEncoder().encode(value))
+        contentType = "application/json"
+    }
+
+    /// webapp2's `redirect`: 302 (or `status`) to `location`.
+    public mutating func redirect(to location: String, status: HTTPStatus = .found) {
+        self.status = status
+        headers.set("Location", location)
+        body = []
+    }
+
+    public mutating func setCookie(_ cookie: Cookie) {
+        headers.add("Set-Cookie", cookie.headerValue)
+    }
+
+    /// Expires a cookie in the browser.
+    public mutating func deleteCookie(_ name: String, path: String = "/") {
+        setCookie(Cookie(name: name, value: "", path: path, maxAge: 0))
+    }
+
+    /// Streams the body (chunked) from `producer` once the head is sent.
+    public mutating func stream(_ producer: @escaping @Sendable (ResponseBodyWriter) async throws -> Void) {
+        bodyStream = producer
+    }
+}
+
+/// Writes a streamed body; each write goes out as one chunk.
+public struct ResponseBodyWriter: Sendable {
+    let sendChunk: @Sendable ([UInt8]) -> Void
+
+    public func write(_ bytes: [UInt8]) { sendChunk(bytes) }
+    public func write(_ text: String) { sendChunk(Array(text.utf8)) }
+}

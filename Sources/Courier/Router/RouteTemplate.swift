@@ -1,0 +1,77 @@
+/// A webapp2 path template: literal text with `<name>` (one path segment) or `<name:regex>`
+/// parts. Compiled once, when the app is built; a bad template fails there, naming itself.
+struct RouteTemplate: Sendable, CustomStringConvertible {
+    let source: String
+    let names: [String]
+    private let literal: String?
+    nonisolated(unsafe) private let regex: Regex<AnyRegexOutput>?
+
+    init(_ source: String) throws(ApplicationError) {
+        self.source = source
+        guard source.hasPrefix("/") else { throw ApplicationError("route '\(source)': a template must start with /") }
+        var pattern = "^"
+        var names: [String] = []
+        var rest = source[...]
+        var hasParameters = false
+        while let open = rest.firstIndex(of: "<") {
+            pattern += Self.escape(rest[..<open])
+            guard let close = rest[open...].firstIndex(of: ">") else {
+                throw ApplicationError("route '\(source)': '<' without a closing '>'")
+            }
+            let inside = rest[rest.index(after: open)..<close]
+            let name: Substring, expression: Substring
+            if let colon = inside.firstIndex(of: ":") {
+                name = inside[..<colon]
+                expression = inside[inside.index(after: colon)...]
+            } else {
+                name = inside
+                expression = "[^/]+"
+            }
+            guard !expression.isEmpty else { throw ApplicationError("route '\(source)': empty pattern for <\(name)>") }
+            guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw ApplicationError("route '\(source)': invalid parameter name '\(name)'")
+            }
+            let groupName = name.isEmpty ? "p\(names.count)" : String(name)
+            if names.contains(groupName) { throw ApplicationError("route '\(source)': parameter '\(name)' appears twice") }
+            names.append(groupName)
+            pattern += "(?<\(groupName)>\(expression))"
+            hasParameters = true
+            rest = rest[rest.index(after: close)...]
+        }
+        pattern += Self.escape(rest) + "$"
+        self.names = names
+        if hasParameters {
+            do {
+                regex = try Regex(pattern)
+            } catch {
+                throw ApplicationError("route '\(source)': invalid regular expression (\(error))")
+            }
+            literal = nil
+        } else {
+            regex = nil
+            literal = source
+        }
+    }
+
+    /// The captured parameters when `path` matches the whole template.
+    func match(_ path: String) -> [String: String]? {
+        if let literal { return literal == path ? [:] : nil }
+        guard let regex, let match = try? regex.wholeMatch(in: path) else { return nil }
+        var parameters: [String: String] = [:]
+        for name in names {
+            if let value = match.output[name]?.substring { parameters[name] = String(value) }
+        }
+        return parameters
+    }
+
+    var description: String { source }
+
+    private static func escape(_ text: Substring) -> String {
+        var result = ""
+        for character in text {
+            if "\\^$.|?*+()[]{}".contains(character) { result.append("\\") }
+            result.append(character)
+        }
+        return result
+    }
+}

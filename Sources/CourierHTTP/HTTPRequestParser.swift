@@ -1,0 +1,344 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An incremental, strict HTTP/1.1 request parser (RFC 9112) over raw bytes, with no I/O.
+///
+/// Feed it what has arrived with `next(_:)`: it returns how many bytes it consumed and at most
+/// one event. Bytes it did not consume must be offered again, with more appended, on the next
+/// call (a head is parsed only once it is complete, and it never rescans what it has seen).
+/// Anything ambiguous throws, with the status to answer before closing the connection.
+public struct HTTPRequestParser: Sendable {
+    public struct Limits: Sendable, Equatable {
+        public var maxRequestLineBytes: Int
+        public var maxHeaderBytes: Int
+        public var maxHeaderCount: Int
+
+        public init(maxRequestLineBytes: Int = 8 * 1024, maxHeaderBytes: Int = 16 * 1024, maxHeaderCount: Int = 100) {
+            self.maxRequestLineBytes = maxRequestLineBytes
+            self.maxHeaderBytes = maxHeaderBytes
+            self.maxHeaderCount = maxHeaderCount
+        }
+    }
+
+    public enum BodyFraming: Equatable, Sendable {
+        case none
+        case length(Int)
+        case chunked
+    }
+
+    public enum Event {
+        case head(HTTPRequestHead, BodyFraming)
+        /// Body bytes, a slice of the input: copy them before the next call.
+        case body(UnsafeRawBufferPointer)
+        case end
+    }
+
+    private enum State {
+        case head(scanned: Int, lineStart: Int, requestLineEnd: Int?, fieldCount: Int)
+        case fixedBody(remaining: Int)
+        case chunkSize(scanned: Int)
+        case chunkData(remaining: Int)
+        case chunkDataEnd
+        case trailers(scanned: Int, lineStart: Int)
+        case messageEnd
+    }
+
+    public let limits: Limits
+    private var state: State = .head(scanned: 0, lineStart: 0, requestLineEnd: nil, fieldCount: 0)
+    private static let maxChunkLineBytes = 4096
+
+    public init(limits: Limits = Limits()) { self.limits = limits }
+
+    /// True between messages: nothing of a next request has been seen.
+    public var isIdle: Bool {
+        if case .head(let scanned, _, _, _) = state { return scanned == 0 }
+        return false
+    }
+
+    public mutating func next(_ input: UnsafeRawBufferPointer) throws(HTTPParseError) -> (consumed: Int, event: Event?) {
+        switch state {
+        case .head(let scanned, let lineStart, let requestLineEnd, let fieldCount):
+            return try parseHead(input, scanned: scanned, lineStart: lineStart, requestLineEnd: requestLineEnd, fieldCount: fieldCount)
+        case .fixedBody(let remaining):
+            guard !input.isEmpty else { return (0, nil) }
+            let take = min(remaining, input.count)
+            state = take == remaining ? .messageEnd : .fixedBody(remaining: remaining - take)
+            return (take, .body(UnsafeRawBufferPointer(rebasing: input[0..<take])))
+        case .chunkSize(let scanned):
+            return try parseChunkSize(input, scanned: scanned)
+        case .chunkData(let remaining):
+            guard !input.isEmpty else { return (0, nil) }
+            let take = min(remaining, input.count)
+            state = take == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - take)
+            return (take, .body(UnsafeRawBufferPointer(rebasing: input[0..<take])))
+        case .chunkDataEnd:
+            if input.count >= 1, input[0] != cr { throw .bad("chunk data not followed by CRLF") }
+            guard input.count >= 2 else { return (0, nil) }
+            guard input[1] == lf else { throw .bad("chunk data not followed by CRLF") }
+            state = .chunkSize(scanned: 0)
+            return (2, nil)
+        case .trailers(let scanned, let lineStart):
+            return try parseTrailers(input, scanned: scanned, lineStart: lineStart)
+        case .messageEnd:
+            state = .head(scanned: 0, lineStart: 0, requestLineEnd: nil, fieldCount: 0)
+            return (0, .end)
+        }
+    }
+
+    // MARK: Head
+
+    private mutating func parseHead(_ input: UnsafeRawBufferPointer, scanned: Int, lineStart: Int,
+                                    requestLineEnd: Int?, fieldCount: Int) throws(HTTPParseError) -> (consumed: Int, event: Event?) {
+        var position = scanned
+        var lineStart = lineStart
+        var requestLineEnd = requestLineEnd
+        var fieldCount = fieldCount
+        let base = input.baseAddress
+        while position < input.count, let base {
+            guard let found = memchr(base + position, Int32(lf), input.count - position) else {
+                position = input.count
+                break
+            }
+            let newline = UnsafeRawPointer(found) - base
+            guard newline > lineStart, input[newline - 1] == cr else { throw .bad("line ends without CR") }
+            let lineEnd = newline - 1
+            position = newline + 1
+            if requestLineEnd == nil {
+                if lineEnd == lineStart {
+                    // RFC 9112 §2.2: ignore empty lines before the request line.
+                    state = .head(scanned: 0, lineStart: 0, requestLineEnd: nil, fieldCount: 0)
+                    return (position, nil)
+                }
+                guard lineEnd <= limits.maxRequestLineBytes else { throw HTTPParseError(.uriTooLong, "request line too long") }
+                requestLineEnd = lineEnd
+            } else if lineEnd == lineStart {
+                let head = try Self.buildHead(input, requestLineEnd: requestLineEnd!, headEnd: position)
+                let framing = try Self.framing(of: head)
+                switch framing {
+                case .none: state = .messageEnd
+                case .length(let length): state = length == 0 ? .messageEnd : .fixedBody(remaining: length)
+                case .chunked: state = .chunkSize(scanned: 0)
+                }
+                return (position, .head(head, framing))
+            } else {
+                fieldCount += 1
+                guard fieldCount <= limits.maxHeaderCount else {
+                    throw HTTPParseError(.requestHeaderFieldsTooLarge, "more than \(limits.maxHeaderCount) header fields")
+                }
+            }
+            lineStart = position
+        }
+        if let requestLineEnd {
+            guard input.count - requestLineEnd - 2 <= limits.maxHeaderBytes else {
+                throw HTTPParseError(.requestHeaderFieldsTooLarge, "header section too large")
+            }
+        } else if input.count > limits.maxRequestLineBytes + 1 {
+            throw HTTPParseError(.uriTooLong, "request line too long")
+        }
+        state = .head(scanned: position, lineStart: lineStart, requestLineEnd: requestLineEnd, fieldCount: fieldCount)
+        return (0, nil)
+    }
+
+    private static func buildHead(_ input: UnsafeRawBufferPointer, requestLineEnd: Int, headEnd: Int) throws(HTTPParseError) -> HTTPRequestHead {
+        // request-line = method SP request-target SP HTTP-version
+        var index = 0
+        while index < requestLineEnd, input[index] != space {
+            guard isTokenByte(input[index]) else { throw .bad("invalid byte in method") }
+            index += 1
+        }
+        guard index > 0, index < requestLineEnd else { throw .bad("malformed request line") }
+        let methodBytes = UnsafeRawBufferPointer(rebasing: input[0..<index])
+        let method = HTTPMethod.known(methodBytes) ?? HTTPMethod(String(decoding: methodBytes, as: UTF8.self))
+        index += 1
+        let targetStart = index
+        while index < requestLineEnd, input[index] != space {
+            let byte = input[index]
+            guard byte > space, byte < 0x7F else { throw .bad("invalid byte in request target") }
+            index += 1
+        }
+        guard index > targetStart, index < requestLineEnd else { throw .bad("malformed request line") }
+        let target = String(decoding: UnsafeRawBufferPointer(rebasing: input[targetStart..<index]), as: UTF8.self)
+        index += 1
+        let version = try parseVersion(UnsafeRawBufferPointer(rebasing: input[index..<requestLineEnd]))
+
+        var headers = HTTPHeaders()
+        var lineStart = requestLineEnd + 2
+        while lineStart < headEnd - 2 {
+            var lineEnd = lineStart
+            while input[lineEnd] != cr { lineEnd += 1 }
+            guard input[lineEnd + 1] == lf else { throw .bad("CR without LF in header") }
+            headers.append(try parseField(UnsafeRawBufferPointer(rebasing: input[lineStart..<lineEnd])))
+            lineStart = lineEnd + 2
+        }
+        return HTTPRequestHead(method: method, target: target, version: version, headers: headers)
+    }
+
+    private static func parseVersion(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> HTTPVersion {
+        guard bytes.count == 8, bytes[0] == 0x48, bytes[1] == 0x54, bytes[2] == 0x54, bytes[3] == 0x50,
+              bytes[4] == 0x2F, isDigit(bytes[5]), bytes[6] == 0x2E, isDigit(bytes[7]) else {
+            throw .bad("malformed HTTP version")
+        }
+        let major = Int(bytes[5] - 0x30), minor = Int(bytes[7] - 0x30)
+        guard major == 1 else { throw HTTPParseError(.httpVersionNotSupported, "HTTP/\(major).\(minor) not supported") }
+        return minor == 0 ? .http1_0 : HTTPVersion(major: 1, minor: minor)
+    }
+
+    private static func parseField(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) -> HTTPHeaders.Field {
+        guard let first = line.first else { throw .bad("empty header line") }
+        if first == space || first == tab { throw .bad("obsolete line folding") }
+        var colon = 0
+        while colon < line.count, line[colon] != colon_ {
+            guard isTokenByte(line[colon]) else { throw .bad("invalid byte in header name") }
+            colon += 1
+        }
+        guard colon > 0, colon < line.count else { throw .bad("header line without a name and colon") }
+        var start = colon + 1
+        var end = line.count
+        while start < end, line[start] == space || line[start] == tab { start += 1 }
+        while end > start, line[end - 1] == space || line[end - 1] == tab { end -= 1 }
+        for index in start..<end {
+            let byte = line[index]
+            guard byte >= space || byte == tab, byte != 0x7F else { throw .bad("control byte in header value") }
+        }
+        return HTTPHeaders.Field(name: String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<colon]), as: UTF8.self),
+                                 value: String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<end]), as: UTF8.self))
+    }
+
+    /// RFC 9112 §6: how the body is delimited, refusing every ambiguous combination.
+    static func framing(of head: HTTPRequestHead) throws(HTTPParseError) -> BodyFraming {
+        var hosts = 0
+        var transferCodings: [Substring] = []
+        var length: Int?
+        var sawLength = false
+        for field in head.headers {
+            if HTTPHeaders.equalNames(field.name, "Host") {
+                hosts += 1
+            } else if HTTPHeaders.equalNames(field.name, "Transfer-Encoding") {
+                for coding in field.value.split(separator: ",", omittingEmptySubsequences: false) {
+                    transferCodings.append(coding.trimmingSpaces)
+                }
+            } else if HTTPHeaders.equalNames(field.name, "Content-Length") {
+                sawLength = true
+                for part in field.value.split(separator: ",", omittingEmptySubsequences: false) {
+                    let value = try parseLength(part.trimmingSpaces)
+                    if let length, length != value { throw .bad("conflicting Content-Length values") }
+                    length = value
+                }
+            }
+        }
+        if hosts > 1 { throw .bad("more than one Host") }
+        if hosts == 0, head.version != .http1_0 { throw .bad("HTTP/1.1 request without Host") }
+        if !transferCodings.isEmpty {
+            if head.version == .http1_0 { throw .bad("Transfer-Encoding in an HTTP/1.0 request") }
+            if sawLength { throw .bad("both Transfer-Encoding and Content-Length") }
+            guard let last = transferCodings.last, HTTPHeaders.equalNames(last, "chunked") else {
+                throw .bad("chunked is not the final transfer coding")
+            }
+            if transferCodings.count > 1 {
+                if transferCodings.dropLast().contains(where: { HTTPHeaders.equalNames($0, "chunked") || $0.isEmpty }) {
+                    throw .bad("chunked applied more than once")
+                }
+                throw HTTPParseError(.notImplemented, "unsupported transfer coding")
+            }
+            return .chunked
+        }
+        if let length { return .length(length) }
+        return .none
+    }
+
+    private static func parseLength(_ text: Substring) throws(HTTPParseError) -> Int {
+        guard !text.isEmpty, text.utf8.count <= 18 else { throw .bad("invalid Content-Length") }
+        var value = 0
+        for byte in text.utf8 {
+            guard isDigit(byte) else { throw .bad("invalid Content-Length") }
+            value = value * 10 + Int(byte - 0x30)
+        }
+        return value
+    }
+
+    // MARK: Chunked body
+
+    private mutating func parseChunkSize(_ input: UnsafeRawBufferPointer, scanned: Int) throws(HTTPParseError) -> (consumed: Int, event: Event?) {
+        var newline: Int?
+        for index in scanned..<input.count where input[index] == lf {
+            newline = index
+            break
+        }
+        guard let newline else {
+            guard input.count <= Self.maxChunkLineBytes else { throw .bad("chunk size line too long") }
+            state = .chunkSize(scanned: input.count)
+            return (0, nil)
+        }
+        guard newline > 0, input[newline - 1] == cr else { throw .bad("chunk size line ends without CR") }
+        let lineEnd = newline - 1
+        var index = 0
+        var size = 0
+        while index < lineEnd, let digit = Self.hexValue(input[index]) {
+            guard index < 15 else { throw .bad("chunk size too large") }
+            size = size * 16 + digit
+            index += 1
+        }
+        guard index > 0 else { throw .bad("missing chunk size") }
+        while index < lineEnd, input[index] == space || input[index] == tab { index += 1 }
+        if index < lineEnd {
+            guard input[index] == semicolon else { throw .bad("invalid chunk size") }
+            for byte in input[index..<lineEnd] where (byte < space && byte != tab) || byte == 0x7F {
+                throw .bad("control byte in chunk extension")
+            }
+        }
+        state = size == 0 ? .trailers(scanned: 0, lineStart: 0) : .chunkData(remaining: size)
+        return (newline + 1, nil)
+    }
+
+    private mutating func parseTrailers(_ input: UnsafeRawBufferPointer, scanned: Int, lineStart: Int) throws(HTTPParseError) -> (consumed: Int, event: Event?) {
+        var lineStart = lineStart
+        var index = scanned
+        while index < input.count {
+            if input[index] == lf {
+                guard index > lineStart, input[index - 1] == cr else { throw .bad("trailer line ends without CR") }
+                if index - 1 == lineStart {
+                    state = .messageEnd
+                    return (index + 1, nil)
+                }
+                _ = try Self.parseField(UnsafeRawBufferPointer(rebasing: input[lineStart..<(index - 1)]))
+                lineStart = index + 1
+            }
+            index += 1
+        }
+        guard input.count <= limits.maxHeaderBytes else {
+            throw HTTPParseError(.requestHeaderFieldsTooLarge, "trailer section too large")
+        }
+        state = .trailers(scanned: index, lineStart: lineStart)
+        return (0, nil)
+    }
+
+    // MARK: Bytes
+
+    private static func hexValue(_ byte: UInt8) -> Int? {
+        switch byte {
+        case 0x30...0x39: Int(byte - 0x30)
+        case 0x41...0x46: Int(byte - 0x41 + 10)
+        case 0x61...0x66: Int(byte - 0x61 + 10)
+        default: nil
+        }
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+    /// RFC 9110 tchar.
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
+        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: true
+        default: false
+        }
+    }
+}
+
+private let cr: UInt8 = 0x0D
+private let lf: UInt8 = 0x0A
+private let space: UInt8 = 0x20
+private let tab: UInt8 = 0x09
+private let colon_: UInt8 = 0x3A
+private let semicolon: UInt8 = 0x3B

@@ -1,0 +1,159 @@
+import CLibUV
+import Synchronization
+
+/// One `uv_loop_t` driven by one thread. Every handle made on a loop is used only on that
+/// loop's thread; other threads reach it through `execute`, which goes through the Mailbox.
+/// The loop is also a Swift executor, so an `async` handler started with this loop as its
+/// task executor resumes here, next to its connection, without locks.
+public final class EventLoop: @unchecked Sendable {
+    let uvLoop: UnsafeMutablePointer<uv_loop_t>
+    private var mailbox: Mailbox!
+    private let thread = Atomic<UInt>(0)
+    private let finished = Mutex<Bool>(false)
+    private var stopHandlers: [() -> Void] = []
+    /// Shared by every stream of this loop: libuv fills it and the read callback consumes it
+    /// before the next read, so idle connections own no read buffer.
+    let readBuffer: UnsafeMutableRawBufferPointer
+    var readBufferInUse = false
+
+    public let name: String
+
+    public init(name: String = "courier-loop") {
+        self.name = name
+        uvLoop = .allocate(capacity: 1)
+        uv_loop_init(uvLoop)
+        readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
+        mailbox = Mailbox(loop: uvLoop, owner: Unmanaged.passUnretained(self).toOpaque()) { async in
+            guard let async, let data = async.pointee.data else { return }
+            Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue().drainMailbox()
+        }
+        uvLoop.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    deinit {
+        readBuffer.deallocate()
+        uvLoop.deallocate()
+    }
+
+    static func from(_ loop: UnsafeMutablePointer<uv_loop_t>) -> EventLoop {
+        Unmanaged<EventLoop>.fromOpaque(loop.pointee.data!).takeUnretainedValue()
+    }
+
+    // MARK: Running
+
+    /// Runs the loop on the calling thread until `stop()`; then closes every handle left and
+    /// the loop itself, so nothing outlives it.
+    public func run() {
+        thread.store(UInt(pthread_self()), ordering: .releasing)
+        uv_run(uvLoop, UV_RUN_DEFAULT)
+        // Close whatever handles remain open; every one left is a Handle-made one (the mailbox
+        // closed itself in stop()), so the shared close callback frees it and its owner.
+        uv_walk(uvLoop, { handle, _ in
+            guard let handle, uv_is_closing(handle) == 0 else { return }
+            uv_close(handle, Handle.closed)
+        }, nil)
+        uv_run(uvLoop, UV_RUN_DEFAULT)
+        let status = uv_loop_close(uvLoop)
+        precondition(status == 0, "loop \(name) closed with handles still open")
+        thread.store(0, ordering: .releasing)
+        finished.withLock { $0 = true }
+    }
+
+    /// Starts a thread that runs this loop. The loop stays alive until that thread ends.
+    public func startThread() {
+        let box = Unmanaged.passRetained(self)
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        var tid = pthread_t()
+        let status = pthread_create(&tid, &attributes, { raw in
+            let loop = Unmanaged<EventLoop>.fromOpaque(raw!).takeRetainedValue()
+            loop.run()
+            return nil
+        }, box.toOpaque())
+        pthread_attr_destroy(&attributes)
+        precondition(status == 0, "pthread_create failed: \(status)")
+        pthread_detach(tid)
+        while thread.load(ordering: .acquiring) == 0 && !finished.withLock({ $0 }) { sched_yield() }
+    }
+
+    /// Runs `handler` on the loop thread just before it stops (from `stop()`).
+    public func onStop(_ handler: @escaping () -> Void) {
+        assertInLoop()
+        stopHandlers.append(handler)
+    }
+
+    /// Asks the loop to stop from any thread: stop handlers run, the mailbox is drained and
+    /// sealed, and `run()` closes the remaining handles and returns.
+    public func stop() {
+        execute { [self] in
+            let handlers = stopHandlers
+            stopHandlers = []
+            for handler in handlers { handler() }
+            for item in mailbox.seal() { run(item) }
+            mailbox.closeHandle()
+            uv_stop(uvLoop)
+        }
+    }
+
+    /// Blocks the calling thread (which must not be this loop's) until `run()` has returned.
+    public func waitUntilStopped() {
+        precondition(!inEventLoop, "waitUntilStopped on the loop's own thread would deadlock")
+        while !finished.withLock({ $0 }) { usleep(1_000) }
+    }
+
+    // MARK: Cross-thread work
+
+    public var inEventLoop: Bool { thread.load(ordering: .acquiring) == UInt(pthread_self()) }
+
+    public func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
+        assert(inEventLoop, "used off its loop (\(name))", file: file, line: line)
+    }
+
+    /// Runs `work` on the loop thread. Returns false when the loop has stopped.
+    @discardableResult
+    public func execute(_ work: @escaping @Sendable () -> Void) -> Bool {
+        mailbox.post(.closure(work))
+    }
+
+    /// Milliseconds of the loop's clock, refreshed once per loop iteration.
+    public var now: UInt64 { uv_now(uvLoop) }
+
+    private func drainMailbox() {
+        for item in mailbox.take() { run(item) }
+    }
+
+    private func run(_ item: Mailbox.Item) {
+        switch item {
+        case .closure(let work): work()
+        case .job(let job): job.runSynchronously(isolatedTo: asUnownedSerialExecutor(),
+                                                 taskExecutor: asUnownedTaskExecutor())
+        }
+    }
+
+    fileprivate func enqueueJob(_ job: UnownedJob) {
+        if !mailbox.post(.job(job)) {
+            // The loop is gone: run the job here rather than leak a suspended task.
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
+    }
+}
+
+extension EventLoop: SerialExecutor, TaskExecutor {
+    public func enqueue(_ job: consuming ExecutorJob) {
+        enqueueJob(UnownedJob(job))
+    }
+
+    public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
+        UnownedSerialExecutor(ordinary: self)
+    }
+
+    public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
+        UnownedTaskExecutor(ordinary: self)
+    }
+
+    public func isSameExclusiveExecutionContext(other: EventLoop) -> Bool { self === other }
+
+    public func checkIsolated() {
+        precondition(inEventLoop, "expected to run on loop \(name)")
+    }
+}

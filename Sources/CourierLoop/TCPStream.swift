@@ -1,0 +1,284 @@
+import CLibUV
+
+/// One accepted or connected TCP socket on its loop.
+///
+/// Reads arrive in the loop's shared buffer and must be consumed inside `onRead`. Writes try
+/// the socket first (`uv_try_write`, no allocation when the kernel takes everything) and queue
+/// only what it refused; `pendingWriteBytes` is that queue, the number a caller watches for
+/// backpressure, and `onDrain` fires when it empties.
+public final class TCPStream {
+    public unowned let loop: EventLoop
+    let handle: UnsafeMutablePointer<uv_tcp_t>
+    private var streamHandle: UnsafeMutablePointer<uv_stream_t> {
+        UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
+    }
+
+    /// Bytes received; valid only during the call.
+    public var onRead: ((UnsafeRawBufferPointer) -> Void)?
+    /// The peer closed its side (`nil`) or the socket failed. Called at most once.
+    public var onEnd: ((UVError?) -> Void)?
+    /// The write queue has emptied.
+    public var onDrain: (() -> Void)?
+    /// The handle is closed and its callbacks are gone.
+    public var onClose: (() -> Void)?
+
+    public private(set) var pendingWriteBytes = 0
+    public private(set) var isClosed = false
+    public private(set) var isReading = false
+    private var endReported = false
+    private var closeWhenDrained = false
+    private var lingerTimer: Timer?
+
+    init(loop: EventLoop) {
+        self.loop = loop
+        handle = .allocate(capacity: 1)
+        uv_tcp_init(loop.uvLoop, handle)
+        Handle.retain(self, in: handle)
+    }
+
+    /// Connects to a loopback or numeric address, for clients and tests.
+    public static func connect(loop: EventLoop, host: String, port: Int,
+                               _ completion: @escaping (Result<TCPStream, UVError>) -> Void) {
+        let stream = TCPStream(loop: loop)
+        var storage = sockaddr_storage()
+        do {
+            try SocketAddress.fill(&storage, host: host, port: port)
+        } catch {
+            stream.close()
+            completion(.failure(error))
+            return
+        }
+        let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
+        let box = Unmanaged.passRetained(ConnectBox(stream: stream, completion: completion))
+        request.pointee.data = box.toOpaque()
+        let status = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                uv_tcp_connect(request, stream.handle, address) { request, status in
+                    guard let request else { return }
+                    let box = Unmanaged<ConnectBox>.fromOpaque(request.pointee.data!).takeRetainedValue()
+                    request.deallocate()
+                    if status < 0 {
+                        box.stream.close()
+                        box.completion(.failure(UVError(code: status, operation: "connect")))
+                    } else {
+                        box.completion(.success(box.stream))
+                    }
+                }
+            }
+        }
+        if status < 0 {
+            box.release()
+            request.deallocate()
+            stream.close()
+            completion(.failure(UVError(code: status, operation: "connect")))
+        }
+    }
+
+    private final class ConnectBox {
+        let stream: TCPStream
+        let completion: (Result<TCPStream, UVError>) -> Void
+        init(stream: TCPStream, completion: @escaping (Result<TCPStream, UVError>) -> Void) {
+            self.stream = stream
+            self.completion = completion
+        }
+    }
+
+    // MARK: Options
+
+    public func setNoDelay(_ enabled: Bool) { uv_tcp_nodelay(handle, enabled ? 1 : 0) }
+
+    /// The peer's address as text ("127.0.0.1:53124"), for logs.
+    public var remoteAddress: String {
+        var storage = sockaddr_storage()
+        var length = Int32(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getpeername(handle, $0, &length) }
+        }
+        return status == 0 ? SocketAddress.describe(storage) : "unknown"
+    }
+
+    // MARK: Reading
+
+    public func startReading() {
+        guard !isClosed, !isReading else { return }
+        isReading = true
+        uv_read_start(streamHandle, { handle, _, buffer in
+            guard let handle, let buffer else { return }
+            let stream = Handle.owner(TCPStream.self, of: handle)
+            if stream.loop.readBufferInUse {
+                // A read inside a read callback (never expected): give it its own memory.
+                let memory = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 16)
+                buffer.pointee = uv_buf_init(memory.assumingMemoryBound(to: CChar.self), 4096)
+                return
+            }
+            stream.loop.readBufferInUse = true
+            let shared = stream.loop.readBuffer
+            buffer.pointee = uv_buf_init(shared.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(shared.count))
+        }, { handle, count, buffer in
+            guard let handle, let buffer else { return }
+            let stream = Handle.owner(TCPStream.self, of: handle)
+            let loop = stream.loop
+            let isShared = buffer.pointee.base == UnsafeMutableRawPointer(loop.readBuffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+            defer {
+                if isShared { loop.readBufferInUse = false } else { buffer.pointee.base?.deallocate() }
+            }
+            if count > 0 {
+                stream.onRead?(UnsafeRawBufferPointer(start: buffer.pointee.base, count: count))
+            } else if count < 0 {
+                stream.reportEnd(count == Int(UV_EOF.rawValue) ? nil : UVError(code: Int32(count), operation: "read"))
+            }
+        })
+    }
+
+    public func stopReading() {
+        guard !isClosed, isReading else { return }
+        isReading = false
+        uv_read_stop(streamHandle)
+    }
+
+    private func reportEnd(_ error: UVError?) {
+        stopReading()
+        guard !endReported else { return }
+        endReported = true
+        onEnd?(error)
+    }
+
+    // MARK: Writing
+
+    /// Sends `bytes`, queueing what the socket cannot take now.
+    public func write(_ bytes: UnsafeRawBufferPointer) {
+        guard !isClosed, !closeWhenDrained, bytes.count > 0 else { return }
+        var offset = 0
+        if pendingWriteBytes == 0 {
+            var buffer = uv_buf_init(UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: CChar.self)),
+                                     UInt32(bytes.count))
+            let written = uv_try_write(streamHandle, &buffer, 1)
+            if written == Int32(bytes.count) { return }
+            if written > 0 {
+                offset = Int(written)
+            } else if written != Int32(UV_EAGAIN.rawValue) && written != Int32(UV_ENOSYS.rawValue) {
+                fail(UVError(code: written, operation: "write"))
+                return
+            }
+        }
+        queueWrite(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+    }
+
+    public func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { write($0) }
+    }
+
+    private func queueWrite(_ bytes: UnsafeRawBufferPointer) {
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 1)
+        copy.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+        request.pointee.data = Unmanaged.passRetained(WriteBox(stream: self, memory: copy, count: bytes.count)).toOpaque()
+        var buffer = uv_buf_init(copy.assumingMemoryBound(to: CChar.self), UInt32(bytes.count))
+        pendingWriteBytes += bytes.count
+        let status = uv_write(request, streamHandle, &buffer, 1) { request, status in
+            guard let request else { return }
+            let box = Unmanaged<WriteBox>.fromOpaque(request.pointee.data!).takeRetainedValue()
+            request.deallocate()
+            box.memory.deallocate()
+            box.stream.writeCompleted(count: box.count, status: status)
+        }
+        if status < 0 {
+            Unmanaged<WriteBox>.fromOpaque(request.pointee.data!).release()
+            request.deallocate()
+            copy.deallocate()
+            pendingWriteBytes -= bytes.count
+            fail(UVError(code: status, operation: "write"))
+        }
+    }
+
+    private final class WriteBox {
+        let stream: TCPStream
+        let memory: UnsafeMutableRawPointer
+        let count: Int
+        init(stream: TCPStream, memory: UnsafeMutableRawPointer, count: Int) {
+            self.stream = stream
+            self.memory = memory
+            self.count = count
+        }
+    }
+
+    private func writeCompleted(count: Int, status: Int32) {
+        pendingWriteBytes -= count
+        if status < 0 {
+            if !isClosed { fail(UVError(code: status, operation: "write")) }
+            return
+        }
+        if pendingWriteBytes == 0 {
+            if closeWhenDrained { finishGracefulClose() } else { onDrain?() }
+        }
+    }
+
+    private func fail(_ error: UVError) {
+        reportEnd(error)
+        close()
+    }
+
+    // MARK: Closing
+
+    /// Closes at once; queued writes are cancelled.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        isReading = false
+        lingerTimer?.close()
+        lingerTimer = nil
+        let closed = onClose
+        onRead = nil
+        onEnd = nil
+        onDrain = nil
+        onClose = nil
+        Handle.close(handle)
+        closed?()
+    }
+
+    /// Sends what is queued, then half-closes and discards what the peer still sends for up to
+    /// `lingerMilliseconds` before closing. Closing with unread input makes the kernel answer with
+    /// a reset that can destroy a response the peer has not read yet (an error page for a body
+    /// that is still arriving), so the last response is always given the chance to arrive.
+    public func closeGracefully(lingerMilliseconds: UInt64 = 2_000) {
+        guard !isClosed, !closeWhenDrained else { return }
+        closeWhenDrained = true
+        self.lingerMilliseconds = lingerMilliseconds
+        if pendingWriteBytes == 0 { finishGracefulClose() }
+    }
+
+    private var lingerMilliseconds: UInt64 = 2_000
+
+    private func finishGracefulClose() {
+        guard !isClosed else { return }
+        onRead = nil
+        onDrain = nil
+        let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
+        request.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        let status = uv_shutdown(request, streamHandle) { request, _ in
+            guard let request else { return }
+            let stream = Unmanaged<TCPStream>.fromOpaque(request.pointee.data!).takeRetainedValue()
+            request.deallocate()
+            stream.lingerAfterShutdown()
+        }
+        if status < 0 {
+            Unmanaged<TCPStream>.fromOpaque(request.pointee.data!).release()
+            request.deallocate()
+            close()
+        }
+    }
+
+    private func lingerAfterShutdown() {
+        guard !isClosed else { return }
+        if endReported {
+            close()
+            return
+        }
+        let timer = Timer(loop: loop)
+        lingerTimer = timer
+        timer.start(after: lingerMilliseconds) { [unowned self] in close() }
+        onRead = { _ in }
+        onEnd = { [unowned self] _ in close() }
+        startReading()
+    }
+}

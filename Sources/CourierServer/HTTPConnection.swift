@@ -1,0 +1,346 @@
+import CourierHTTP
+import CourierLoop
+import Logging
+
+/// One HTTP/1.1 connection: bytes from the stream go through the parser, complete requests go
+/// to the responder one at a time (pipelined requests wait their turn, so responses leave in
+/// request order), and everything one read produces leaves in one write.
+final class HTTPConnection: LoopConnection {
+    let stream: TCPStream
+    unowned let context: ServerLoop
+    private var parser: HTTPRequestParser
+    private var inbound: [UInt8] = []
+    private var outbound: [UInt8] = []
+
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var bodyLimit = 0
+    private var sequence = 0
+    private var responding = false
+    private var isHeadRequest = false
+    private var keepAlive = true
+    private var streaming: (chunked: Bool, bodyless: Bool)?
+    private var parsing = false
+    private var closing = false
+    private var upgraded = false
+    private var peerFinished = false
+    private var cachedRemoteAddress: String?
+
+    private enum Deadline { case none, header, idle }
+    private var deadlineKind = Deadline.header
+    private var deadline: UInt64 = 0
+
+    init(stream: TCPStream, context: ServerLoop) {
+        self.stream = stream
+        self.context = context
+        parser = HTTPRequestParser(limits: context.configuration.parserLimits)
+    }
+
+    private var configuration: ServerConfiguration { context.configuration }
+
+    func start() {
+        stream.onRead = { [unowned self] bytes in received(bytes) }
+        stream.onEnd = { [unowned self] error in peerEnded(error) }
+        stream.onDrain = { [unowned self] in pump() }
+        stream.onClose = { [unowned self] in
+            if !upgraded { context.untrack(self) }
+        }
+        setDeadline(.header)
+        stream.startReading()
+    }
+
+    // MARK: Input
+
+    private func received(_ bytes: UnsafeRawBufferPointer) {
+        if deadlineKind == .idle { setDeadline(.header) }
+        parsing = true
+        if inbound.isEmpty {
+            let consumed = parse(bytes)
+            if consumed < bytes.count, !closing, !upgraded {
+                inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[consumed...]))
+            }
+        } else {
+            inbound.append(contentsOf: bytes)
+            parseInbound()
+        }
+        parsing = false
+        if upgraded { return }
+        flush()
+        updateReading()
+    }
+
+    private func parseInbound() {
+        guard !inbound.isEmpty else { return }
+        let consumed = inbound.withUnsafeBytes { parse($0) }
+        if closing || upgraded {
+            inbound = []
+        } else if consumed > 0 {
+            inbound.removeFirst(consumed)
+        }
+    }
+
+    /// Parses requests from `input` until one is awaiting its response or input runs out, and
+    /// returns how many bytes it consumed.
+    private func parse(_ input: UnsafeRawBufferPointer) -> Int {
+        var offset = 0
+        while !responding, !closing, !upgraded {
+            let step: (consumed: Int, event: HTTPRequestParser.Event?)
+            do {
+                step = try parser.next(UnsafeRawBufferPointer(rebasing: input[offset...]))
+            } catch {
+                reject(error.status, reason: error.reason)
+                return input.count
+            }
+            offset += step.consumed
+            guard let event = step.event else {
+                if step.consumed == 0 { break }
+                continue
+            }
+            switch event {
+            case .head(let requestHead, let framing):
+                begin(requestHead, framing: framing)
+            case .body(let bytes):
+                guard body.count + bytes.count <= bodyLimit else {
+                    reject(.payloadTooLarge, reason: "body over \(bodyLimit) bytes")
+                    return input.count
+                }
+                body.append(contentsOf: bytes)
+                setDeadline(.header)
+            case .end:
+                dispatch()
+            }
+        }
+        return offset
+    }
+
+    private func begin(_ requestHead: HTTPRequestHead, framing: HTTPRequestParser.BodyFraming) {
+        bodyLimit = context.responder.maxBodyBytes(for: requestHead) ?? configuration.maxBodyBytes
+        if case .length(let length) = framing, length > bodyLimit {
+            reject(.payloadTooLarge, reason: "Content-Length \(length) over \(bodyLimit)")
+            return
+        }
+        if requestHead.expectsContinue, framing != .none, framing != .length(0) {
+            outbound.append(contentsOf: Self.continueLine)
+        }
+        head = requestHead
+        body = []
+    }
+
+    private func dispatch() {
+        guard let requestHead = head else { return }
+        head = nil
+        responding = true
+        sequence += 1
+        isHeadRequest = requestHead.method == .head
+        requestWasHTTP10 = requestHead.version == .http1_0
+        keepAlive = requestHead.wantsKeepAlive && !context.isShuttingDown && !peerFinished
+        setDeadline(.none)
+        if cachedRemoteAddress == nil { cachedRemoteAddress = stream.remoteAddress }
+        let request = HTTPServerRequest(head: requestHead, body: body, remoteAddress: cachedRemoteAddress!, loop: stream.loop)
+        body = []
+        context.responder.respond(to: request, writer: HTTPResponseWriter(connection: self, sequence: sequence))
+    }
+
+    private func peerEnded(_ error: UVError?) {
+        if error != nil || !responding {
+            close()
+            return
+        }
+        // The client half-closed after its request: answer it, then close.
+        peerFinished = true
+        keepAlive = false
+    }
+
+    // MARK: Output
+
+    private func isCurrent(_ requestSequence: Int) -> Bool {
+        requestSequence == sequence && responding && !stream.isClosed && !upgraded
+    }
+
+    func respond(sequence requestSequence: Int, head responseHead: HTTPResponseHead, body responseBody: [UInt8]) {
+        guard isCurrent(requestSequence), streaming == nil else { return }
+        let sendsBody = responseHead.status.allowsBody
+        writeHead(responseHead) { headers in
+            if sendsBody, !headers.contains("Content-Length") {
+                outbound.append(contentsOf: Self.contentLengthPrefix)
+                HTTPResponseSerializer.appendDecimal(responseBody.count, into: &outbound)
+                outbound.append(contentsOf: Self.crlf)
+            }
+        }
+        if sendsBody, !isHeadRequest { outbound.append(contentsOf: responseBody) }
+        finishResponse()
+    }
+
+    func startStreaming(sequence requestSequence: Int, head responseHead: HTTPResponseHead) {
+        guard isCurrent(requestSequence), streaming == nil else { return }
+        let bodyless = isHeadRequest || !responseHead.status.allowsBody
+        let chunked = !bodyless && responseHead.version != .http1_0 && !responseHead.headers.contains("Content-Length")
+        if !bodyless && !chunked && !responseHead.headers.contains("Content-Length") { keepAlive = false }
+        streaming = (chunked, bodyless)
+        writeHead(responseHead) { _ in
+            if chunked { outbound.append(contentsOf: Self.chunkedLine) }
+        }
+        flushUnlessParsing()
+    }
+
+    func writeChunk(sequence requestSequence: Int, bytes: [UInt8]) {
+        guard isCurrent(requestSequence), let streaming, !streaming.bodyless else { return }
+        bytes.withUnsafeBytes { raw in
+            if streaming.chunked {
+                HTTPResponseSerializer.writeChunk(raw, into: &outbound)
+            } else {
+                outbound.append(contentsOf: raw)
+            }
+        }
+        flushUnlessParsing()
+    }
+
+    func finishStreaming(sequence requestSequence: Int) {
+        guard isCurrent(requestSequence), let streaming else { return }
+        if streaming.chunked { HTTPResponseSerializer.writeLastChunk(into: &outbound) }
+        self.streaming = nil
+        finishResponse()
+    }
+
+    func upgrade(sequence requestSequence: Int, head responseHead: HTTPResponseHead,
+                 takeOver: @escaping @Sendable (UpgradedStream) -> Void) {
+        guard isCurrent(requestSequence) else { return }
+        HTTPResponseSerializer.writeHead(responseHead, into: &outbound)
+        flush()
+        upgraded = true
+        responding = false
+        let leftover = inbound
+        inbound = []
+        stream.onRead = nil
+        stream.onEnd = nil
+        stream.onDrain = nil
+        stream.onClose = nil
+        stream.stopReading()
+        context.untrack(self)
+        takeOver(UpgradedStream(stream: stream, leftover: leftover, context: context))
+    }
+
+    /// Writes the status line, the app's headers, what `extra` adds, then Date and Connection.
+    private func writeHead(_ responseHead: HTTPResponseHead, extra: (inout HTTPHeaders) -> Void) {
+        var responseHead = responseHead
+        responseHead.version = .http1_1
+        let closeAfter = !keepAlive || context.isShuttingDown || responseHead.headers.containsToken("close", in: "Connection")
+        if closeAfter { keepAlive = false }
+        responseHead.headers.remove("Connection")
+        HTTPResponseSerializer.writeHeadWithoutEnd(responseHead, into: &outbound)
+        extra(&responseHead.headers)
+        outbound.append(contentsOf: context.dateCache.current())
+        if closeAfter {
+            outbound.append(contentsOf: Self.connectionClose)
+        } else if requestWasHTTP10 {
+            outbound.append(contentsOf: Self.connectionKeepAlive)
+        }
+        outbound.append(contentsOf: Self.crlf)
+    }
+
+    private var requestWasHTTP10 = false
+
+    private func finishResponse() {
+        responding = false
+        if !keepAlive {
+            closing = true
+            flush()
+            stream.closeGracefully()
+            return
+        }
+        setDeadline(.idle)
+        if !parsing { pump() }
+    }
+
+    /// Sends an error status for a request that could not be read, then closes.
+    private func reject(_ status: HTTPStatus, reason: String) {
+        context.logger.debug("rejected request", metadata: ["status": "\(status.code)", "reason": "\(reason)"])
+        responding = false
+        streaming = nil
+        closing = true
+        var head = HTTPResponseHead(status: status)
+        head.headers.add("Content-Type", "text/plain; charset=utf-8")
+        let text = Array("\(status.code) \(status.reasonPhrase)\n".utf8)
+        keepAlive = false
+        writeHead(head) { _ in
+            outbound.append(contentsOf: Self.contentLengthPrefix)
+            HTTPResponseSerializer.appendDecimal(text.count, into: &outbound)
+            outbound.append(contentsOf: Self.crlf)
+        }
+        outbound.append(contentsOf: text)
+        flush()
+        stream.closeGracefully()
+    }
+
+    private func flushUnlessParsing() {
+        if !parsing { flush() }
+    }
+
+    private func flush() {
+        guard !outbound.isEmpty, !stream.isClosed else { return }
+        stream.write(outbound)
+        outbound.removeAll(keepingCapacity: outbound.capacity <= 64 * 1024)
+    }
+
+    /// Continues with pipelined input after a response or a drained write queue.
+    private func pump() {
+        guard !closing, !upgraded, !stream.isClosed else { return }
+        if !responding, !inbound.isEmpty {
+            parsing = true
+            parseInbound()
+            parsing = false
+        }
+        flush()
+        updateReading()
+    }
+
+    /// Reads only while the peer drains what we send and pipelined input stays bounded.
+    private func updateReading() {
+        guard !closing, !upgraded, !stream.isClosed, !peerFinished else { return }
+        let shouldRead = stream.pendingWriteBytes <= configuration.maxPendingWriteBytes
+            && inbound.count <= configuration.maxBodyBytes + configuration.parserLimits.maxHeaderBytes
+        if shouldRead { stream.startReading() } else { stream.stopReading() }
+    }
+
+    // MARK: Deadlines and shutdown
+
+    private func setDeadline(_ kind: Deadline) {
+        deadlineKind = kind
+        switch kind {
+        case .none: deadline = 0
+        case .header: deadline = stream.loop.now + configuration.headerTimeoutMilliseconds
+        case .idle: deadline = stream.loop.now + configuration.idleTimeoutMilliseconds
+        }
+    }
+
+    func checkDeadline(now: UInt64) {
+        guard deadline != 0, now >= deadline, !closing else { return }
+        switch deadlineKind {
+        case .header where !responding: reject(.requestTimeout, reason: "request not received in time")
+        case .idle: close()
+        default: break
+        }
+    }
+
+    func beginShutdown() {
+        if !responding, inbound.isEmpty, parser.isIdle {
+            close()
+        } else {
+            keepAlive = false
+        }
+    }
+
+    func forceClose() { close() }
+
+    private func close() {
+        closing = true
+        stream.close()
+    }
+
+    private static let continueLine = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+    private static let contentLengthPrefix = Array("Content-Length: ".utf8)
+    private static let chunkedLine = Array("Transfer-Encoding: chunked\r\n".utf8)
+    private static let connectionClose = Array("Connection: close\r\n".utf8)
+    private static let connectionKeepAlive = Array("Connection: keep-alive\r\n".utf8)
+    private static let crlf: [UInt8] = [0x0D, 0x0A]
+}

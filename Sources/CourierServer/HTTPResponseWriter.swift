@@ -1,0 +1,62 @@
+import CourierHTTP
+import CourierLoop
+
+/// The one way to answer a request, handed to the responder with it. Copyable and `Sendable`:
+/// a call from another thread is carried to the connection's loop, and a call for a request
+/// that has already been answered (or whose connection has gone) is ignored.
+public struct HTTPResponseWriter: @unchecked Sendable {
+    let connection: HTTPConnection
+    let sequence: Int
+
+    public var loop: EventLoop { connection.stream.loop }
+
+    /// Sends a complete response. Content-Length, Date and Connection are added by the server.
+    public func respond(_ head: HTTPResponseHead, body: [UInt8] = []) {
+        onLoop { $0.respond(sequence: sequence, head: head, body: body) }
+    }
+
+    /// Starts a streamed response (chunked for HTTP/1.1, close-delimited for HTTP/1.0).
+    public func startStreaming(_ head: HTTPResponseHead) {
+        onLoop { $0.startStreaming(sequence: sequence, head: head) }
+    }
+
+    public func writeChunk(_ bytes: [UInt8]) {
+        onLoop { $0.writeChunk(sequence: sequence, bytes: bytes) }
+    }
+
+    public func finishStreaming() {
+        onLoop { $0.finishStreaming(sequence: sequence) }
+    }
+
+    /// Hands the raw connection to another protocol after the server has sent `head`
+    /// (101 Switching Protocols). `takeOver` runs on the loop with the stream and any bytes the
+    /// client sent after the request; from then on the HTTP server no longer touches it.
+    public func upgrade(_ head: HTTPResponseHead,
+                        takeOver: @escaping @Sendable (UpgradedStream) -> Void) {
+        onLoop { $0.upgrade(sequence: sequence, head: head, takeOver: takeOver) }
+    }
+
+    private func onLoop(_ work: @escaping (HTTPConnection) -> Void) {
+        let connection = connection
+        if connection.stream.loop.inEventLoop {
+            work(connection)
+        } else {
+            let box = UncheckedBox((connection, work))
+            connection.stream.loop.execute { box.value.1(box.value.0) }
+        }
+    }
+}
+
+/// A connection that has left HTTP: the stream, the bytes already read past the request, and
+/// the loop's bookkeeping that graceful shutdown uses.
+public struct UpgradedStream: @unchecked Sendable {
+    public let stream: TCPStream
+    public let leftover: [UInt8]
+    public let context: ServerLoop
+}
+
+/// Carries a loop-bound value across a hop to that same loop.
+struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

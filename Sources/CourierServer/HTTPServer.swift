@@ -1,0 +1,134 @@
+import CourierHTTP
+import CourierLoop
+import Dispatch
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a responder on `workers` event loops, each with its own listener on the same port.
+public final class HTTPServer: Sendable {
+    public let configuration: ServerConfiguration
+    private let responder: any HTTPResponder
+    private let logger: Logger
+    private let state = Mutex<State>(State())
+
+    private struct State {
+        var loops: [EventLoop] = []
+        var contexts: [ServerLoop] = []
+        var port = 0
+        var running = 0
+        var shutdownRequested = false
+        var signals: [Signal] = []
+    }
+
+    public init(configuration: ServerConfiguration, responder: any HTTPResponder,
+                logger: Logger = Logger(label: "courier.http")) {
+        self.configuration = configuration
+        self.responder = responder
+        self.logger = logger
+    }
+
+    /// The bound port (the chosen one when configured with 0).
+    public var port: Int { state.withLock { $0.port } }
+    public var loops: [EventLoop] { state.withLock { $0.loops } }
+
+    /// Starts the loops and listeners and returns once every listener is accepting.
+    @discardableResult
+    public func start() throws -> Int {
+        signal(SIGPIPE, SIG_IGN)
+        var port = configuration.port
+        for index in 0..<configuration.workers {
+            let loop = EventLoop(name: "courier-\(index)")
+            loop.startThread()
+            let context = ServerLoop(loop: loop, configuration: configuration, responder: responder, logger: logger) { [self] in
+                loopStopped(loop)
+            }
+            let bound = onLoop(loop) { () throws(UVError) -> Int in try context.listen(port: port) }
+            switch bound {
+            case .success(let actual):
+                port = actual
+                state.withLock {
+                    $0.loops.append(loop)
+                    $0.contexts.append(UncheckedBox(context).value)
+                    $0.port = actual
+                    $0.running += 1
+                }
+            case .failure(let error):
+                loop.stop()
+                loop.waitUntilStopped()
+                shutdown()
+                waitUntilStopped()
+                throw error
+            }
+        }
+        if configuration.handlesSignals { installSignalHandlers() }
+        logger.info("listening", metadata: ["address": "\(configuration.host):\(port)", "workers": "\(configuration.workers)"])
+        return port
+    }
+
+    /// Starts, then blocks until the server has shut down (after SIGINT/SIGTERM or `shutdown()`).
+    public func run() throws {
+        try start()
+        waitUntilStopped()
+    }
+
+    /// Stops accepting, lets requests in flight finish (up to the deadline), then stops the loops.
+    public func shutdown() {
+        let contexts = state.withLock { state -> [ServerLoop] in
+            guard !state.shutdownRequested else { return [] }
+            state.shutdownRequested = true
+            return state.contexts
+        }
+        for context in contexts {
+            let box = UncheckedBox(context)
+            context.loop.execute { box.value.beginShutdown() }
+        }
+    }
+
+    public func waitUntilStopped() {
+        while state.withLock({ $0.running > 0 }) { usleep(2_000) }
+        for loop in loops { loop.waitUntilStopped() }
+    }
+
+    private func loopStopped(_ loop: EventLoop) {
+        state.withLock { $0.running -= 1 }
+        loop.stop()
+    }
+
+    private func installSignalHandlers() {
+        guard let first = loops.first else { return }
+        _ = onLoop(first) { () throws(UVError) -> Int in
+            for number in [SIGINT, SIGTERM] {
+                let handler = try Signal(loop: first, signal: number) { [self] number in
+                    logger.info("signal \(number): shutting down")
+                    shutdown()
+                }
+                handler.unref()
+            }
+            return 0
+        }
+    }
+
+    /// Runs `work` on `loop` and waits for its result.
+    private func onLoop<T>(_ loop: EventLoop, _ work: @escaping () throws(UVError) -> T) -> Result<T, UVError> {
+        let semaphore = DispatchSemaphore(value: 0)
+        let result = UncheckedBox(ResultSlot<T>())
+        let job = UncheckedBox(work)
+        loop.execute {
+            do throws(UVError) {
+                result.value.result = .success(try job.value())
+            } catch {
+                result.value.result = .failure(error)
+            }
+            semaphore.signal()
+        }
+        semaphore.wait()
+        return result.value.result!
+    }
+}
+
+private final class ResultSlot<T> {
+    var result: Result<T, UVError>?
+}

@@ -1,0 +1,50 @@
+import CourierHTTP
+
+/// Everything a server operator may tune, with the defaults DESIGN.md promises.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    /// 0 picks a free port (tests); read the chosen one from `HTTPServer.port`.
+    public var port: Int
+    /// Event loops, each on its own thread with its own SO_REUSEPORT listener.
+    public var workers: Int
+    public var parserLimits: HTTPRequestParser.Limits
+    /// Default request body limit (413 beyond it); a responder may choose another per request.
+    public var maxBodyBytes: Int
+    /// From a request's first byte to its last, and between body reads (408 after it).
+    public var headerTimeoutMilliseconds: UInt64
+    /// A kept-alive connection with no request in progress is closed after this.
+    public var idleTimeoutMilliseconds: UInt64
+    /// Past this many unsent bytes the server stops reading from the connection until the peer
+    /// drains its responses, so a client that never reads cannot make memory grow.
+    public var maxPendingWriteBytes: Int
+    /// Time given to requests in flight after SIGINT/SIGTERM before connections are cut.
+    public var shutdownDeadlineMilliseconds: UInt64
+    /// Installs SIGINT/SIGTERM handlers that shut the server down gracefully.
+    public var handlesSignals: Bool
+
+    public init(host: String = "0.0.0.0", port: Int = 8080, workers: Int = ServerConfiguration.coreCount,
+                parserLimits: HTTPRequestParser.Limits = .init(), maxBodyBytes: Int = 1 << 20,
+                headerTimeoutMilliseconds: UInt64 = 10_000, idleTimeoutMilliseconds: UInt64 = 60_000,
+                maxPendingWriteBytes: Int = 1 << 20, shutdownDeadlineMilliseconds: UInt64 = 10_000,
+                handlesSignals: Bool = true) {
+        self.host = host
+        self.port = port
+        self.workers = max(1, workers)
+        self.parserLimits = parserLimits
+        self.maxBodyBytes = maxBodyBytes
+        self.headerTimeoutMilliseconds = headerTimeoutMilliseconds
+        self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
+        self.maxPendingWriteBytes = maxPendingWriteBytes
+        self.shutdownDeadlineMilliseconds = shutdownDeadlineMilliseconds
+        self.handlesSignals = handlesSignals
+    }
+
+    public static var coreCount: Int {
+        let count = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return count > 0 ? count : 1
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,104 @@
+import CourierHTTP
+import CourierLoop
+import Logging
+
+/// Something a server loop tracks until it closes: an HTTP connection, or a protocol that
+/// took one over. The loop checks its deadline and tells it when the server shuts down.
+public protocol LoopConnection: AnyObject {
+    /// Called periodically with the loop's clock; close or answer if a deadline has passed.
+    func checkDeadline(now: UInt64)
+    /// The server is stopping: finish what is in flight and close (WebSockets send 1001).
+    func beginShutdown()
+    /// The shutdown deadline has passed: close now.
+    func forceClose()
+}
+
+/// The per-loop state of a server: its listener, its live connections, the Date cache, and the
+/// sweep that enforces timeouts. Used only on its loop.
+public final class ServerLoop {
+    public let loop: EventLoop
+    let configuration: ServerConfiguration
+    let responder: any HTTPResponder
+    let logger: Logger
+    var listener: TCPListener?
+    var dateCache = DateCache()
+    public private(set) var isShuttingDown = false
+    private var connections: [ObjectIdentifier: any LoopConnection] = [:]
+    private var sweeper: Timer?
+    private var shutdownTimer: Timer?
+    private let onStopped: @Sendable () -> Void
+
+    init(loop: EventLoop, configuration: ServerConfiguration, responder: any HTTPResponder, logger: Logger,
+         onStopped: @escaping @Sendable () -> Void) {
+        self.loop = loop
+        self.configuration = configuration
+        self.responder = responder
+        self.logger = logger
+        self.onStopped = onStopped
+    }
+
+    func listen(port: Int) throws(UVError) -> Int {
+        let listener = try TCPListener(loop: loop, host: configuration.host, port: port, reusePort: true) { [unowned self] stream in
+            accept(stream)
+        }
+        self.listener = listener
+        let shortest = min(configuration.headerTimeoutMilliseconds, configuration.idleTimeoutMilliseconds)
+        let interval = max(10, min(1_000, shortest / 4))
+        let sweeper = Timer(loop: loop)
+        sweeper.start(after: interval, repeating: interval) { [unowned self] in sweep() }
+        self.sweeper = sweeper
+        return listener.port
+    }
+
+    private func accept(_ stream: TCPStream) {
+        guard !isShuttingDown else {
+            stream.close()
+            return
+        }
+        let connection = HTTPConnection(stream: stream, context: self)
+        track(connection)
+        connection.start()
+    }
+
+    public var connectionCount: Int { connections.count }
+
+    public func track(_ connection: any LoopConnection) {
+        connections[ObjectIdentifier(connection)] = connection
+    }
+
+    public func untrack(_ connection: any LoopConnection) {
+        connections.removeValue(forKey: ObjectIdentifier(connection))
+        if isShuttingDown && connections.isEmpty { finishShutdown() }
+    }
+
+    private func sweep() {
+        let now = loop.now
+        for connection in Array(connections.values) { connection.checkDeadline(now: now) }
+    }
+
+    func beginShutdown() {
+        guard !isShuttingDown else { return }
+        isShuttingDown = true
+        listener?.close()
+        listener = nil
+        if connections.isEmpty {
+            finishShutdown()
+            return
+        }
+        let timer = Timer(loop: loop)
+        timer.start(after: configuration.shutdownDeadlineMilliseconds) { [unowned self] in
+            logger.warning("shutdown deadline passed; closing \(connections.count) connections")
+            for connection in Array(connections.values) { connection.forceClose() }
+        }
+        shutdownTimer = timer
+        for connection in Array(connections.values) { connection.beginShutdown() }
+    }
+
+    private func finishShutdown() {
+        sweeper?.close()
+        sweeper = nil
+        shutdownTimer?.close()
+        shutdownTimer = nil
+        onStopped()
+    }
+}
