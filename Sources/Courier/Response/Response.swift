@@ -58,6 +58,8 @@ public struct Response: Sendable {
 public struct ResponseBodyWriter: Sendable {
     let sendChunk: @Sendable ([UInt8]) -> Void
 
+    public init(sendChunk: @escaping @Sendable ([UInt8]) -> Void) { self.sendChunk = sendChunk }
+
     public func write(_ bytes: [UInt8]) { sendChunk(bytes) }
     public func write(_ text: String) { sendChunk(Array(text.utf8)) }
 }

@@ -1,0 +1,100 @@
+import Courier
+import CourierHTTP
+import CourierServer
+
+/// How `app.test` drives the app: straight through its responder with no sockets, or through
+/// a real server on an ephemeral loopback port.
+public enum TestMode: Sendable {
+    case inProcess
+    case live
+}
+
+/// Sends requests to an app under test; the same calls work in both modes.
+public final class TestClient: @unchecked Sendable {
+    private let responder: ApplicationResponder?
+    public let port: Int
+    private var connection: RawClient?
+
+    init(responder: ApplicationResponder?, port: Int) {
+        self.responder = responder
+        self.port = port
+    }
+
+    public func execute(_ method: HTTPMethod, _ target: String, headers: HTTPHeaders = HTTPHeaders(),
+                        body: [UInt8] = []) async throws -> TestResponse {
+        if let responder {
+            let request = Request(method: method, target: target, headers: headers, body: body)
+            let response = await responder.handle(request)
+            var responseBody = response.body
+            if let producer = response.bodyStream {
+                let collected = Collected()
+                try await producer(collected.writer)
+                responseBody += collected.bytes
+            }
+            var responseHeaders = response.headers
+            if responseHeaders["Content-Type"] == nil, !responseBody.isEmpty {
+                responseHeaders.add("Content-Type", "text/html; charset=utf-8")
+            }
+            return TestResponse(status: response.status.code, reason: response.status.reasonPhrase,
+                                headers: responseHeaders, body: method == .head ? [] : responseBody)
+        }
+        var text = "\(method.rawValue) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
+        for field in headers { text += "\(field.name): \(field.value)\r\n" }
+        if !body.isEmpty || method == .post || method == .put || method == .patch {
+            text += "Content-Length: \(body.count)\r\n"
+        }
+        text += "\r\n"
+        let client = try connection ?? RawClient(port: port)
+        connection = client
+        var bytes = Array(text.utf8)
+        bytes += body
+        if !client.send(bytes) {
+            connection = nil
+            throw RawClient.Failure.closed
+        }
+        let response = try client.readResponse(forHead: method == .head)
+        if response.headers.containsToken("close", in: "Connection") { connection = nil }
+        return response
+    }
+
+    public func get(_ target: String, headers: HTTPHeaders = HTTPHeaders()) async throws -> TestResponse {
+        try await execute(.get, target, headers: headers)
+    }
+
+    public func post(_ target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) async throws -> TestResponse {
+        try await execute(.post, target, headers: headers, body: body)
+    }
+
+    /// POSTs `fields` as an urlencoded form.
+    public func post(_ target: String, form fields: [(String, String)], headers: HTTPHeaders = HTTPHeaders()) async throws -> TestResponse {
+        var headers = headers
+        headers.set("Content-Type", "application/x-www-form-urlencoded")
+        return try await execute(.post, target, headers: headers, body: Array(URLEncoding.form(fields).utf8))
+    }
+}
+
+private final class Collected: @unchecked Sendable {
+    var bytes: [UInt8] = []
+    var writer: ResponseBodyWriter { ResponseBodyWriter(sendChunk: { [self] in bytes += $0 }) }
+}
+
+extension Application {
+    /// Runs `body` with a client for this app; a live server is stopped afterwards.
+    public func test(_ mode: TestMode, configuration: ServerConfiguration? = nil,
+                     _ body: (TestClient) async throws -> Void) async throws {
+        switch mode {
+        case .inProcess:
+            try await body(TestClient(responder: try responder(), port: 0))
+        case .live:
+            var settings = configuration ?? ServerConfiguration(host: "127.0.0.1", port: 0, workers: 1)
+            settings.handlesSignals = false
+            settings.port = 0
+            let server = try start(configuration: settings)
+            defer {
+                server.shutdown()
+                server.waitUntilStopped()
+            }
+            try await body(TestClient(responder: nil, port: server.port))
+        }
+    }
+}

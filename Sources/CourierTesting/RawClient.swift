@@ -1,0 +1,174 @@
+import CourierHTTP
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A deliberately plain HTTP/1.1 client over a blocking loopback socket, so tests can send
+/// exactly the bytes they mean (malformed ones included) and read exactly what came back.
+/// Every read has a timeout, so a server that fails to answer fails the test instead of hanging.
+public final class RawClient: @unchecked Sendable {
+    public enum Failure: Error, CustomStringConvertible {
+        case connect(Int32)
+        case timedOut
+        case closed
+        case malformed(String)
+
+        public var description: String {
+            switch self {
+            case .connect(let code): "connect failed (errno \(code))"
+            case .timedOut: "timed out waiting for the server"
+            case .closed: "connection closed by the server"
+            case .malformed(let reason): "malformed response: \(reason)"
+            }
+        }
+    }
+
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    public private(set) var peerClosed = false
+
+    public init(host: String = "127.0.0.1", port: Int, timeoutSeconds: Int = 10) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &address.sin_addr)
+        let status = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if status != 0 {
+            let code = errno
+            Glibc.close(fd)
+            throw Failure.connect(code)
+        }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        setTimeout(seconds: timeoutSeconds)
+    }
+
+    deinit { Glibc.close(fd) }
+
+    public func setTimeout(seconds: Int, milliseconds: Int = 0) {
+        var timeout = timeval(tv_sec: seconds, tv_usec: milliseconds * 1000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Sends all of `bytes`; returns false if the server has closed or reset the connection.
+    @discardableResult
+    public func send(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if sent <= 0 { return false }
+            offset += sent
+        }
+        return true
+    }
+
+    @discardableResult
+    public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
+
+    /// Half-closes: the server sees end of input but can still answer.
+    public func shutdownWrite() { Glibc.shutdown(fd, Int32(SHUT_WR)) }
+
+    public func close() { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+
+    /// Reads more bytes into the buffer; false at end of stream.
+    private func fill() throws -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if count > 0 {
+            buffer.append(contentsOf: chunk[0..<count])
+            return true
+        }
+        if count == 0 || errno == ECONNRESET {
+            peerClosed = true
+            return false
+        }
+        if errno == EAGAIN || errno == EWOULDBLOCK { throw Failure.timedOut }
+        peerClosed = true
+        return false
+    }
+
+    private func readLine() throws -> String {
+        while true {
+            if let index = buffer.firstIndex(of: 0x0A) {
+                var line = Array(buffer[..<index])
+                buffer.removeFirst(index + 1)
+                if line.last == 0x0D { line.removeLast() }
+                return String(decoding: line, as: UTF8.self)
+            }
+            guard try fill() else { throw Failure.closed }
+        }
+    }
+
+    private func readExactly(_ count: Int) throws -> [UInt8] {
+        while buffer.count < count {
+            guard try fill() else { throw Failure.closed }
+        }
+        let bytes = Array(buffer[..<count])
+        buffer.removeFirst(count)
+        return bytes
+    }
+
+    /// Reads one response. Interim (1xx) responses are returned like any other, so a test can
+    /// see `100 Continue`. `forHead` reads no body (the answer to a HEAD request).
+    public func readResponse(forHead: Bool = false) throws -> TestResponse {
+        let statusLine = try readLine()
+        let parts = statusLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let code = Int(parts[1]) else {
+            throw Failure.malformed("status line '\(statusLine)'")
+        }
+        var headers = HTTPHeaders()
+        while true {
+            let line = try readLine()
+            if line.isEmpty { break }
+            guard let colon = line.firstIndex(of: ":") else { throw Failure.malformed("header line '\(line)'") }
+            headers.add(String(line[..<colon]), String(line[line.index(after: colon)...].trimmingPrefix(" ")))
+        }
+        var body: [UInt8] = []
+        let noBody = forHead || (100..<200).contains(code) || code == 204 || code == 304
+        if !noBody {
+            if headers["Transfer-Encoding"]?.lowercased() == "chunked" {
+                while true {
+                    let sizeLine = try readLine()
+                    guard let size = Int(sizeLine.split(separator: ";").first ?? "", radix: 16) else {
+                        throw Failure.malformed("chunk size '\(sizeLine)'")
+                    }
+                    if size == 0 {
+                        while try !readLine().isEmpty {}
+                        break
+                    }
+                    body += try readExactly(size)
+                    guard try readLine().isEmpty else { throw Failure.malformed("chunk without CRLF") }
+                }
+            } else if let length = headers["Content-Length"].flatMap({ Int($0) }) {
+                body = try readExactly(length)
+            } else {
+                while try fill() {}
+                body = buffer
+                buffer = []
+            }
+        }
+        return TestResponse(status: code, reason: parts.count > 2 ? String(parts[2]) : "", headers: headers, body: body)
+    }
+
+    /// Waits for the server to close the connection; true if it did within the timeout.
+    public func waitForClose() -> Bool {
+        do {
+            while try fill() {}
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Everything received until the server closes (or the timeout).
+    public func readUntilClose() -> [UInt8] {
+        _ = waitForClose()
+        let bytes = buffer
+        buffer = []
+        return bytes
+    }
+}
