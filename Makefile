@@ -1,0 +1,31 @@
+# `make run` and `make test` work as root on a fresh Debian 12 machine with Swift installed:
+# each installs the system packages it is missing first.
+
+SHELL := /bin/bash
+RUN_PACKAGES := libuv1-dev libsqlite3-dev zlib1g-dev libssl-dev pkg-config
+TEST_PACKAGES := $(RUN_PACKAGES) python3 curl
+PORT ?= 8080
+
+.PHONY: run test build deps test-deps benchmark clean
+
+deps:
+	@bash scripts/apt-ensure.sh $(RUN_PACKAGES)
+
+test-deps:
+	@bash scripts/apt-ensure.sh $(TEST_PACKAGES)
+
+build: deps
+	swift build -c release --product Hello
+
+run: build
+	.build/release/Hello --port $(PORT)
+
+test: test-deps
+	swift build --build-tests
+	swift test --skip-build
+
+benchmark: deps
+	Benchmarks/http/run.sh
+
+clean:
+	rm -rf .build
