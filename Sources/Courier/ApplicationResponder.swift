@@ -101,6 +101,10 @@ public struct ApplicationResponder: HTTPResponder {
         if head.headers["Content-Type"] == nil, !response.body.isEmpty || response.bodyStream != nil {
             head.headers.add("Content-Type", "text/html; charset=utf-8")
         }
+        if let takeOver = response.upgrade, response.status == .switchingProtocols {
+            writer.upgrade(head, takeOver: takeOver)
+            return
+        }
         guard let producer = response.bodyStream else {
             writer.respond(head, body: response.body)
             return

@@ -60,10 +60,25 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     public var description: String { fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n") }
 
     static func equalNames<A: StringProtocol, B: StringProtocol>(_ a: A, _ b: B) -> Bool {
-        let x = a.utf8, y = b.utf8
-        guard x.count == y.count else { return false }
-        for (p, q) in zip(x, y) where p != q {
-            if (p | 0x20) != (q | 0x20) || !((p | 0x20) >= 0x61 && (p | 0x20) <= 0x7A) { return false }
+        guard a.utf8.count == b.utf8.count else { return false }
+        let fast = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in equalBytes(x, y) }
+        }
+        if let fast, let result = fast { return result }
+        return equalBytes(Array(a.utf8)[...], Array(b.utf8)[...])
+    }
+
+    /// ASCII case-insensitive comparison of equal-length byte runs.
+    private static func equalBytes<C: RandomAccessCollection>(_ x: C, _ y: C) -> Bool where C.Element == UInt8, C.Index == Int {
+        var i = x.startIndex, j = y.startIndex
+        while i < x.endIndex {
+            let p = x[i], q = y[j]
+            if p != q {
+                let lower = p | 0x20
+                guard lower == q | 0x20, lower >= 0x61, lower <= 0x7A else { return false }
+            }
+            i += 1
+            j += 1
         }
         return true
     }

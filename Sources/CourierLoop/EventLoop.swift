@@ -8,6 +8,7 @@ import Synchronization
 public final class EventLoop: @unchecked Sendable {
     let uvLoop: UnsafeMutablePointer<uv_loop_t>
     private var mailbox: Mailbox!
+    private(set) var endOfIteration: EndOfIteration!
     private let thread = Atomic<UInt>(0)
     private let finished = Mutex<Bool>(false)
     private var stopHandlers: [() -> Void] = []
@@ -28,6 +29,7 @@ public final class EventLoop: @unchecked Sendable {
             Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue().drainMailbox()
         }
         uvLoop.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        endOfIteration = EndOfIteration(loop: uvLoop)
     }
 
     deinit {
@@ -91,6 +93,7 @@ public final class EventLoop: @unchecked Sendable {
             for handler in handlers { handler() }
             for item in mailbox.seal() { run(item) }
             mailbox.closeHandle()
+            endOfIteration.close()
             uv_stop(uvLoop)
         }
     }

@@ -1,4 +1,5 @@
 import CourierHTTP
+import CourierServer
 import Foundation
 
 /// What a handler builds: webapp2's `response`, as a value the handler mutates.
@@ -8,6 +9,9 @@ public struct Response: Sendable {
     public var body: [UInt8] = []
     /// Set by `stream(_:)`: the body is produced after the head is sent.
     public var bodyStream: (@Sendable (ResponseBodyWriter) async throws -> Void)?
+    /// Set with a 101 status: after the head is sent the connection leaves HTTP and this takes
+    /// it over, on its loop (WebSocket routes set it).
+    public var upgrade: (@Sendable (UpgradedStream) -> Void)?
 
     public init(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
         self.status = status

@@ -1,0 +1,277 @@
+import CourierHTTP
+import CourierLoop
+
+/// A server-side WebSocket after the handshake. It lives on its connection's loop: callbacks
+/// run there, and `send`/`close` called from another thread are carried there by the loop's
+/// mailbox. Sends within one loop iteration leave in one write.
+public final class WebSocket: LoopConnection, @unchecked Sendable {
+    public enum SendResult: Sendable, Equatable {
+        /// Queued for the socket.
+        case sent
+        /// Handed to the connection's loop (called from another thread).
+        case forwarded
+        /// Not sent: the socket is closing, or the client is not reading (then it is closed, 1008).
+        case dropped
+    }
+
+    public let loop: EventLoop
+    public let subprotocol: String?
+    public let isCompressed: Bool
+
+    /// Set these from the upgrade callback (on the loop). Each gets the socket, so a handler
+    /// need not capture it.
+    public var onText: ((WebSocket, String) -> Void)?
+    public var onBinary: ((WebSocket, [UInt8]) -> Void)?
+    public var onPong: ((WebSocket, [UInt8]) -> Void)?
+    /// Called once: the code the client sent (1005 for none), or 1006 when the connection died.
+    public var onClose: ((WebSocket, UInt16, String) -> Void)?
+
+    private let stream: TCPStream
+    private unowned let context: ServerLoop
+    private let configuration: WebSocketConfiguration
+    private let deflate: PerMessageDeflate?
+    private var parser: WebSocketParser
+    private var inbound: [UInt8] = []
+    private var outbound: [UInt8] = []
+    private var flushScheduled = false
+
+    private enum State { case open, closeSent(at: UInt64), closed }
+    private var state = State.open
+    private var lastReceived: UInt64
+    private var pingSentAt: UInt64?
+    private var closeReported = false
+
+    public init(upgraded: UpgradedStream, configuration: WebSocketConfiguration, deflate: PerMessageDeflateParameters?,
+                subprotocol: String?) {
+        stream = upgraded.stream
+        loop = upgraded.stream.loop
+        context = upgraded.context
+        self.configuration = configuration
+        self.deflate = deflate.map(PerMessageDeflate.init)
+        self.subprotocol = subprotocol
+        isCompressed = deflate != nil
+        parser = WebSocketParser(maxMessageBytes: configuration.maxMessageBytes, deflate: self.deflate)
+        lastReceived = upgraded.stream.loop.now
+        inbound = upgraded.leftover
+    }
+
+    /// Starts reading; call after setting the callbacks.
+    public func start() {
+        loop.assertInLoop()
+        context.track(self)
+        stream.onRead = { [unowned self] bytes in received(bytes) }
+        stream.onEnd = { [unowned self] _ in connectionLost() }
+        stream.onDrain = nil
+        stream.onClose = { [unowned self] in streamClosed() }
+        stream.startReading()
+        if !inbound.isEmpty {
+            let pending = inbound
+            inbound = []
+            pending.withUnsafeBytes { received($0) }
+        }
+    }
+
+    public var isOpen: Bool {
+        if case .open = state { return true }
+        return false
+    }
+
+    // MARK: Sending
+
+    @discardableResult
+    public func send(_ text: String) -> SendResult {
+        send(.text, Array(text.utf8))
+    }
+
+    @discardableResult
+    public func send(binary: [UInt8]) -> SendResult {
+        send(.binary, binary)
+    }
+
+    @discardableResult
+    public func ping(_ payload: [UInt8] = []) -> SendResult {
+        send(.ping, Array(payload.prefix(125)))
+    }
+
+    /// Starts the closing handshake (RFC 6455 §7.1.2).
+    public func close(code: UInt16 = WebSocketCloseCode.normal, reason: String = "") {
+        guard loop.inEventLoop else {
+            loop.execute { [self] in close(code: code, reason: reason) }
+            return
+        }
+        guard case .open = state else { return }
+        sendClose(code: code, reason: reason)
+    }
+
+    private func send(_ opcode: WebSocketOpcode, _ payload: [UInt8]) -> SendResult {
+        guard loop.inEventLoop else {
+            loop.execute { [self] in _ = send(opcode, payload) }
+            return .forwarded
+        }
+        guard case .open = state else { return .dropped }
+        if stream.pendingWriteBytes + outbound.count > configuration.maxBackpressureBytes {
+            sendClose(code: WebSocketCloseCode.policyViolation, reason: "client too slow")
+            return .dropped
+        }
+        if let deflate, !opcode.isControl, payload.count >= configuration.compressionThresholdBytes {
+            WebSocketFrameEncoder.encode(opcode, payload: deflate.compress(payload), compressed: true, into: &outbound)
+        } else {
+            WebSocketFrameEncoder.encode(opcode, payload: payload, into: &outbound)
+        }
+        scheduleFlush()
+        return .sent
+    }
+
+    private func sendClose(code: UInt16?, reason: String) {
+        WebSocketFrameEncoder.encode(.close, payload: WebSocketFrameEncoder.closePayload(code: code, reason: reason), into: &outbound)
+        state = .closeSent(at: loop.now)
+        flush()
+    }
+
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        loop.deferToEndOfIteration { [self] in
+            flushScheduled = false
+            flush()
+        }
+    }
+
+    private func flush() {
+        guard !outbound.isEmpty, !stream.isClosed else { return }
+        stream.write(outbound)
+        outbound.removeAll(keepingCapacity: outbound.capacity <= 4096)
+    }
+
+    // MARK: Receiving
+
+    private func received(_ bytes: UnsafeRawBufferPointer) {
+        lastReceived = loop.now
+        pingSentAt = nil
+        if inbound.isEmpty {
+            let consumed = parse(bytes)
+            if consumed < bytes.count, !isFinished {
+                inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[consumed...]))
+            }
+        } else {
+            inbound.append(contentsOf: bytes)
+            let consumed = inbound.withUnsafeBytes { parse($0) }
+            if isFinished { inbound = [] } else { inbound.removeFirst(consumed) }
+        }
+        if inbound.isEmpty && inbound.capacity > 0 { inbound = [] }
+    }
+
+    private var isFinished: Bool {
+        if case .closed = state { return true }
+        return stream.isClosed
+    }
+
+    private func parse(_ input: UnsafeRawBufferPointer) -> Int {
+        var offset = 0
+        while !isFinished {
+            let step: (consumed: Int, message: WebSocketParser.Message?)
+            do {
+                step = try parser.next(UnsafeRawBufferPointer(rebasing: input[offset...]))
+            } catch {
+                fail(error)
+                return input.count
+            }
+            offset += step.consumed
+            guard let message = step.message else {
+                if step.consumed == 0 { break }
+                continue
+            }
+            handle(message)
+        }
+        return offset
+    }
+
+    private func handle(_ message: WebSocketParser.Message) {
+        switch message {
+        case .text(let text):
+            if case .open = state { onText?(self, text) }
+        case .binary(let bytes):
+            if case .open = state { onBinary?(self, bytes) }
+        case .ping(let payload):
+            if case .open = state { _ = send(.pong, payload) }
+        case .pong(let payload):
+            onPong?(self, payload)
+        case .close(let code, let reason):
+            if case .open = state {
+                // Echo the client's code (RFC 6455 §5.5.1), then close the TCP connection first.
+                WebSocketFrameEncoder.encode(.close, payload: WebSocketFrameEncoder.closePayload(code: code, reason: ""), into: &outbound)
+            }
+            state = .closed
+            flush()
+            reportClose(code ?? 1005, reason)
+            stream.closeGracefully(lingerMilliseconds: 1_000)
+        }
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): a close frame with the error's code, then close.
+    private func fail(_ error: WebSocketProtocolError) {
+        context.logger.debug("websocket failed", metadata: ["code": "\(error.code)", "reason": "\(error.reason)"])
+        if case .open = state {
+            WebSocketFrameEncoder.encode(.close, payload: WebSocketFrameEncoder.closePayload(code: error.code, reason: ""), into: &outbound)
+        }
+        state = .closed
+        flush()
+        reportClose(error.code, error.reason)
+        stream.closeGracefully(lingerMilliseconds: 1_000)
+    }
+
+    private func connectionLost() {
+        state = .closed
+        reportClose(1006, "")
+        stream.close()
+    }
+
+    private func reportClose(_ code: UInt16, _ reason: String) {
+        guard !closeReported else { return }
+        closeReported = true
+        let callback = onClose
+        onClose = nil
+        callback?(self, code, reason)
+    }
+
+    /// A method, not closure statements: untracking drops the last owning reference, and the
+    /// method call keeps `self` alive until it returns.
+    private func streamClosed() {
+        context.untrack(self)
+        reportClose(1006, "")
+        releaseCallbacks()
+    }
+
+    private func releaseCallbacks() {
+        onText = nil
+        onBinary = nil
+        onPong = nil
+        onClose = nil
+    }
+
+    // MARK: LoopConnection
+
+    public func checkDeadline(now: UInt64) {
+        switch state {
+        case .closed:
+            return
+        case .closeSent(let sentAt):
+            if now >= sentAt + configuration.closeTimeoutMilliseconds { stream.close() }
+        case .open:
+            if let pingSentAt {
+                if now >= pingSentAt + configuration.pongTimeoutMilliseconds {
+                    state = .closed
+                    reportClose(1006, "no answer to ping")
+                    stream.close()
+                }
+            } else if now >= lastReceived + configuration.pingIntervalMilliseconds {
+                pingSentAt = now
+                _ = send(.ping, [])
+            }
+        }
+    }
+
+    public func beginShutdown() { close(code: WebSocketCloseCode.goingAway, reason: "server shutting down") }
+
+    public func forceClose() { stream.close() }
+}

@@ -1,0 +1,30 @@
+/// One struct of settings per WebSocket route, as uWebSockets has it.
+public struct WebSocketConfiguration: Sendable {
+    /// Larger messages (after inflating) fail the connection with 1009.
+    public var maxMessageBytes: Int
+    /// Unsent bytes allowed to pile up for a client that does not read; past it a send is
+    /// dropped and the connection is closed with 1008.
+    public var maxBackpressureBytes: Int
+    /// A connection silent this long is pinged...
+    public var pingIntervalMilliseconds: UInt64
+    /// ...and closed if nothing at all arrives this long after the ping.
+    public var pongTimeoutMilliseconds: UInt64
+    /// After sending a close frame, how long to wait for the client's before cutting the socket.
+    public var closeTimeoutMilliseconds: UInt64
+    /// Accept permessage-deflate (RFC 7692) when the client offers it.
+    public var compression: Bool
+    /// Messages shorter than this are sent uncompressed even on a compressed connection.
+    public var compressionThresholdBytes: Int
+
+    public init(maxMessageBytes: Int = 64 * 1024, maxBackpressureBytes: Int = 1 << 20,
+                pingIntervalMilliseconds: UInt64 = 30_000, pongTimeoutMilliseconds: UInt64 = 30_000,
+                closeTimeoutMilliseconds: UInt64 = 5_000, compression: Bool = true, compressionThresholdBytes: Int = 64) {
+        self.maxMessageBytes = maxMessageBytes
+        self.maxBackpressureBytes = maxBackpressureBytes
+        self.pingIntervalMilliseconds = pingIntervalMilliseconds
+        self.pongTimeoutMilliseconds = pongTimeoutMilliseconds
+        self.closeTimeoutMilliseconds = closeTimeoutMilliseconds
+        self.compression = compression
+        self.compressionThresholdBytes = compressionThresholdBytes
+    }
+}
