@@ -1,0 +1,30 @@
+import CourierLoop
+
+/// A transport's side of one open channel (a WebSocket, or a run of long-polls). The hub knows
+/// connections only through this, so it never learns which transport it is talking to.
+/// Methods other than `isStale` are called on `loop`.
+protocol ChannelConnection: AnyObject, Sendable {
+    var loop: EventLoop { get }
+    var connectionID: String { get }
+    /// Pull newly held messages from the hub and send them.
+    func pump()
+    /// End the connection with an error the client reports as onerror, then onclose.
+    func terminate(code: Int, description: String)
+    /// A connection the client has silently abandoned (long-poll: no poll within the heartbeat).
+    func isStale(now: Double) -> Bool
+}
+
+extension ChannelConnection {
+    /// Runs `pump` on the connection's loop, batched to the end of the iteration when already there.
+    func schedulePump() {
+        if loop.inEventLoop {
+            loop.deferToEndOfIteration { [self] in pump() }
+        } else {
+            loop.execute { [self] in pump() }
+        }
+    }
+
+    func scheduleTerminate(code: Int, description: String) {
+        loop.execute { [self] in terminate(code: code, description: description) }
+    }
+}

@@ -1,0 +1,39 @@
+/// Every Channel API failure, each with a readable message (App Engine's
+/// InvalidChannelClientIdError, InvalidChannelTokenDurationError, InvalidMessageError, ...).
+public enum ChannelError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidClientID(String)
+    case invalidTokenDuration(Int)
+    case invalidMessage(byteCount: Int)
+    case invalidTopic(String)
+
+    public var description: String {
+        switch self {
+        case .invalidClientID(let id):
+            "invalid client ID (\(id.utf8.count) bytes): it must be a non-empty string of at most 256 UTF-8 bytes"
+        case .invalidTokenDuration(let minutes):
+            "invalid token duration \(minutes) minutes: it must be 1...1440"
+        case .invalidMessage(let count):
+            "invalid message of \(count) bytes: it must be 1...32767 UTF-8 bytes"
+        case .invalidTopic(let topic):
+            "invalid topic '\(topic.prefix(40))': it must be a non-empty string of at most 256 UTF-8 bytes"
+        }
+    }
+}
+
+/// The limits of the original API.
+public enum ChannelLimits {
+    public static let maxClientIDBytes = 256
+    public static let maxMessageBytes = 32_767
+    public static let defaultDurationMinutes = 120
+    public static let durationMinutes = 1...1440
+
+    static func checkClientID(_ clientID: String) throws(ChannelError) {
+        let count = clientID.utf8.count
+        guard count > 0, count <= maxClientIDBytes else { throw .invalidClientID(clientID) }
+    }
+
+    static func checkMessage(_ message: String) throws(ChannelError) {
+        let count = message.utf8.count
+        guard count > 0, count <= maxMessageBytes else { throw .invalidMessage(byteCount: count) }
+    }
+}

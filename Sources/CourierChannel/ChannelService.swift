@@ -1,0 +1,132 @@
+import Courier
+import Foundation
+import Logging
+import Synchronization
+
+/// The Channel API: make a token for a client ID, push messages to that client, and hear when
+/// it connects and disconnects. Thread-safe: call it from any handler on any loop.
+///
+///     let channels = try ChannelService()
+///     app.use(Channels(channels, presence: true))
+///     let token = try channels.createChannel(clientID: user.id + gameKey)
+///     try channels.sendMessage(clientID: id, message: json)
+public final class ChannelService: Sendable {
+    public let settings: ChannelSettings
+    let signer: TokenSigner
+    let hub: ChannelHub
+    let logger: Logger
+    private let presenceDispatcher = Mutex<(@Sendable (String, Bool) -> Void)?>(nil)
+    private let sweeperStarted = Mutex(false)
+
+    /// `secret` signs tokens; processes that share it accept each other's tokens.
+    public init(secret: [UInt8], settings: ChannelSettings = ChannelSettings(), clock: any ChannelClock = SystemClock(),
+                logger: Logger = Logger(label: "courier.channel")) {
+        precondition(secret.count >= 16, "a channel secret needs at least 16 bytes")
+        self.settings = settings
+        signer = TokenSigner(secret: secret, clock: clock)
+        hub = ChannelHub(settings: settings, clock: clock)
+        self.logger = logger
+    }
+
+    /// Reads the secret from `COURIER_CHANNEL_SECRET`, or from (or into) `secretPath`.
+    public convenience init(settings: ChannelSettings = ChannelSettings(), secretPath: String = "courier-data/channel-secret",
+                            clock: any ChannelClock = SystemClock()) throws {
+        self.init(secret: try ChannelSecret.load(storedAt: secretPath), settings: settings, clock: clock)
+    }
+
+    // MARK: The original API
+
+    /// A token the browser opens the channel with. Throws `invalidClientID` or
+    /// `invalidTokenDuration` (1...1440 minutes; default 120) before making one.
+    public func createChannel(clientID: String, durationMinutes: Int? = nil) throws(ChannelError) -> String {
+        try ChannelLimits.checkClientID(clientID)
+        let minutes = durationMinutes ?? ChannelLimits.defaultDurationMinutes
+        guard ChannelLimits.durationMinutes.contains(minutes) else { throw .invalidTokenDuration(minutes) }
+        return signer.issue(clientID: clientID, durationMinutes: minutes).token
+    }
+
+    /// Queues `message` for the client (or the holder of a still-valid token). Returns without
+    /// error when nobody is connected: the message is held for the recovery window.
+    public func sendMessage(clientID: String, message: String) throws(ChannelError) {
+        try ChannelLimits.checkMessage(message)
+        hub.send(message, to: try resolve(clientID))
+    }
+
+    /// Sends `value` encoded as JSON (Go's SendJSON).
+    public func sendJSON<T: Encodable>(clientID: String, _ value: T) throws {
+        let data = try JSONEncoder().encode(value)
+        try sendMessage(clientID: clientID, message: String(decoding: data, as: UTF8.self))
+    }
+
+    // MARK: Topics (fan-out)
+
+    public func subscribe(clientID: String, topic: String) throws(ChannelError) {
+        try Self.checkTopic(topic)
+        hub.subscribe(try resolve(clientID), to: topic)
+    }
+
+    public func unsubscribe(clientID: String, topic: String) throws(ChannelError) {
+        try Self.checkTopic(topic)
+        hub.unsubscribe(try resolve(clientID), from: topic)
+    }
+
+    /// Sends `message` to every subscriber, each through its own channel and sequence. Returns
+    /// the number of subscribers.
+    @discardableResult
+    public func publish(topic: String, message: String) throws(ChannelError) -> Int {
+        try Self.checkTopic(topic)
+        try ChannelLimits.checkMessage(message)
+        return hub.publish(message, to: topic)
+    }
+
+    public func subscribers(of topic: String) -> [String] { hub.subscribers(of: topic) }
+
+    // MARK: Internals shared by the transports
+
+    private func resolve(_ clientIDOrToken: String) throws(ChannelError) -> String {
+        if clientIDOrToken.utf8.count > 60, let verified = try? signer.verify(clientIDOrToken) {
+            return verified.clientID
+        }
+        try ChannelLimits.checkClientID(clientIDOrToken)
+        return clientIDOrToken
+    }
+
+    private static func checkTopic(_ topic: String) throws(ChannelError) {
+        guard !topic.isEmpty, topic.utf8.count <= 256 else { throw .invalidTopic(topic) }
+    }
+
+    func setPresenceDispatcher(_ dispatcher: @escaping @Sendable (String, Bool) -> Void) {
+        presenceDispatcher.withLock { $0 = dispatcher }
+    }
+
+    func reportPresence(_ clientID: String, connected: Bool) {
+        logger.debug("presence", metadata: ["client": "\(clientID)", "connected": "\(connected)"])
+        presenceDispatcher.withLock { $0 }?(clientID, connected)
+    }
+
+    /// Starts the periodic sweep (presence grace, token expiry, abandoned long-polls) on the
+    /// first loop that carries a channel.
+    func ensureSweeper(on loop: EventLoop) {
+        let start = sweeperStarted.withLock { started -> Bool in
+            defer { started = true }
+            return !started
+        }
+        guard start else { return }
+        loop.execute { [self] in
+            let timer = Timer(loop: loop)
+            timer.start(after: 250, repeating: 250) { [self] in sweep() }
+            loop.onStop { timer.close() }
+        }
+    }
+
+    func sweep() {
+        let result = hub.sweep()
+        for clientID in result.disconnected { reportPresence(clientID, connected: false) }
+        for connection in result.expired {
+            connection.scheduleTerminate(code: ChannelFailure.tokenTimedOut.code, description: ChannelFailure.tokenTimedOut.description)
+        }
+        for (clientID, connection) in result.stale {
+            if hub.detach(connection, clientID: clientID, deliberate: true) { reportPresence(clientID, connected: false) }
+        }
+    }
+}

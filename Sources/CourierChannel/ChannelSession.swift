@@ -1,0 +1,69 @@
+/// One message held for a client, with the sequence number it was given.
+struct HeldMessage: Sendable {
+    let seq: UInt64
+    let time: Double
+    let text: String
+}
+
+/// Everything the hub keeps per client ID: the sequence counter, the recent messages held for
+/// recovery (bounded by age, count and bytes), the current connection, and presence.
+struct ChannelSession {
+    let sessionID: String
+    var nextSeq: UInt64 = 1
+    private(set) var held: [HeldMessage] = []
+    private var heldStart = 0
+    private(set) var heldBytes = 0
+    /// The highest sequence number ever handed to a connection; a fresh connection starts here.
+    var deliveredThrough: UInt64 = 0
+    var connection: (any ChannelConnection)?
+    var tokenExpiry: Double = .infinity
+    var pumpScheduled = false
+    var present = false
+    var absentSince: Double?
+    var replacedConnectionIDs: [String] = []
+    var topics: Set<String> = []
+
+    init(sessionID: String, now: Double) {
+        self.sessionID = sessionID
+        absentSince = now
+    }
+
+    var heldMessages: ArraySlice<HeldMessage> { held[heldStart...] }
+    var oldestHeldSeq: UInt64? { heldStart < held.count ? held[heldStart].seq : nil }
+
+    mutating func append(_ text: String, now: Double, limits: ChannelSettings) -> UInt64 {
+        let seq = nextSeq
+        nextSeq += 1
+        held.append(HeldMessage(seq: seq, time: now, text: text))
+        heldBytes += text.utf8.count
+        trim(now: now, limits: limits)
+        return seq
+    }
+
+    /// Drops what is older than the window, beyond the count, or beyond the byte budget.
+    mutating func trim(now: Double, limits: ChannelSettings) {
+        while heldStart < held.count {
+            let oldest = held[heldStart]
+            let count = held.count - heldStart
+            guard count > limits.maxHeldMessages || heldBytes > limits.maxHeldBytes
+                || oldest.time < now - limits.recoveryWindowSeconds else { break }
+            heldBytes -= oldest.text.utf8.count
+            heldStart += 1
+        }
+        if heldStart > 64 && heldStart * 2 > held.count {
+            held.removeFirst(heldStart)
+            heldStart = 0
+        }
+    }
+
+    func messages(after seq: UInt64) -> [HeldMessage] {
+        var result: [HeldMessage] = []
+        for message in heldMessages where message.seq > seq { result.append(message) }
+        return result
+    }
+
+    mutating func noteReplaced(_ connectionID: String) {
+        replacedConnectionIDs.append(connectionID)
+        if replacedConnectionIDs.count > 8 { replacedConnectionIDs.removeFirst() }
+    }
+}

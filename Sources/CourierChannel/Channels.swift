@@ -1,0 +1,108 @@
+import Courier
+import Foundation
+import Synchronization
+
+/// The Channel API as middleware: mounts the transports and the JavaScript client under
+/// `/_ah/channel/`, dispatches presence through the app's own router, and refuses (403) the
+/// presence paths to anyone outside, so presence cannot be forged.
+public struct Channels: Middleware {
+    public static let connectedPath = "/_ah/channel/connected/"
+    public static let disconnectedPath = "/_ah/channel/disconnected/"
+    static let presencePrefixes = ["/_ah/channel/connected", "/_ah/channel/disconnected"]
+
+    public let service: ChannelService
+    public let presence: Bool
+
+    public init(_ service: ChannelService, presence: Bool = false) {
+        self.service = service
+        self.presence = presence
+    }
+
+    public func handle(_ request: Request, _ response: inout Response, next: Next) async throws {
+        if Self.presencePrefixes.contains(where: { request.path.hasPrefix($0) }), request.storage[InternalPresence.self] != true {
+            throw HTTPError(.forbidden, "Presence notifications come only from the channel service.")
+        }
+        try await next(request, &response)
+    }
+
+    public func mount(on app: Application) throws {
+        let service = service
+        app.get("/_ah/channel/jsapi") { _, response in
+            response.contentType = "text/javascript; charset=utf-8"
+            response.headers.set("Cache-Control", "no-cache")
+            response.write(ChannelJavaScript.source)
+        }
+        if service.settings.webSocketEnabled {
+            let heartbeatMilliseconds = UInt64(service.settings.heartbeatSeconds * 1000)
+            let configuration = WebSocketConfiguration(maxMessageBytes: 8 * 1024,
+                                                       pingIntervalMilliseconds: heartbeatMilliseconds / 2,
+                                                       pongTimeoutMilliseconds: heartbeatMilliseconds / 2)
+            app.webSocket("/_ah/channel/ws", configuration: configuration) { _, socket in
+                _ = WebSocketChannelConnection(socket: socket, service: service)
+            }
+        }
+        app.post("/_ah/channel/poll", maxBodyBytes: 8 * 1024) { request, response in
+            try await LongPollEndpoint.poll(request, &response, service: service)
+        }
+        app.post("/_ah/channel/close", maxBodyBytes: 8 * 1024) { request, response in
+            LongPollEndpoint.close(request, service: service)
+            response.status = .noContent
+        }
+        if presence {
+            let dispatcher = PresenceDispatcher(app: app)
+            service.setPresenceDispatcher { clientID, connected in dispatcher.dispatch(clientID, connected: connected) }
+        }
+    }
+}
+
+/// Marks the presence requests the middleware itself makes.
+enum InternalPresence: RequestStorageKey {
+    typealias Value = Bool
+}
+
+/// Sends presence notifications through the app (middleware, router, handler) in order.
+final class PresenceDispatcher: Sendable {
+    private let app: Application
+    private let responder = Mutex<ApplicationResponder?>(nil)
+    private let queue = Mutex<(items: [(String, Bool)], running: Bool)>(([], false))
+
+    init(app: Application) { self.app = app }
+
+    func dispatch(_ clientID: String, connected: Bool) {
+        let start = queue.withLock { state -> Bool in
+            state.items.append((clientID, connected))
+            defer { state.running = true }
+            return !state.running
+        }
+        guard start else { return }
+        Task { await drain() }
+    }
+
+    /// One at a time, so a client's connected always reaches the app before its disconnected.
+    private func drain() async {
+        while let (clientID, connected) = queue.withLock({ state -> (String, Bool)? in
+            if state.items.isEmpty {
+                state.running = false
+                return nil
+            }
+            return state.items.removeFirst()
+        }) {
+            guard let responder = currentResponder() else { return }
+            var request = Request(method: .post, target: connected ? Channels.connectedPath : Channels.disconnectedPath,
+                                  headers: ["Content-Type": "application/x-www-form-urlencoded", "Host": "localhost"],
+                                  body: Array(URLEncoding.form([("from", clientID)]).utf8), remoteAddress: "channel-service")
+            request.storage[InternalPresence.self] = true
+            let response = await responder.handle(request)
+            if response.status.code >= 400 {
+                app.logger.warning("presence handler answered \(response.status.code)", metadata: ["client": "\(clientID)"])
+            }
+        }
+    }
+
+    private func currentResponder() -> ApplicationResponder? {
+        if let existing = responder.withLock({ $0 }) { return existing }
+        guard let built = try? app.responder() else { return nil }
+        responder.withLock { $0 = built }
+        return built
+    }
+}

@@ -1,0 +1,126 @@
+import Courier
+import Synchronization
+
+/// The long-polling transport: one logical connection across a run of POSTs. Each poll says
+/// what the client has seen (so a lost response is simply sent again), waits until messages
+/// arrive or the poll times out, and answers with the same frames the WebSocket carries.
+final class LongPollConnection: ChannelConnection, @unchecked Sendable {
+    let loop: EventLoop
+    let connectionID: String
+    let clientID: String
+    private let service: ChannelService
+
+    private struct State {
+        var waiter: CheckedContinuation<[String], Never>?
+        var waiterID = 0
+        var ack: UInt64
+        var pendingFrames: [String] = []
+        var ended = false
+    }
+
+    private let state: Mutex<State>
+    /// Read by the hub's sweep while it holds the hub lock, so these are atomics, not `state`.
+    private let polling = Atomic<Bool>(false)
+    private let lastPollBits: Atomic<UInt64>
+
+    init(loop: EventLoop, connectionID: String, clientID: String, service: ChannelService) {
+        self.loop = loop
+        self.connectionID = connectionID
+        self.clientID = clientID
+        self.service = service
+        state = Mutex(State(ack: 0))
+        lastPollBits = Atomic(service.hub.clock.now().bitPattern)
+    }
+
+    /// Set once attached: where its messages start, and the frame that announces the session.
+    func prime(cursor: UInt64, opened: String) {
+        state.withLock { state in
+            state.ack = cursor
+            state.pendingFrames.insert(opened, at: 0)
+        }
+    }
+
+    /// One poll: answers at once if anything is due, else waits up to the poll timeout.
+    func poll(seen: UInt64) async -> [String] {
+        polling.store(true, ordering: .relaxed)
+        defer {
+            lastPollBits.store(service.hub.clock.now().bitPattern, ordering: .relaxed)
+            polling.store(false, ordering: .relaxed)
+        }
+        let ready = state.withLock { state -> [String]? in
+            state.ack = max(state.ack, seen)
+            let frames = state.pendingFrames + collect(&state)
+            state.pendingFrames = []
+            return frames.isEmpty && !state.ended ? nil : frames
+        }
+        if let ready { return ready }
+        let timeout = service.settings.pollTimeoutSeconds
+        return await withCheckedContinuation { continuation in
+            let id = state.withLock { state -> Int? in
+                let frames = collect(&state)
+                if !frames.isEmpty || state.ended {
+                    continuation.resume(returning: frames)
+                    return nil
+                }
+                state.waiter?.resume(returning: [])
+                state.waiterID += 1
+                state.waiter = continuation
+                return state.waiterID
+            }
+            guard let id else { return }
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
+                self.expireWaiter(id)
+            }
+        }
+    }
+
+    private func collect(_ state: inout State) -> [String] {
+        let messages = service.hub.take(for: clientID, connection: self, after: state.ack)
+        if let last = messages.last { state.ack = last.seq }
+        return messages.map { ChannelFrames.message(seq: $0.seq, text: $0.text) }
+    }
+
+    private func expireWaiter(_ id: Int) {
+        state.withLock { state in
+            guard state.waiterID == id, let waiter = state.waiter else { return }
+            state.waiter = nil
+            waiter.resume(returning: [])
+        }
+    }
+
+    func pump() {
+        state.withLock { state in
+            guard let waiter = state.waiter else { return }
+            let frames = collect(&state)
+            guard !frames.isEmpty else { return }
+            state.waiter = nil
+            waiter.resume(returning: frames)
+        }
+    }
+
+    func terminate(code: Int, description: String) {
+        end(with: [ChannelFrames.error(code: code, description: description)])
+        if service.hub.detach(self, clientID: clientID, deliberate: false) {
+            service.reportPresence(clientID, connected: false)
+        }
+    }
+
+    /// Ends the connection; a waiting poll (or the next one) receives `frames`.
+    func end(with frames: [String]) {
+        state.withLock { state in
+            state.ended = true
+            if let waiter = state.waiter {
+                state.waiter = nil
+                waiter.resume(returning: frames)
+            } else {
+                state.pendingFrames += frames
+            }
+        }
+    }
+
+    func isStale(now: Double) -> Bool {
+        guard !polling.load(ordering: .relaxed) else { return false }
+        return now - Double(bitPattern: lastPollBits.load(ordering: .relaxed)) > service.settings.heartbeatSeconds
+    }
+}

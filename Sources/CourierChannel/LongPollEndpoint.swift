@@ -1,0 +1,61 @@
+import Courier
+
+/// The HTTP side of long-polling: POST /_ah/channel/poll and /_ah/channel/close, with the token
+/// in the form body (never in the URL).
+enum LongPollEndpoint {
+    static func poll(_ request: Request, _ response: inout Response, service: ChannelService) async throws {
+        let cid = request["cid"]
+        guard !cid.isEmpty, cid.utf8.count <= 64, let loop = request.loop else {
+            return reply(&response, status: .badRequest, [ChannelFrames.error(code: 400, description: ChannelFailure.badRequest.description)])
+        }
+        let verified: (clientID: String, expiry: Double)
+        do {
+            verified = try service.signer.verify(request["token"])
+        } catch .expired {
+            return reply(&response, status: .unauthorized, [ChannelFrames.error(code: 401, description: ChannelFailure.tokenTimedOut.description)])
+        } catch {
+            return reply(&response, status: .unauthorized, [ChannelFrames.error(code: 401, description: ChannelFailure.invalidToken.description)])
+        }
+        let seen = UInt64(request["seq"]) ?? 0
+        let connection: LongPollConnection
+        if let existing = service.hub.connection(of: verified.clientID) as? LongPollConnection, existing.connectionID == cid {
+            connection = existing
+        } else {
+            service.ensureSweeper(on: loop)
+            let session = request["session"]
+            let created = LongPollConnection(loop: loop, connectionID: cid, clientID: verified.clientID, service: service)
+            let attached: ChannelHub.Attached
+            do {
+                attached = try service.hub.attach(created, clientID: verified.clientID, tokenExpiry: verified.expiry,
+                                                  resume: session.isEmpty ? nil : (session, seen))
+            } catch .replaced {
+                return reply(&response, status: .conflict, [ChannelFrames.error(code: 409, description: ChannelFailure.replaced.description)])
+            } catch {
+                return reply(&response, status: .gone, [ChannelFrames.error(code: 410, description: ChannelFailure.sessionLost.description)])
+            }
+            created.prime(cursor: attached.cursor, opened: ChannelFrames.opened(sessionID: attached.sessionID, seq: attached.lastSeq))
+            connection = created
+            attached.replaced?.scheduleTerminate(code: ChannelFailure.replaced.code, description: ChannelFailure.replaced.description)
+            if attached.becamePresent { service.reportPresence(verified.clientID, connected: true) }
+        }
+        let frames = await connection.poll(seen: seen)
+        reply(&response, status: .ok, frames)
+    }
+
+    static func close(_ request: Request, service: ChannelService) {
+        guard let verified = try? service.signer.verify(request["token"]),
+              let connection = service.hub.connection(of: verified.clientID) as? LongPollConnection,
+              connection.connectionID == request["cid"] else { return }
+        connection.end(with: [])
+        if service.hub.detach(connection, clientID: verified.clientID, deliberate: true) {
+            service.reportPresence(verified.clientID, connected: false)
+        }
+    }
+
+    private static func reply(_ response: inout Response, status: HTTPStatus, _ frames: [String]) {
+        response.status = status
+        response.contentType = "application/json"
+        response.headers.set("Cache-Control", "no-store")
+        response.write("[" + frames.joined(separator: ",") + "]")
+    }
+}

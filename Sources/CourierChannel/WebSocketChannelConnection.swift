@@ -1,0 +1,99 @@
+import Courier
+import Foundation
+
+/// The WebSocket transport: the client's first frame carries the token (never the URL), then
+/// the server pushes message frames and answers heartbeats.
+final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
+    let socket: WebSocket
+    let service: ChannelService
+    let connectionID = ChannelHub.newID()
+    var loop: EventLoop { socket.loop }
+    private var clientID: String?
+    private var cursor: UInt64 = 0
+    private var closingDeliberately = false
+    private var ended = false
+
+    private struct ClientFrame: Decodable {
+        let type: String
+        let token: String?
+        let session: String?
+        let seq: UInt64?
+    }
+
+    init(socket: WebSocket, service: ChannelService) {
+        self.socket = socket
+        self.service = service
+        service.ensureSweeper(on: socket.loop)
+        socket.onText = { [self] _, text in received(text) }
+        socket.onClose = { [self] _, _, _ in closed() }
+    }
+
+    private func received(_ text: String) {
+        guard let frame = try? JSONDecoder().decode(ClientFrame.self, from: Data(text.utf8)) else {
+            terminate(code: ChannelFailure.badRequest.code, description: ChannelFailure.badRequest.description)
+            return
+        }
+        switch frame.type {
+        case "open" where clientID == nil:
+            open(token: frame.token ?? "", sessionID: frame.session ?? "", lastSeq: frame.seq ?? 0)
+        case "ping":
+            socket.send(ChannelFrames.pong)
+        case "close":
+            closingDeliberately = true
+            socket.close(code: 1000)
+        default:
+            terminate(code: ChannelFailure.badRequest.code, description: ChannelFailure.badRequest.description)
+        }
+    }
+
+    private func open(token: String, sessionID: String, lastSeq: UInt64) {
+        let verified: (clientID: String, expiry: Double)
+        do {
+            verified = try service.signer.verify(token)
+        } catch .expired {
+            return terminate(code: ChannelFailure.tokenTimedOut.code, description: ChannelFailure.tokenTimedOut.description)
+        } catch {
+            return terminate(code: ChannelFailure.invalidToken.code, description: ChannelFailure.invalidToken.description)
+        }
+        let attached: ChannelHub.Attached
+        do {
+            attached = try service.hub.attach(self, clientID: verified.clientID, tokenExpiry: verified.expiry,
+                                              resume: sessionID.isEmpty ? nil : (sessionID, lastSeq))
+        } catch .replaced {
+            return terminate(code: ChannelFailure.replaced.code, description: ChannelFailure.replaced.description)
+        } catch {
+            return terminate(code: ChannelFailure.sessionLost.code, description: ChannelFailure.sessionLost.description)
+        }
+        clientID = verified.clientID
+        cursor = attached.cursor
+        socket.send(ChannelFrames.opened(sessionID: attached.sessionID, seq: attached.lastSeq))
+        attached.replaced?.scheduleTerminate(code: ChannelFailure.replaced.code, description: ChannelFailure.replaced.description)
+        if attached.becamePresent { service.reportPresence(verified.clientID, connected: true) }
+        pump()
+    }
+
+    func pump() {
+        guard let clientID, !ended else { return }
+        for message in service.hub.take(for: clientID, connection: self, after: cursor) {
+            if socket.send(ChannelFrames.message(seq: message.seq, text: message.text)) == .dropped { return }
+            cursor = message.seq
+        }
+    }
+
+    func terminate(code: Int, description: String) {
+        guard !ended else { return }
+        ended = true
+        socket.send(ChannelFrames.error(code: code, description: description))
+        socket.close(code: UInt16(4000 + code))
+    }
+
+    func isStale(now: Double) -> Bool { false }
+
+    private func closed() {
+        ended = true
+        guard let clientID else { return }
+        if service.hub.detach(self, clientID: clientID, deliberate: closingDeliberately) {
+            service.reportPresence(clientID, connected: false)
+        }
+    }
+}
