@@ -23,6 +23,8 @@ run: build
 test: test-deps
 	swift build --build-tests
 	swift test --skip-build
+	python3 Tests/websocket-conformance/conformance.py --server .build/debug/Echo
+	ECHO_BIN=.build/debug/Echo bash Tests/interop/run.sh
 
 benchmark: deps
 	Benchmarks/http/run.sh

@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .library(name: "Courier", targets: ["Courier"]),
         .library(name: "CourierTesting", targets: ["CourierTesting"]),
+        .library(name: "CourierChannel", targets: ["CourierChannel"]),
         .executable(name: "Hello", targets: ["Hello"]),
         .executable(name: "Echo", targets: ["Echo"]),
     ],
@@ -30,6 +31,9 @@ let package = Package(
         .target(name: "Courier",
                 dependencies: ["CourierServer", "CourierHTTP", "CourierLoop", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
+        .target(name: "CourierChannel",
+                dependencies: ["Courier", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         .target(name: "CourierTesting", dependencies: ["Courier"], swiftSettings: strict),
         .executableTarget(name: "Hello", dependencies: ["Courier"], path: "Examples/Hello", swiftSettings: strict),
         .executableTarget(name: "Echo", dependencies: ["Courier"], path: "Examples/Echo", swiftSettings: strict),
@@ -37,5 +41,6 @@ let package = Package(
         .testTarget(name: "CourierHTTPTests", dependencies: ["CourierHTTP"], swiftSettings: strict),
         .testTarget(name: "CourierServerTests", dependencies: ["CourierServer", "CourierTesting"], swiftSettings: strict),
         .testTarget(name: "CourierTests", dependencies: ["Courier", "CourierTesting"], swiftSettings: strict),
+        .testTarget(name: "CourierWebSocketTests", dependencies: ["Courier", "CourierTesting"], swiftSettings: strict),
     ]
 )

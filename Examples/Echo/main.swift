@@ -2,9 +2,11 @@ import Courier
 import Foundation
 
 // A WebSocket echo server at `/`: every text or binary message comes straight back.
+// `--no-compression` turns down permessage-deflate offers.
 let app = Application()
+let configuration = WebSocketConfiguration(compression: !CommandLine.arguments.contains("--no-compression"))
 
-app.webSocket("/") { _, socket in
+app.webSocket("/", configuration: configuration) { _, socket in
     socket.onText = { socket, text in socket.send(text) }
     socket.onBinary = { socket, bytes in socket.send(binary: bytes) }
 }

@@ -101,6 +101,12 @@ public final class Application: Sendable {
 
     // MARK: Building and running
 
+    /// Records a mistake found by a registration helper outside the router (a missing static
+    /// directory); `responder()` throws it with the others.
+    func reportBuildError(_ error: ApplicationError) {
+        builder.withLock { $0.errors.append(error) }
+    }
+
     /// Freezes routes and middleware into the responder the server calls.
     public func responder() throws -> ApplicationResponder {
         try builder.withLock { builder in

@@ -36,7 +36,7 @@ public struct ApplicationResponder: HTTPResponder {
             } catch {
                 response = errorResponse(error, request)
             }
-            send(response, writer: writer, loop: serverRequest.loop)
+            send(refusingSplitHeaders(response, request), writer: writer, loop: serverRequest.loop)
             return
         }
         let box = RequestBox(request: request)
@@ -54,7 +54,7 @@ public struct ApplicationResponder: HTTPResponder {
         } catch {
             response = errorResponse(error, request)
         }
-        return response
+        return refusingSplitHeaders(response, request)
     }
 
     private func chain(from index: Int) -> @Sendable (Request, inout Response) async throws -> Void {
@@ -94,6 +94,22 @@ public struct ApplicationResponder: HTTPResponder {
         if let error = error as? HTTPError { return error.response }
         logger.error("handler failed", metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(error)"])
         return HTTPError(.internalServerError).response
+    }
+
+    /// A header with CR, LF or NUL would let a value taken from the request (a redirect target,
+    /// a cookie) write headers of its own (response splitting), so such a response is never sent.
+    private func refusingSplitHeaders(_ response: Response, _ request: Request) -> Response {
+        for field in response.headers where Self.splitsHeaders(field.name) || Self.splitsHeaders(field.value) {
+            logger.error("handler set a header containing CR, LF or NUL", metadata: [
+                "method": "\(request.method)", "path": "\(request.path)", "header": "\(field.name)",
+            ])
+            return HTTPError(.internalServerError).response
+        }
+        return response
+    }
+
+    private static func splitsHeaders(_ text: String) -> Bool {
+        text.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
     }
 
     private func send(_ response: Response, writer: HTTPResponseWriter, loop: EventLoop) {

@@ -113,6 +113,10 @@ public struct HTTPRequestParser: Sendable {
                 guard lineEnd <= limits.maxRequestLineBytes else { throw HTTPParseError(.uriTooLong, "request line too long") }
                 requestLineEnd = lineEnd
             } else if lineEnd == lineStart {
+                // A head that arrived whole is held to the same limit as one still arriving.
+                guard position - requestLineEnd! - 2 <= limits.maxHeaderBytes else {
+                    throw HTTPParseError(.requestHeaderFieldsTooLarge, "header section too large")
+                }
                 let head = try Self.buildHead(input, requestLineEnd: requestLineEnd!, headEnd: position)
                 let framing = try Self.framing(of: head)
                 switch framing {
@@ -271,6 +275,8 @@ public struct HTTPRequestParser: Sendable {
             return (0, nil)
         }
         guard newline > 0, input[newline - 1] == cr else { throw .bad("chunk size line ends without CR") }
+        // A line that arrived whole is held to the same limit as one still arriving.
+        guard newline <= Self.maxChunkLineBytes else { throw .bad("chunk size line too long") }
         let lineEnd = newline - 1
         var index = 0
         var size = 0
@@ -298,6 +304,9 @@ public struct HTTPRequestParser: Sendable {
             if input[index] == lf {
                 guard index > lineStart, input[index - 1] == cr else { throw .bad("trailer line ends without CR") }
                 if index - 1 == lineStart {
+                    guard index <= limits.maxHeaderBytes else {
+                        throw HTTPParseError(.requestHeaderFieldsTooLarge, "trailer section too large")
+                    }
                     state = .messageEnd
                     return (index + 1, nil)
                 }

@@ -12,6 +12,7 @@ public final class EventLoop: @unchecked Sendable {
     private let thread = Atomic<UInt>(0)
     private let finished = Mutex<Bool>(false)
     private var stopHandlers: [() -> Void] = []
+    private var stopping = false
     /// Shared by every stream of this loop: libuv fills it and the read callback consumes it
     /// before the next read, so idle connections own no read buffer.
     let readBuffer: UnsafeMutableRawBufferPointer
@@ -88,6 +89,9 @@ public final class EventLoop: @unchecked Sendable {
     /// sealed, and `run()` closes the remaining handles and returns.
     public func stop() {
         execute { [self] in
+            // Two stops can both be queued before either runs; closing the handles twice aborts.
+            guard !stopping else { return }
+            stopping = true
             let handlers = stopHandlers
             stopHandlers = []
             for handler in handlers { handler() }

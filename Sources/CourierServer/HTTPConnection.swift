@@ -25,6 +25,8 @@ final class HTTPConnection: LoopConnection {
     private var upgraded = false
     private var peerFinished = false
     private var cachedRemoteAddress: String?
+    /// Set while parse() dispatches a request: the input after it, for a synchronous upgrade.
+    private var unparsedInput: UnsafeRawBufferPointer?
 
     private enum Deadline { case none, header, idle }
     private var deadlineKind = Deadline.header
@@ -107,7 +109,15 @@ final class HTTPConnection: LoopConnection {
                 body.append(contentsOf: bytes)
                 setDeadline(.header)
             case .end:
+                unparsedInput = UnsafeRawBufferPointer(rebasing: input[offset...])
                 dispatch()
+                unparsedInput = nil
+                // A peer pipelining requests without reading the answers must not make one read
+                // produce unbounded output: the rest waits in `inbound` until onDrain pumps it.
+                if outbound.count > configuration.maxPendingWriteBytes {
+                    flush()
+                    if stream.pendingWriteBytes > configuration.maxPendingWriteBytes { return offset }
+                }
             }
         }
         return offset
@@ -133,7 +143,7 @@ final class HTTPConnection: LoopConnection {
         sequence += 1
         isHeadRequest = requestHead.method == .head
         requestWasHTTP10 = requestHead.version == .http1_0
-        keepAlive = requestHead.wantsKeepAlive && !context.isShuttingDown && !peerFinished
+        keepAlive = requestHead.wantsKeepAlive && !context.isShuttingDown
         setDeadline(.none)
         if cachedRemoteAddress == nil { cachedRemoteAddress = stream.remoteAddress }
         let request = HTTPServerRequest(head: requestHead, body: body, remoteAddress: cachedRemoteAddress!, loop: stream.loop)
@@ -142,13 +152,21 @@ final class HTTPConnection: LoopConnection {
     }
 
     private func peerEnded(_ error: UVError?) {
-        if error != nil || !responding {
+        if error != nil {
             close()
             return
         }
-        // The client half-closed after its request: answer it, then close.
+        if !responding && inbound.isEmpty {
+            // A response may still be queued: it goes out before the close.
+            closing = true
+            stream.closeGracefully()
+            return
+        }
+        // The client half-closed after its requests (`printf ... | nc`): answer every one it
+        // sent, then close (pump closes once nothing complete is left).
         peerFinished = true
-        keepAlive = false
+        if inbound.isEmpty { keepAlive = false }
+        if !responding { pump() }
     }
 
     // MARK: Output
@@ -174,7 +192,9 @@ final class HTTPConnection: LoopConnection {
     func startStreaming(sequence requestSequence: Int, head responseHead: HTTPResponseHead) {
         guard isCurrent(requestSequence), streaming == nil else { return }
         let bodyless = isHeadRequest || !responseHead.status.allowsBody
-        let chunked = !bodyless && responseHead.version != .http1_0 && !responseHead.headers.contains("Content-Length")
+        // RFC 9112 §6.1: never chunked to a client that did not say HTTP/1.1.
+        let chunked = !bodyless && !requestWasHTTP10 && responseHead.version != .http1_0
+            && !responseHead.headers.contains("Content-Length")
         if !bodyless && !chunked && !responseHead.headers.contains("Content-Length") { keepAlive = false }
         streaming = (chunked, bodyless)
         writeHead(responseHead) { _ in
@@ -209,15 +229,19 @@ final class HTTPConnection: LoopConnection {
         flush()
         upgraded = true
         responding = false
-        let leftover = inbound
-        inbound = []
+        // A synchronous handler upgrades from inside parse(): the bytes after the request are
+        // then parse's unconsumed input (which may be `inbound` itself; parseInbound clears it).
+        let leftover = unparsedInput.map { Array($0) } ?? inbound
+        if unparsedInput == nil { inbound = [] }
         stream.onRead = nil
         stream.onEnd = nil
         stream.onDrain = nil
         stream.onClose = nil
         stream.stopReading()
-        context.untrack(self)
         takeOver(UpgradedStream(stream: stream, leftover: leftover, context: context))
+        // After the new protocol has tracked itself: untracking first could leave a stopping
+        // loop with no connections, so it would stop under the upgraded one.
+        context.untrack(self)
     }
 
     /// Writes the status line, the app's headers, what `extra` adds, then Date and Connection.
@@ -290,6 +314,12 @@ final class HTTPConnection: LoopConnection {
             parseInbound()
             parsing = false
         }
+        if peerFinished, !responding, !closing, stream.pendingWriteBytes <= configuration.maxPendingWriteBytes {
+            closing = true
+            flush()
+            stream.closeGracefully()
+            return
+        }
         flush()
         updateReading()
     }
@@ -323,7 +353,11 @@ final class HTTPConnection: LoopConnection {
     }
 
     func beginShutdown() {
-        if !responding, inbound.isEmpty, parser.isIdle {
+        if !responding, inbound.isEmpty, parser.isIdle, stream.pendingWriteBytes > 0 {
+            // The last response is still leaving: send it, then close (forceClose bounds the wait).
+            closing = true
+            stream.closeGracefully()
+        } else if !responding, inbound.isEmpty, parser.isIdle {
             close()
         } else {
             keepAlive = false

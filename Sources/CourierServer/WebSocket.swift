@@ -69,6 +69,8 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
             inbound = []
             pending.withUnsafeBytes { received($0) }
         }
+        // Upgraded by a handler still running when shutdown began: go away at once.
+        if context.isShuttingDown { beginShutdown() }
     }
 
     public var isOpen: Bool {

@@ -21,10 +21,12 @@ public enum WebSocketCloseCode {
     public static let messageTooBig: UInt16 = 1009
     public static let internalError: UInt16 = 1011
 
-    /// Codes an endpoint may put in a close frame: 1000-1003, 1007-1011, 3000-4999.
+    /// Codes an endpoint may put in a close frame: 1000-1003, 1007-1011, 3000-4999 (RFC 6455
+    /// §7.4), and 1012-1014, which the IANA close code registry assigned later (service restart,
+    /// try again later, bad gateway). 1015 and 1004-1006 never appear on the wire.
     public static func isValidOnWire(_ code: UInt16) -> Bool {
         switch code {
-        case 1000...1003, 1007...1011, 3000...4999: true
+        case 1000...1003, 1007...1014, 3000...4999: true
         default: false
         }
     }

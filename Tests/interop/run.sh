@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Interop tests: the Echo example against the Python `websockets` client and headless Chromium.
+# Installs what is missing (pip: websockets selenium pytest; apt: chromium chromium-driver), builds
+# nothing: point ECHO_BIN at a built Echo (default .build/debug/Echo, relative to the working directory).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+export ECHO_BIN="${ECHO_BIN:-.build/debug/Echo}"
+[ -x "$ECHO_BIN" ] || { echo "interop: no Echo binary at $ECHO_BIN (swift build --product Echo)" >&2; exit 1; }
+
+bash "$here/../../scripts/apt-ensure.sh" chromium chromium-driver
+python3 -m pip --version >/dev/null 2>&1 || bash "$here/../../scripts/apt-ensure.sh" python3-pip
+
+# websockets 15 brought the `proxy` option the tests pass; Debian's python3-websockets is older.
+if ! python3 -c 'import sys, pytest, selenium, websockets; sys.exit(int(websockets.__version__.split(".")[0]) < 15)' 2>/dev/null; then
+    requirements=(pytest selenium "websockets>=15")
+    python3 -m pip install -q "${requirements[@]}" 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages "${requirements[@]}"
+fi
+
+# Every test bounds itself; this only stops a wedged browser or server from hanging `make test`.
+PYTHONDONTWRITEBYTECODE=1 exec timeout --kill-after=10 600 \
+    python3 -m pytest -q -p no:cacheprovider "$here"
