@@ -24,7 +24,7 @@ test: test-deps
 	swift build --build-tests
 	swift test --skip-build
 	python3 Tests/websocket-conformance/conformance.py --server .build/debug/Echo
-	ECHO_BIN=.build/debug/Echo bash Tests/interop/run.sh
+	ECHO_BIN=.build/debug/Echo CHAT_BIN=.build/debug/Chat bash Tests/interop/run.sh
 
 benchmark: deps
 	Benchmarks/http/run.sh

@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "CourierChannel", targets: ["CourierChannel"]),
         .executable(name: "Hello", targets: ["Hello"]),
         .executable(name: "Echo", targets: ["Echo"]),
+        .executable(name: "Chat", targets: ["Chat"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -37,10 +38,12 @@ let package = Package(
         .target(name: "CourierTesting", dependencies: ["Courier"], swiftSettings: strict),
         .executableTarget(name: "Hello", dependencies: ["Courier"], path: "Examples/Hello", swiftSettings: strict),
         .executableTarget(name: "Echo", dependencies: ["Courier"], path: "Examples/Echo", swiftSettings: strict),
+        .executableTarget(name: "Chat", dependencies: ["Courier", "CourierChannel"], path: "Examples/Chat", swiftSettings: strict),
         .testTarget(name: "CourierLoopTests", dependencies: ["CourierLoop"], swiftSettings: strict),
         .testTarget(name: "CourierHTTPTests", dependencies: ["CourierHTTP"], swiftSettings: strict),
         .testTarget(name: "CourierServerTests", dependencies: ["CourierServer", "CourierTesting"], swiftSettings: strict),
         .testTarget(name: "CourierTests", dependencies: ["Courier", "CourierTesting"], swiftSettings: strict),
         .testTarget(name: "CourierWebSocketTests", dependencies: ["Courier", "CourierTesting"], swiftSettings: strict),
+        .testTarget(name: "CourierChannelTests", dependencies: ["CourierChannel", "Courier", "CourierTesting"], swiftSettings: strict),
     ]
 )

@@ -14,6 +14,8 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
         var waiter: CheckedContinuation<[String], Never>?
         var waiterID = 0
         var ack: UInt64
+        /// Where this connection's messages start; a poll's `seen` never rewinds below it.
+        var floor: UInt64 = 0
         var pendingFrames: [String] = []
         var ended = false
     }
@@ -36,6 +38,7 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
     func prime(cursor: UInt64, opened: String) {
         state.withLock { state in
             state.ack = cursor
+            state.floor = cursor
             state.pendingFrames.insert(opened, at: 0)
         }
     }
@@ -48,7 +51,8 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
             polling.store(false, ordering: .relaxed)
         }
         let ready = state.withLock { state -> [String]? in
-            state.ack = max(state.ack, seen)
+            // What the client saw, not what was handed out: a lost answer is sent again.
+            state.ack = max(state.floor, seen)
             let frames = state.pendingFrames + collect(&state)
             state.pendingFrames = []
             return frames.isEmpty && !state.ended ? nil : frames

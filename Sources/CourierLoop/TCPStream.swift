@@ -23,6 +23,9 @@ public final class TCPStream {
     public var onClose: (() -> Void)?
 
     public private(set) var pendingWriteBytes = 0
+    /// Bytes libuv still holds for the socket, shrinking as the kernel takes partial writes:
+    /// the measure of whether a slow peer is still reading.
+    public var unsentBytes: Int { isClosed ? 0 : Int(uv_stream_get_write_queue_size(streamHandle)) }
     public private(set) var isClosed = false
     public private(set) var isReading = false
     private var endReported = false

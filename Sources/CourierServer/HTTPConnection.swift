@@ -347,10 +347,21 @@ final class HTTPConnection: LoopConnection {
         guard deadline != 0, now >= deadline, !closing else { return }
         switch deadlineKind {
         case .header where !responding: reject(.requestTimeout, reason: "request not received in time")
-        case .idle: close()
+        case .idle:
+            // A response still draining to a client that is reading is not idleness: give it
+            // another period for as long as the queue keeps shrinking.
+            let pending = stream.unsentBytes
+            if pending > 0, pending != pendingAtIdleCheck {
+                pendingAtIdleCheck = pending
+                setDeadline(.idle)
+            } else {
+                close()
+            }
         default: break
         }
     }
+
+    private var pendingAtIdleCheck = 0
 
     func beginShutdown() {
         if !responding, inbound.isEmpty, parser.isIdle, stream.pendingWriteBytes > 0 {

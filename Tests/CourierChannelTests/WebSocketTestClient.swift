@@ -1,0 +1,294 @@
+import Courier
+import Dispatch
+import Glibc
+
+/// A frame as the server put it on the wire.
+struct ServerFrame: Equatable, Sendable, CustomStringConvertible {
+    var fin: Bool
+    var rsv1: Bool
+    var opcode: UInt8
+    var payload: [UInt8]
+
+    var text: String { String(decoding: payload, as: UTF8.self) }
+
+    /// The code and reason of a close frame (nil code for an empty payload).
+    var close: (code: UInt16?, reason: String)? {
+        guard opcode == WebSocketOpcode.close.rawValue else { return nil }
+        guard payload.count >= 2 else { return (nil, "") }
+        return (UInt16(payload[0]) << 8 | UInt16(payload[1]), String(decoding: payload[2...], as: UTF8.self))
+    }
+
+    var description: String { "frame(opcode \(opcode), fin \(fin), rsv1 \(rsv1), \(payload.count) bytes)" }
+}
+
+/// A deliberately plain WebSocket client over a blocking loopback socket: it sends exactly the
+/// frames a test builds (any opcode, flags, fragmentation, masked or not) and reads the
+/// server's frames one by one. Every read has a timeout, so a silent server fails the test.
+/// Reads block a thread of the client's own queue, never one of Swift's cooperative pool
+/// (two threads on a two-core machine), so a test waiting seconds for the server does not
+/// stall the timers and tests running beside it.
+final class WebSocketTestClient: @unchecked Sendable {
+    enum Failure: Error, CustomStringConvertible {
+        case connect(Int32)
+        case timedOut
+        case closed
+        case handshake(String)
+        case malformed(String)
+
+        var description: String {
+            switch self {
+            case .connect(let code): "connect failed (errno \(code))"
+            case .timedOut: "timed out waiting for the server"
+            case .closed: "connection closed by the server"
+            case .handshake(let reason): "handshake failed: \(reason)"
+            case .malformed(let reason): "malformed server frame: \(reason)"
+            }
+        }
+    }
+
+    /// The key of RFC 6455 §1.3 and its accept value.
+    static let sampleKey = "dGhlIHNhbXBsZSBub25jZQ=="
+    static let sampleAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+    private let fd: Int32
+    private let queue = DispatchQueue(label: "courier.websocket-test-client")
+    /// Touched only on `queue`, or before the first read.
+    private var buffer: [UInt8] = []
+    /// The 101 response's status and headers.
+    private(set) var status = 0
+    private(set) var headers = HTTPHeaders()
+    /// When the last frame was read and when the server closed TCP, stamped by the reading
+    /// thread, so a test measuring server timing is not misled by how late it resumes.
+    private(set) var lastFrameAt = ContinuousClock.now
+    private(set) var closedAt: ContinuousClock.Instant?
+
+    /// Connects without a handshake (`init(port:)` does one). `receiveBufferBytes` shrinks the kernel's receive buffer
+    /// (set before connecting, so the window is small from the start) for slow-consumer tests.
+    init(connectingTo port: Int, timeoutMilliseconds: Int = 5_000, receiveBufferBytes: Int32? = nil) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBufferBytes {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let status = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if status != 0 {
+            let code = errno
+            Glibc.close(fd)
+            throw Failure.connect(code)
+        }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        setTimeout(milliseconds: timeoutMilliseconds)
+    }
+
+    /// Connects and completes the opening handshake; throws unless the server answers 101
+    /// with the right Sec-WebSocket-Accept.
+    convenience init(port: Int, path: String = "/ws", headers extra: [String] = [], timeoutMilliseconds: Int = 5_000,
+                     receiveBufferBytes: Int32? = nil) throws {
+        try self.init(connectingTo: port, timeoutMilliseconds: timeoutMilliseconds, receiveBufferBytes: receiveBufferBytes)
+        send(Array(Self.handshakeRequest(path: path, headers: extra).utf8))
+        try readHandshakeResponseBlocking(expectedAccept: Self.sampleAccept)
+    }
+
+    deinit { Glibc.close(fd) }
+
+    static func handshakeRequest(path: String = "/ws", key: String = sampleKey, headers extra: [String] = []) -> String {
+        var text = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        text += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
+        for header in extra { text += "\(header)\r\n" }
+        return text + "\r\n"
+    }
+
+    /// Reads the handshake answer; bytes after it stay buffered as frames.
+    func readHandshakeResponse(expectedAccept: String = sampleAccept) async throws {
+        try await offPool { try self.readHandshakeResponseBlocking(expectedAccept: expectedAccept) }
+    }
+
+    private func readHandshakeResponseBlocking(expectedAccept: String) throws {
+        while true {
+            if let end = headEnd() {
+                let lines = String(decoding: buffer[..<end], as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false)
+                buffer.removeFirst(end + 4)
+                let statusParts = lines[0].split(separator: " ")
+                status = statusParts.count > 1 ? Int(statusParts[1]) ?? 0 : 0
+                for line in lines.dropFirst() {
+                    guard let colon = line.firstIndex(of: ":") else { continue }
+                    headers.add(String(line[..<colon]), String(line[line.index(after: colon)...].drop { $0 == " " }))
+                }
+                guard status == 101 else { throw Failure.handshake("status \(status)") }
+                guard headers["Sec-WebSocket-Accept"] == expectedAccept else {
+                    throw Failure.handshake("Sec-WebSocket-Accept \(headers["Sec-WebSocket-Accept"] ?? "missing")")
+                }
+                return
+            }
+            guard try fill() else { throw Failure.closed }
+        }
+    }
+
+    private func headEnd() -> Int? {
+        guard buffer.count >= 4 else { return nil }
+        for index in 0...(buffer.count - 4)
+        where buffer[index] == 13 && buffer[index + 1] == 10 && buffer[index + 2] == 13 && buffer[index + 3] == 10 {
+            return index
+        }
+        return nil
+    }
+
+    func setTimeout(milliseconds: Int) {
+        var timeout = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    // MARK: Sending
+
+    /// Sends all of `bytes`; false if the server has closed or reset the connection.
+    @discardableResult
+    func send(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if sent <= 0 { return false }
+            offset += sent
+        }
+        return true
+    }
+
+    /// Sends one frame built by `ClientFrame.encode`.
+    @discardableResult
+    func send(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv1: Bool = false, masked: Bool = true) -> Bool {
+        send(ClientFrame.encode(opcode, payload, fin: fin, rsv1: rsv1, masked: masked))
+    }
+
+    @discardableResult
+    func sendText(_ text: String) -> Bool { send(WebSocketOpcode.text.rawValue, Array(text.utf8)) }
+
+    @discardableResult
+    func sendBinary(_ bytes: [UInt8]) -> Bool { send(WebSocketOpcode.binary.rawValue, bytes) }
+
+    @discardableResult
+    func sendClose(code: UInt16? = 1000, reason: String = "") -> Bool {
+        var payload: [UInt8] = []
+        if let code { payload = [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8) }
+        return send(WebSocketOpcode.close.rawValue, payload)
+    }
+
+    /// Drops the TCP connection without a close frame.
+    func drop() { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+
+    // MARK: Receiving
+
+    /// Runs `work` on the client's own thread: for exchanges whose timing matters (answering
+    /// pings in time), where a test resuming late on a busy pool would change the outcome.
+    func blocking<Result: Sendable>(_ work: @escaping @Sendable (WebSocketTestClient) throws -> Result) async throws -> Result {
+        try await offPool { try work(self) }
+    }
+
+    private func offPool<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Swift.Result { try work() }) }
+        }
+    }
+
+    /// Reads more bytes into the buffer; false at end of stream.
+    private func fill() throws -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if count > 0 {
+            buffer.append(contentsOf: chunk[0..<count])
+            return true
+        }
+        if count == 0 || errno == ECONNRESET { return false }
+        if errno == EAGAIN || errno == EWOULDBLOCK { throw Failure.timedOut }
+        return false
+    }
+
+    private func need(_ count: Int) throws {
+        while buffer.count < count {
+            guard try fill() else { throw Failure.closed }
+        }
+    }
+
+    /// The next frame from the server. Server frames must not be masked (RFC 6455 §5.1).
+    func readFrame() async throws -> ServerFrame {
+        try await offPool { try self.readFrameBlocking() }
+    }
+
+    func readFrameBlocking() throws -> ServerFrame {
+        try need(2)
+        let first = buffer[0], second = buffer[1]
+        guard second & 0x80 == 0 else { throw Failure.malformed("server frame is masked") }
+        var length = Int(second & 0x7F)
+        var header = 2
+        if length == 126 {
+            try need(4)
+            length = Int(buffer[2]) << 8 | Int(buffer[3])
+            header = 4
+        } else if length == 127 {
+            try need(10)
+            length = buffer[2..<10].reduce(0) { $0 << 8 | Int($1) }
+            header = 10
+        }
+        try need(header + length)
+        let frame = ServerFrame(fin: first & 0x80 != 0, rsv1: first & 0x40 != 0, opcode: first & 0x0F,
+                                payload: Array(buffer[header..<(header + length)]))
+        buffer.removeFirst(header + length)
+        lastFrameAt = .now
+        return frame
+    }
+
+    /// Reads frames until a close frame, skipping pings and data; nil if none came.
+    func readUntilCloseFrame() async -> ServerFrame? {
+        try? await offPool {
+            while let frame = try? self.readFrameBlocking() {
+                if frame.opcode == WebSocketOpcode.close.rawValue { return frame }
+            }
+            return nil
+        }
+    }
+
+    /// True if the server closes the TCP connection (EOF or reset) before the timeout;
+    /// frames still arriving are discarded.
+    func waitForTCPClose() async -> Bool {
+        (try? await offPool {
+            self.buffer = []
+            do {
+                while try self.fill() { self.buffer = [] }
+                self.closedAt = .now
+                return true
+            } catch {
+                return false
+            }
+        }) ?? false
+    }
+}
+
+/// Builds client frames: masked by default, with any opcode (reserved ones included) and flags.
+enum ClientFrame {
+    static func encode(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv1: Bool = false,
+                       rsv2: Bool = false, masked: Bool = true, mask: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]) -> [UInt8] {
+        var bytes: [UInt8] = [(fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | (rsv2 ? 0x20 : 0) | opcode]
+        let maskBit: UInt8 = masked ? 0x80 : 0
+        if payload.count < 126 {
+            bytes.append(maskBit | UInt8(payload.count))
+        } else if payload.count <= 0xFFFF {
+            bytes += [maskBit | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        } else {
+            bytes.append(maskBit | 127)
+            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8((payload.count >> shift) & 0xFF)) }
+        }
+        guard masked else { return bytes + payload }
+        bytes += mask
+        for (index, byte) in payload.enumerated() { bytes.append(byte ^ mask[index & 3]) }
+        return bytes
+    }
+
+    static func text(_ text: String, fin: Bool = true) -> [UInt8] {
+        encode(WebSocketOpcode.text.rawValue, Array(text.utf8), fin: fin)
+    }
+}

@@ -1,0 +1,276 @@
+"""The Chat example (`CHAT_BIN`, default `.build/debug/Chat`) in headless Chromium: the real page
+served by the server opens a channel with the goog.appengine.Channel client from /_ah/channel/jsapi,
+and Python posts to /send and reads what the page shows.
+
+Pages are loaded from the server itself: Chromium refuses WebSockets to 127.0.0.1 from about:blank.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+CHAT_BIN = os.environ.get("CHAT_BIN", ".build/debug/Chat")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", shutil.which("chromedriver") or "/usr/bin/chromedriver")
+STARTUP_SECONDS = 10
+SCRIPT_TIMEOUT = 20
+DELIVERY_SECONDS = 15  # long-polling falls back after a few seconds, so allow for that
+SETTLE_SECONDS = 1.0  # how long to keep watching for a duplicate or a late onclose
+# SIGTERM lets requests in flight finish for up to 10s (ServerConfiguration.shutdownDeadlineMilliseconds),
+# and a held long-poll is one, so the server may take that long to exit.
+STOP_SECONDS = 15
+
+# Runs before the page's own scripts: keeps a handle on every WebSocket the channel client makes,
+# so a test can drop the transport underneath it.
+KEEP_WEBSOCKETS = r"""
+(function () {
+  var Native = window.WebSocket;
+  window.__sockets = [];
+  function Tracked(url, protocols) {
+    var ws = protocols === undefined ? new Native(url) : new Native(url, protocols);
+    window.__sockets.push(ws);
+    return ws;
+  }
+  Tracked.prototype = Native.prototype;
+  ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'].forEach(function (k) { Tracked[k] = Native[k]; });
+  window.WebSocket = Tracked;
+})();
+"""
+
+# A second channel on the chat page, with a token the server never issued.
+BOGUS_TOKEN = r"""
+const done = arguments[arguments.length - 1];
+const events = [];
+const socket = new goog.appengine.Channel('bogus').open({
+  onopen: () => events.push({kind: 'open'}),
+  onmessage: (m) => events.push({kind: 'message', data: m.data}),
+  onerror: (e) => events.push({kind: 'error', code: e.code, description: e.description}),
+  onclose: () => {
+    events.push({kind: 'close', readyState: socket.readyState});
+    setTimeout(() => done(events), 1000);  // watch for a second onclose or a retry
+  },
+});
+setTimeout(() => { events.push({kind: 'watchdog'}); done(events); }, 12000);
+"""
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start_chat(secret_dir, *flags):
+    if not os.access(CHAT_BIN, os.X_OK):
+        raise RuntimeError(f"no Chat binary at {CHAT_BIN} (swift build --product Chat, or set CHAT_BIN)")
+    port = _free_port()
+    process = subprocess.Popen([CHAT_BIN, "--host", "127.0.0.1", "--port", str(port),
+                                "--secret-file", str(secret_dir / "channel-secret"), *flags],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"Chat exited with {process.returncode}: {process.stderr.read().decode(errors='replace')}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process, port
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                process.wait(5)
+                raise RuntimeError(f"Chat did not listen on {port} within {STARTUP_SECONDS}s")
+            time.sleep(0.05)
+
+
+def _stop_chat(process):
+    if process.poll() is not None:
+        pytest.fail(f"Chat died during the tests (exit {process.returncode}): {process.stderr.read().decode(errors='replace')}")
+    process.terminate()
+    try:
+        process.wait(STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+        pytest.fail(f"Chat did not exit within {STOP_SECONDS}s of SIGTERM")
+
+
+@pytest.fixture(scope="module")
+def chat_port(tmp_path_factory):
+    process, port = _start_chat(tmp_path_factory.mktemp("chat"))
+    yield port
+    _stop_chat(process)
+
+
+@pytest.fixture(scope="module")
+def long_poll_chat_port(tmp_path_factory):
+    process, port = _start_chat(tmp_path_factory.mktemp("chat-long-poll"), "--long-poll-only")
+    yield port
+    _stop_chat(process)
+
+
+@pytest.fixture
+def browser():
+    if not os.access(CHROMEDRIVER, os.X_OK):
+        pytest.fail(f"no chromedriver at {CHROMEDRIVER} (install chromium-driver)")
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--no-proxy-server", "--no-first-run", "--disable-extensions"):
+        options.add_argument(flag)
+    if os.path.exists("/usr/bin/chromium"):
+        options.binary_location = "/usr/bin/chromium"
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        driver.set_page_load_timeout(SCRIPT_TIMEOUT)
+        driver.set_script_timeout(SCRIPT_TIMEOUT)
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_for(condition, what, seconds=DELIVERY_SECONDS):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {seconds}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def open_chat(browser, port):
+    """Loads the chat page and waits for its channel's onopen; returns the page's client ID."""
+    browser.get(f"http://127.0.0.1:{port}/")
+    wait_for(lambda: browser.find_element("id", "status").text == "connected", "the page's onopen")
+    return browser.find_element("id", "me").text
+
+
+def post(port, sender, text):
+    body = urllib.parse.urlencode({"from": sender, "text": text}).encode()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/send", data=body, timeout=5) as response:
+        assert response.status == 204
+
+
+def log_lines(browser, kind):
+    return browser.execute_script(
+        "return Array.from(document.querySelectorAll('#log .' + arguments[0]), e => e.textContent);", kind)
+
+
+def wait_for_messages(browser, expected):
+    wait_for(lambda: len(log_lines(browser, "message")) >= len(expected), f"{len(expected)} messages")
+    time.sleep(SETTLE_SECONDS)
+    assert log_lines(browser, "message") == expected
+
+
+def assert_never_closed(browser):
+    assert browser.find_element("id", "status").text == "connected"
+    assert log_lines(browser, "status") == []  # the page logs every onerror here
+
+
+def test_page_receives_messages_in_order_exactly_once(browser, chat_port):
+    me = open_chat(browser, chat_port)
+    assert me.startswith("user-")
+    # Presence: the page's own connect is published to the room it is subscribed to.
+    wait_for(lambda: f"{me} joined" in log_lines(browser, "join"), "the page's own join line")
+    expected = []
+    for i in range(20):
+        post(chat_port, "tester", f"message {i:02d} <b>&amp;</b> ☃")
+        expected.append(f"tester: message {i:02d} <b>&amp;</b> ☃")
+    wait_for_messages(browser, expected)
+    assert log_lines(browser, "join").count(f"{me} joined") == 1
+    assert_never_closed(browser)
+
+
+def test_send_form_posts_to_the_room(browser, chat_port):
+    me = open_chat(browser, chat_port)
+    browser.find_element("id", "input").send_keys("typed in the page")
+    browser.find_element("id", "send").click()
+    wait_for_messages(browser, [f"{me}: typed in the page"])
+
+
+def test_other_tabs_join_and_leave(browser, chat_port):
+    me = open_chat(browser, chat_port)
+    first = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    other = open_chat(browser, chat_port)
+    assert other != me
+    browser.close()  # the tab's WebSocket drops without a goodbye
+    browser.switch_to.window(first)
+    wait_for(lambda: f"{other} joined" in log_lines(browser, "join"), "the other tab's join")
+    # CHANNEL_API.md: disconnect within 2s of a closed WebSocket (plus slack for the sweep).
+    wait_for(lambda: f"{other} left" in log_lines(browser, "leave"), "the other tab's leave", seconds=5)
+    time.sleep(SETTLE_SECONDS)
+    assert log_lines(browser, "join").count(f"{other} joined") == 1
+    assert log_lines(browser, "leave") == [f"{other} left"]
+    assert_never_closed(browser)
+
+
+def test_bogus_token_gets_401_then_one_onclose(browser, chat_port):
+    open_chat(browser, chat_port)
+    events = browser.execute_async_script(BOGUS_TOKEN)
+    assert events == [
+        {"kind": "error", "code": 401, "description": "Invalid+token."},
+        {"kind": "close", "readyState": 3},
+    ]
+
+
+def test_long_poll_fallback_delivers_in_order(browser, long_poll_chat_port):
+    me = open_chat(browser, long_poll_chat_port)
+    wait_for(lambda: f"{me} joined" in log_lines(browser, "join"), "the page's own join line")
+    expected = []
+    for i in range(20):
+        post(long_poll_chat_port, "tester", f"polled {i:02d}")
+        expected.append(f"tester: polled {i:02d}")
+    wait_for_messages(browser, expected)
+    polls = browser.execute_script(
+        "return performance.getEntriesByType('resource').filter(e => e.name.endsWith('/_ah/channel/poll')).length;")
+    assert polls >= 1
+    assert_never_closed(browser)
+
+
+def test_long_poll_bogus_token_gets_401_then_one_onclose(browser, long_poll_chat_port):
+    open_chat(browser, long_poll_chat_port)
+    events = browser.execute_async_script(BOGUS_TOKEN.replace("12000", "15000"))
+    assert events == [
+        {"kind": "error", "code": 401, "description": "Invalid+token."},
+        {"kind": "close", "readyState": 3},
+    ]
+
+
+def test_dropped_websocket_resumes_without_loss_or_onclose(browser, chat_port):
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": KEEP_WEBSOCKETS})
+    me = open_chat(browser, chat_port)
+    wait_for(lambda: f"{me} joined" in log_lines(browser, "join"), "the page's own join line")
+    assert browser.execute_script("return window.__sockets.length") == 1
+    expected = []
+
+    def send(count):
+        for _ in range(count):
+            text = f"m{len(expected):03d}"
+            post(chat_port, "tester", text)
+            expected.append(f"tester: {text}")
+
+    send(5)
+    wait_for(lambda: len(log_lines(browser, "message")) == 5, "the first 5 messages")
+    for drop in range(1, 4):
+        # Kill the live transport under the client, then keep sending while it is away.
+        browser.execute_script("window.__sockets[window.__sockets.length - 1].close();")
+        for _ in range(10):
+            send(1)
+            time.sleep(0.03)
+        wait_for(lambda: browser.execute_script(
+            "const s = window.__sockets; return s.length === arguments[0] + 1 && s[s.length - 1].readyState === 1;",
+            drop), f"reconnect #{drop}")
+        send(5)
+    wait_for_messages(browser, expected)
+    assert_never_closed(browser)
+    # A blip that recovery covers produces no presence events.
+    assert log_lines(browser, "join").count(f"{me} joined") == 1
+    assert f"{me} left" not in log_lines(browser, "leave")
