@@ -55,6 +55,21 @@ import Testing
         }
     }
 
+    @Test func defaultDurationIsOneHundredTwentyMinutes() async throws {
+        let clock = ManualClock()
+        let service = ChannelService(secret: testSecret, settings: testSettings(), clock: clock)
+        try await withChannelServer(service) { port in
+            let token = try service.createChannel(clientID: "default")
+            clock.advance(by: 119 * 60)
+            let early = try ChannelSocket(port: port)
+            _ = try await early.opened(token: token)
+            clock.advance(by: 2 * 60)
+            let late = try ChannelSocket(port: port)
+            late.open(token: token)
+            #expect(try await late.next() == .error(401, "Token+timed+out."))
+        }
+    }
+
     @Test func expiryWhileConnectedEndsTheChannel() async throws {
         let clock = ManualClock()
         let service = ChannelService(secret: testSecret, settings: testSettings(), clock: clock)

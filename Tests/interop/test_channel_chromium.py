@@ -208,7 +208,9 @@ def test_other_tabs_join_and_leave(browser, chat_port):
     wait_for(lambda: f"{other} left" in log_lines(browser, "leave"), "the other tab's leave", seconds=5)
     time.sleep(SETTLE_SECONDS)
     assert log_lines(browser, "join").count(f"{other} joined") == 1
-    assert log_lines(browser, "leave") == [f"{other} left"]
+    # Tabs of earlier tests on the same server may leave too; this one leaves exactly once.
+    assert log_lines(browser, "leave").count(f"{other} left") == 1
+    assert f"{me} left" not in log_lines(browser, "leave")
     assert_never_closed(browser)
 
 

@@ -32,7 +32,11 @@ public struct Response: Sendable {
     /// Replaces the body with `value` as JSON.
     public mutating func json<T: Encodable>(_ value: T, status: HTTPStatus = .ok) throws {
         self.status = status
-        body = Array(try JSONEncoder().encode(value))
+        if let fast = try? StreamingJSONEncoder.encode(value) {
+            body = fast
+        } else {
+            body = Array(try JSONEncoder().encode(value))
+        }
         contentType = "application/json"
     }
 

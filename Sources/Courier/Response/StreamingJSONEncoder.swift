@@ -1,0 +1,236 @@
+import Foundation
+
+/// Writes an `Encodable` straight into JSON bytes, with the output of Foundation's
+/// `JSONEncoder` at its default settings (insertion order, `/` escaped, integral doubles without
+/// a fraction). `Response.json` is on the hot path of JSON APIs, and the profile of the JSON
+/// benchmark showed Foundation's encoder as the largest user-space cost; anything this encoder
+/// does not handle exactly (dates, data, URLs, decimals, exponents, super-encoders) makes it
+/// give up, and the caller falls back to `JSONEncoder`.
+final class StreamingJSONEncoder: Encoder {
+    struct Unsupported: Error {}
+
+    private struct Frame {
+        let closer: UInt8
+        var count = 0
+    }
+
+    private(set) var bytes: [UInt8] = []
+    private var frames: [Frame] = []
+    private var levelStart = 0
+    var codingPath: [any CodingKey] = []
+    var userInfo: [CodingUserInfoKey: Any] = [:]
+
+    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = StreamingJSONEncoder()
+        encoder.bytes.reserveCapacity(128)
+        try encoder.encodeValue(value)
+        return encoder.bytes
+    }
+
+    func encodeValue<T: Encodable>(_ value: T) throws {
+        switch value {
+        case let text as String: writeString(text)
+        case let flag as Bool: bytes.append(contentsOf: flag ? Array("true".utf8) : Array("false".utf8))
+        case let number as Int: bytes.append(contentsOf: String(number).utf8)
+        case let number as Int64: bytes.append(contentsOf: String(number).utf8)
+        case let number as Int32: bytes.append(contentsOf: String(number).utf8)
+        case let number as UInt: bytes.append(contentsOf: String(number).utf8)
+        case let number as UInt64: bytes.append(contentsOf: String(number).utf8)
+        case let number as Double: try writeDouble(number)
+        case is Date, is Data, is URL, is Decimal, is Float, is Float16: throw Unsupported()
+        default:
+            let depth = frames.count
+            let savedStart = levelStart
+            let written = bytes.count
+            levelStart = depth
+            try value.encode(to: self)
+            close(downTo: depth)
+            levelStart = savedStart
+            if bytes.count == written { bytes.append(contentsOf: Array("{}".utf8)) }
+        }
+    }
+
+    private func writeDouble(_ number: Double) throws {
+        guard number.isFinite else { throw Unsupported() }
+        if number == number.rounded(), abs(number) < 1e15 {
+            bytes.append(contentsOf: String(Int(number)).utf8)
+            return
+        }
+        let text = number.description
+        guard !text.contains("e") else { throw Unsupported() }
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    func writeString(_ text: String) {
+        bytes.append(0x22)
+        for byte in text.utf8 {
+            switch byte {
+            case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
+            case 0x2F: bytes.append(contentsOf: [0x5C, 0x2F])
+            case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
+            case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
+            case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
+            case 0x08: bytes.append(contentsOf: [0x5C, 0x62])
+            case 0x0C: bytes.append(contentsOf: [0x5C, 0x66])
+            case 0..<0x20:
+                let hex = Array(String(byte, radix: 16).utf8)
+                bytes.append(contentsOf: Array("\\u00".utf8) + (hex.count == 1 ? [0x30] + hex : hex))
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(0x22)
+    }
+
+    /// Closes every container above `depth` (a sibling value is about to be written).
+    fileprivate func close(downTo depth: Int) {
+        while frames.count > depth { bytes.append(frames.removeLast().closer) }
+    }
+
+    /// Starts an element of the container at `index`: closes nested ones, adds the comma.
+    fileprivate func beginElement(in index: Int) {
+        close(downTo: index + 1)
+        if frames[index].count > 0 { bytes.append(0x2C) }
+        frames[index].count += 1
+    }
+
+    fileprivate func open(_ opener: UInt8, _ closer: UInt8) -> Int {
+        bytes.append(opener)
+        frames.append(Frame(closer: closer))
+        return frames.count - 1
+    }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        let index = frames.count > levelStart ? levelStart : open(0x7B, 0x7D)
+        return KeyedEncodingContainer(Keyed<Key>(encoder: self, index: index))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        let index = frames.count > levelStart ? levelStart : open(0x5B, 0x5D)
+        return Unkeyed(encoder: self, index: index)
+    }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer { Single(encoder: self) }
+
+    fileprivate func nested(keyed: Bool, in index: Int) -> Int {
+        keyed ? open(0x7B, 0x7D) : open(0x5B, 0x5D)
+    }
+
+    private struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
+        let encoder: StreamingJSONEncoder
+        let index: Int
+        var codingPath: [any CodingKey] { [] }
+
+        private func key(_ key: Key) {
+            encoder.beginElement(in: index)
+            encoder.writeString(key.stringValue)
+            encoder.bytes.append(0x3A)
+        }
+
+        mutating func encodeNil(forKey key: Key) throws {
+            self.key(key)
+            encoder.bytes.append(contentsOf: Array("null".utf8))
+        }
+
+        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+            self.key(key)
+            try encoder.encodeValue(value)
+        }
+
+        mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
+            guard let value else { return }
+            try encode(value, forKey: key)
+        }
+
+        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+            self.key(key)
+            return KeyedEncodingContainer(Keyed<NestedKey>(encoder: encoder, index: encoder.nested(keyed: true, in: index)))
+        }
+
+        mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+            self.key(key)
+            return Unkeyed(encoder: encoder, index: encoder.nested(keyed: false, in: index))
+        }
+
+        mutating func superEncoder() -> any Encoder { FailingEncoder() }
+        mutating func superEncoder(forKey key: Key) -> any Encoder { FailingEncoder() }
+    }
+
+    private struct Unkeyed: UnkeyedEncodingContainer {
+        let encoder: StreamingJSONEncoder
+        let index: Int
+        var codingPath: [any CodingKey] { [] }
+        var count: Int { encoder.frames.indices.contains(index) ? encoder.frames[index].count : 0 }
+
+        mutating func encodeNil() throws {
+            encoder.beginElement(in: index)
+            encoder.bytes.append(contentsOf: Array("null".utf8))
+        }
+
+        mutating func encode<T: Encodable>(_ value: T) throws {
+            encoder.beginElement(in: index)
+            try encoder.encodeValue(value)
+        }
+
+        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+            encoder.beginElement(in: index)
+            return KeyedEncodingContainer(Keyed<NestedKey>(encoder: encoder, index: encoder.nested(keyed: true, in: index)))
+        }
+
+        mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+            encoder.beginElement(in: index)
+            return Unkeyed(encoder: encoder, index: encoder.nested(keyed: false, in: index))
+        }
+
+        mutating func superEncoder() -> any Encoder { FailingEncoder() }
+    }
+
+    private struct Single: SingleValueEncodingContainer {
+        let encoder: StreamingJSONEncoder
+        var codingPath: [any CodingKey] { [] }
+        mutating func encodeNil() throws { encoder.bytes.append(contentsOf: Array("null".utf8)) }
+        mutating func encode<T: Encodable>(_ value: T) throws { try encoder.encodeValue(value) }
+    }
+}
+
+/// Handed out for `superEncoder`: the streaming encoder cannot honour it, so encoding fails and
+/// the caller falls back to Foundation.
+private struct FailingEncoder: Encoder {
+    var codingPath: [any CodingKey] { [] }
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        KeyedEncodingContainer(Refusing<Key>())
+    }
+    func unkeyedContainer() -> any UnkeyedEncodingContainer { RefusingUnkeyed() }
+    func singleValueContainer() -> any SingleValueEncodingContainer { RefusingSingle() }
+
+    private struct Refusing<Key: CodingKey>: KeyedEncodingContainerProtocol {
+        var codingPath: [any CodingKey] { [] }
+        mutating func encodeNil(forKey key: Key) throws { throw StreamingJSONEncoder.Unsupported() }
+        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { throw StreamingJSONEncoder.Unsupported() }
+        mutating func nestedContainer<N: CodingKey>(keyedBy keyType: N.Type, forKey key: Key) -> KeyedEncodingContainer<N> {
+            KeyedEncodingContainer(Refusing<N>())
+        }
+        mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer { RefusingUnkeyed() }
+        mutating func superEncoder() -> any Encoder { FailingEncoder() }
+        mutating func superEncoder(forKey key: Key) -> any Encoder { FailingEncoder() }
+    }
+
+    private struct RefusingUnkeyed: UnkeyedEncodingContainer {
+        var codingPath: [any CodingKey] { [] }
+        var count: Int { 0 }
+        mutating func encodeNil() throws { throw StreamingJSONEncoder.Unsupported() }
+        mutating func encode<T: Encodable>(_ value: T) throws { throw StreamingJSONEncoder.Unsupported() }
+        mutating func nestedContainer<N: CodingKey>(keyedBy keyType: N.Type) -> KeyedEncodingContainer<N> {
+            KeyedEncodingContainer(Refusing<N>())
+        }
+        mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer { RefusingUnkeyed() }
+        mutating func superEncoder() -> any Encoder { FailingEncoder() }
+    }
+
+    private struct RefusingSingle: SingleValueEncodingContainer {
+        var codingPath: [any CodingKey] { [] }
+        mutating func encodeNil() throws { throw StreamingJSONEncoder.Unsupported() }
+        mutating func encode<T: Encodable>(_ value: T) throws { throw StreamingJSONEncoder.Unsupported() }
+    }
+}
