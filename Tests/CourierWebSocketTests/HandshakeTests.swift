@@ -1,5 +1,6 @@
 import Courier
 import CourierTesting
+import Glibc
 import Testing
 
 /// The opening handshake over a real socket: what a client sees for good and bad upgrade requests.
@@ -168,11 +169,13 @@ import Testing
     @Test(arguments: [false, true])
     func handshakeSplitAcrossSegmentsStillOpens(withMiddleware: Bool) async throws {
         let server = EchoServer(middleware: withMiddleware ? [RequestLog()] : [])
-        try await withServer(server.app) { http in
+        // The pause between segments runs on the shared test thread pool, which a loaded
+        // machine can starve for seconds: a generous header timeout keeps this about splitting.
+        try await withServer(server.app, configuration: .webSocketTests(headerTimeoutMilliseconds: 20_000)) { http in
             let client = try WebSocketTestClient(connectingTo: http.port)
             let request = Array(WebSocketTestClient.handshakeRequest().utf8)
             client.send(Array(request[..<20]))
-            try await Task.sleep(for: .milliseconds(50))
+            usleep(50_000)
             client.send(Array(request[20...]) + ClientFrame.text("after split"))
             try await client.readHandshakeResponse()
             #expect(try await client.readFrame().text == "after split")

@@ -38,7 +38,7 @@ import Testing
         try await withServer(server.app, configuration: Self.server) { http in
             let client = try WebSocketTestClient(port: http.port)
             // Well past ping interval + pong timeout: only answering keeps the connection.
-            let opcodes = try await client.blocking { client in
+            let (opcodes, echo) = try await client.blocking { client in
                 var opcodes: [UInt8] = []
                 let start = ContinuousClock.now
                 while milliseconds(from: start) < 1_800 {
@@ -46,12 +46,20 @@ import Testing
                     opcodes.append(frame.opcode)
                     client.send(WebSocketOpcode.pong.rawValue, frame.payload)
                 }
-                return opcodes
+                // Still on the client's thread, so a ping landing now is answered too.
+                client.send(WebSocketOpcode.text.rawValue, Array("alive".utf8))
+                while true {
+                    let frame = try client.readFrameBlocking()
+                    if frame.opcode == WebSocketOpcode.ping.rawValue {
+                        client.send(WebSocketOpcode.pong.rawValue, frame.payload)
+                        continue
+                    }
+                    return (opcodes, frame)
+                }
             }
             #expect(opcodes.count >= 2)
             #expect(opcodes.allSatisfy { $0 == WebSocketOpcode.ping.rawValue }, "\(opcodes)")
-            client.sendText("alive")
-            #expect(try await client.readFrame().text == "alive")
+            #expect(echo.text == "alive")
             #expect(await server.pongs.wait(for: 2) != nil, "the app saw the pongs")
             #expect(server.closes.all.isEmpty)
         }

@@ -8,7 +8,9 @@ Pages are loaded from the server itself: Chromium refuses WebSockets to 127.0.0.
 import os
 import shutil
 import socket
+import struct
 import subprocess
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -113,6 +115,65 @@ def long_poll_chat_port(tmp_path_factory):
     process, port = _start_chat(tmp_path_factory.mktemp("chat-long-poll"), "--long-poll-only")
     yield port
     _stop_chat(process)
+
+
+class KillableProxy:
+    """A loopback TCP proxy in front of the server whose connections a test can reset at once,
+    as a network blip would: the browser sees its WebSocket or long-poll drop mid-flight."""
+
+    def __init__(self, upstream_port):
+        self.upstream_port = upstream_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.sockets = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.sockets += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, destination):
+        try:
+            while data := source.recv(65536):
+                destination.sendall(data)
+        except OSError:
+            pass
+        for s in (source, destination):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def kill_all(self):
+        """Resets every proxied connection (RST to both ends)."""
+        with self.lock:
+            sockets, self.sockets = self.sockets, []
+        for s in sockets:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.close()
+            except OSError:
+                pass
+        return len(sockets) // 2
+
+    def close(self):
+        self.listener.close()
+        self.kill_all()
 
 
 @pytest.fixture
@@ -276,3 +337,62 @@ def test_dropped_websocket_resumes_without_loss_or_onclose(browser, chat_port):
     # A blip that recovery covers produces no presence events.
     assert log_lines(browser, "join").count(f"{me} joined") == 1
     assert f"{me} left" not in log_lines(browser, "leave")
+
+
+def test_second_connection_for_the_client_replaces_the_first(browser, chat_port):
+    me = open_chat(browser, chat_port)
+    # Open the page's own token again: the same client ID, as a second tab would.
+    browser.execute_script("""
+        window.second = {events: []};
+        window.second.socket = new goog.appengine.Channel(token).open({
+          onopen: () => second.events.push({kind: 'open'}),
+          onmessage: (m) => second.events.push({kind: 'message', data: JSON.parse(m.data)}),
+          onerror: (e) => second.events.push({kind: 'error', code: e.code}),
+          onclose: () => second.events.push({kind: 'close'}),
+        });""")
+    wait_for(lambda: browser.find_element("id", "status").text.startswith("disconnected"), "the first socket's onclose")
+    assert log_lines(browser, "status") == ["error 409: Replaced by another connection."]
+    post(chat_port, "tester", "after the replacement")
+    wait_for(lambda: any(e["kind"] == "message" and e["data"].get("text") == "after the replacement"
+                         for e in browser.execute_script("return second.events")), "the second socket's message")
+    time.sleep(2 * SETTLE_SECONDS)  # the replaced socket must not reconnect and take the client back
+    post(chat_port, "tester", "still the second")
+    wait_for(lambda: any(e["kind"] == "message" and e["data"].get("text") == "still the second"
+                         for e in browser.execute_script("return second.events")), "the second socket's next message")
+    events = browser.execute_script("return second.events")
+    assert events[0] == {"kind": "open"}
+    assert [e for e in events if e["kind"] in ("open", "error", "close")] == [{"kind": "open"}]
+    texts = [e["data"]["text"] for e in events if e["kind"] == "message" and e["data"]["kind"] == "message"]
+    assert texts == ["after the replacement", "still the second"]
+    assert "tester: after the replacement" not in log_lines(browser, "message")
+    assert f"{me} left" not in log_lines(browser, "leave")
+
+
+@pytest.mark.parametrize("transport", ["websocket", "long-poll"])
+def test_killed_connections_resume_without_loss_or_onclose(browser, transport, request):
+    server_port = request.getfixturevalue("chat_port" if transport == "websocket" else "long_poll_chat_port")
+    proxy = KillableProxy(server_port)
+    try:
+        me = open_chat(browser, proxy.port)
+        wait_for(lambda: f"{me} joined" in log_lines(browser, "join"), "the page's own join line")
+        expected = []
+
+        def send(count, pause=0.0):
+            for _ in range(count):
+                text = f"k{len(expected):03d}"
+                post(server_port, "tester", text)  # straight to the server, past the proxy
+                expected.append(f"tester: {text}")
+                time.sleep(pause)
+
+        send(5)
+        wait_for(lambda: len(log_lines(browser, "message")) == 5, "the first 5 messages")
+        for blip in range(3):
+            assert proxy.kill_all() >= 1, "the channel had no connection open to kill"
+            send(10, pause=0.03)
+            wait_for(lambda: len(log_lines(browser, "message")) >= len(expected), f"the messages after blip {blip + 1}")
+        wait_for_messages(browser, expected)
+        assert_never_closed(browser)
+        assert log_lines(browser, "join").count(f"{me} joined") == 1
+        assert f"{me} left" not in log_lines(browser, "leave")
+    finally:
+        proxy.close()
