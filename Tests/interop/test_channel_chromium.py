@@ -59,7 +59,7 @@ const socket = new goog.appengine.Channel('bogus').open({
     setTimeout(() => done(events), 1000);  // watch for a second onclose or a retry
   },
 });
-setTimeout(() => { events.push({kind: 'watchdog'}); done(events); }, 12000);
+setTimeout(() => { events.push({kind: "watchdog"}); done(events); }, 15000);
 """
 
 
@@ -153,11 +153,10 @@ class KillableProxy:
                 destination.sendall(data)
         except OSError:
             pass
-        for s in (source, destination):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        try:
+            destination.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
 
     def kill_all(self):
         """Resets every proxied connection (RST to both ends)."""
@@ -165,7 +164,10 @@ class KillableProxy:
             sockets, self.sockets = self.sockets, []
         for s in sockets:
             try:
+                # Linger 0 makes the close a reset; SHUT_RD wakes the pipe thread blocked in recv,
+                # which holds the socket open until it returns.
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.shutdown(socket.SHUT_RD)
                 s.close()
             except OSError:
                 pass
@@ -300,7 +302,7 @@ def test_long_poll_fallback_delivers_in_order(browser, long_poll_chat_port):
 
 def test_long_poll_bogus_token_gets_401_then_one_onclose(browser, long_poll_chat_port):
     open_chat(browser, long_poll_chat_port)
-    events = browser.execute_async_script(BOGUS_TOKEN.replace("12000", "15000"))
+    events = browser.execute_async_script(BOGUS_TOKEN)
     assert events == [
         {"kind": "error", "code": 401, "description": "Invalid+token."},
         {"kind": "close", "readyState": 3},
@@ -396,3 +398,30 @@ def test_killed_connections_resume_without_loss_or_onclose(browser, transport, r
         assert f"{me} left" not in log_lines(browser, "leave")
     finally:
         proxy.close()
+
+
+@pytest.mark.parametrize("transport", ["websocket", "long-poll"])
+def test_socket_close_reports_leave_and_one_onclose(browser, transport, request):
+    port = request.getfixturevalue("chat_port" if transport == "websocket" else "long_poll_chat_port")
+    me = open_chat(browser, port)
+    watcher = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    other = open_chat(browser, port)
+    browser.execute_script("""
+        window.closes = 0;
+        socket.onclose = () => { window.closes += 1; };
+        socket.close();
+        window.stateAfterClose = socket.readyState;""")
+    assert browser.execute_script("return [window.closes, window.stateAfterClose]") == [1, 3]
+    browser.switch_to.window(watcher)
+    wait_for(lambda: f"{other} left" in log_lines(browser, "leave"), "the closed socket's leave", seconds=3)
+    post(port, "tester", "after the close")
+    wait_for(lambda: "tester: after the close" in log_lines(browser, "message"), "the watcher's message")
+    browser.switch_to.window(browser.window_handles[-1])
+    time.sleep(SETTLE_SECONDS)
+    # A closed socket stays closed: no reconnect, no second onclose, nothing more delivered.
+    assert browser.execute_script("return window.closes") == 1
+    assert "tester: after the close" not in log_lines(browser, "message")
+    browser.switch_to.window(watcher)
+    assert log_lines(browser, "leave").count(f"{other} left") == 1
+    assert f"{me} left" not in log_lines(browser, "leave")
