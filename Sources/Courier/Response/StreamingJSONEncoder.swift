@@ -28,26 +28,30 @@ final class StreamingJSONEncoder: Encoder {
     }
 
     func encodeValue<T: Encodable>(_ value: T) throws {
-        switch value {
-        case let text as String: writeString(text)
-        case let flag as Bool: bytes.append(contentsOf: flag ? Array("true".utf8) : Array("false".utf8))
-        case let number as Int: bytes.append(contentsOf: String(number).utf8)
-        case let number as Int64: bytes.append(contentsOf: String(number).utf8)
-        case let number as Int32: bytes.append(contentsOf: String(number).utf8)
-        case let number as UInt: bytes.append(contentsOf: String(number).utf8)
-        case let number as UInt64: bytes.append(contentsOf: String(number).utf8)
-        case let number as Double: try writeDouble(number)
-        case is Date, is Data, is URL, is Decimal, is Float, is Float16: throw Unsupported()
-        default:
-            let depth = frames.count
-            let savedStart = levelStart
-            let written = bytes.count
-            levelStart = depth
-            try value.encode(to: self)
-            close(downTo: depth)
-            levelStart = savedStart
-            if bytes.count == written { bytes.append(contentsOf: Array("{}".utf8)) }
+        // Metatype comparisons, not `as?` casts: a failed dynamic cast costs far more than the
+        // write it guards, and every nested value passes through here.
+        let type = T.self
+        if type == String.self { return writeString(unsafeBitCast(value, to: String.self)) }
+        if type == Int.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: Int.self)).utf8) }
+        if type == Bool.self {
+            return bytes.append(contentsOf: unsafeBitCast(value, to: Bool.self) ? Array("true".utf8) : Array("false".utf8))
         }
+        if type == Double.self { return try writeDouble(unsafeBitCast(value, to: Double.self)) }
+        if type == Int64.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: Int64.self)).utf8) }
+        if type == Int32.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: Int32.self)).utf8) }
+        if type == UInt.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: UInt.self)).utf8) }
+        if type == UInt64.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: UInt64.self)).utf8) }
+        if type == Date.self || type == Data.self || type == URL.self || type == Decimal.self || type == Float.self {
+            throw Unsupported()
+        }
+        let depth = frames.count
+        let savedStart = levelStart
+        let written = bytes.count
+        levelStart = depth
+        try value.encode(to: self)
+        close(downTo: depth)
+        levelStart = savedStart
+        if bytes.count == written { bytes.append(contentsOf: Array("{}".utf8)) }
     }
 
     private func writeDouble(_ number: Double) throws {
