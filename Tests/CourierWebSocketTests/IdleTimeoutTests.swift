@@ -1,3 +1,4 @@
+import CourierTesting
 import Courier
 import Glibc
 import Testing

@@ -1,3 +1,4 @@
+import CourierTesting
 import CourierHTTP
 import Testing
 

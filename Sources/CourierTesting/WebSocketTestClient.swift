@@ -1,24 +1,31 @@
-import Courier
+import CourierHTTP
 import Dispatch
 import Glibc
 
 /// A frame as the server put it on the wire.
-struct ServerFrame: Equatable, Sendable, CustomStringConvertible {
-    var fin: Bool
-    var rsv1: Bool
-    var opcode: UInt8
-    var payload: [UInt8]
+public struct ServerFrame: Equatable, Sendable, CustomStringConvertible {
+    public var fin: Bool
+    public var rsv1: Bool
+    public var opcode: UInt8
+    public var payload: [UInt8]
 
-    var text: String { String(decoding: payload, as: UTF8.self) }
+    public init(fin: Bool, rsv1: Bool, opcode: UInt8, payload: [UInt8]) {
+        self.fin = fin
+        self.rsv1 = rsv1
+        self.opcode = opcode
+        self.payload = payload
+    }
+
+    public var text: String { String(decoding: payload, as: UTF8.self) }
 
     /// The code and reason of a close frame (nil code for an empty payload).
-    var close: (code: UInt16?, reason: String)? {
+    public var close: (code: UInt16?, reason: String)? {
         guard opcode == WebSocketOpcode.close.rawValue else { return nil }
         guard payload.count >= 2 else { return (nil, "") }
         return (UInt16(payload[0]) << 8 | UInt16(payload[1]), String(decoding: payload[2...], as: UTF8.self))
     }
 
-    var description: String { "frame(opcode \(opcode), fin \(fin), rsv1 \(rsv1), \(payload.count) bytes)" }
+    public var description: String { "frame(opcode \(opcode), fin \(fin), rsv1 \(rsv1), \(payload.count) bytes)" }
 }
 
 /// A deliberately plain WebSocket client over a blocking loopback socket: it sends exactly the
@@ -27,15 +34,15 @@ struct ServerFrame: Equatable, Sendable, CustomStringConvertible {
 /// Reads block a thread of the client's own queue, never one of Swift's cooperative pool
 /// (two threads on a two-core machine), so a test waiting seconds for the server does not
 /// stall the timers and tests running beside it.
-final class WebSocketTestClient: @unchecked Sendable {
-    enum Failure: Error, CustomStringConvertible {
+public final class WebSocketTestClient: @unchecked Sendable {
+    public enum Failure: Error, CustomStringConvertible {
         case connect(Int32)
         case timedOut
         case closed
         case handshake(String)
         case malformed(String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .connect(let code): "connect failed (errno \(code))"
             case .timedOut: "timed out waiting for the server"
@@ -47,24 +54,24 @@ final class WebSocketTestClient: @unchecked Sendable {
     }
 
     /// The key of RFC 6455 §1.3 and its accept value.
-    static let sampleKey = "dGhlIHNhbXBsZSBub25jZQ=="
-    static let sampleAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    public static let sampleKey = "dGhlIHNhbXBsZSBub25jZQ=="
+    public static let sampleAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
     private let fd: Int32
     private let queue = DispatchQueue(label: "courier.websocket-test-client")
     /// Touched only on `queue`, or before the first read.
     private var buffer: [UInt8] = []
     /// The 101 response's status and headers.
-    private(set) var status = 0
-    private(set) var headers = HTTPHeaders()
+    public private(set) var status = 0
+    public private(set) var headers = HTTPHeaders()
     /// When the last frame was read and when the server closed TCP, stamped by the reading
     /// thread, so a test measuring server timing is not misled by how late it resumes.
-    private(set) var lastFrameAt = ContinuousClock.now
-    private(set) var closedAt: ContinuousClock.Instant?
+    public private(set) var lastFrameAt = ContinuousClock.now
+    public private(set) var closedAt: ContinuousClock.Instant?
 
     /// Connects without a handshake (`init(port:)` does one). `receiveBufferBytes` shrinks the kernel's receive buffer
     /// (set before connecting, so the window is small from the start) for slow-consumer tests.
-    init(connectingTo port: Int, timeoutMilliseconds: Int = 5_000, receiveBufferBytes: Int32? = nil) throws {
+    public init(connectingTo port: Int, timeoutMilliseconds: Int = 5_000, receiveBufferBytes: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         if var size = receiveBufferBytes {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -88,7 +95,7 @@ final class WebSocketTestClient: @unchecked Sendable {
 
     /// Connects and completes the opening handshake; throws unless the server answers 101
     /// with the right Sec-WebSocket-Accept.
-    convenience init(port: Int, path: String = "/ws", headers extra: [String] = [], timeoutMilliseconds: Int = 5_000,
+    public convenience init(port: Int, path: String = "/ws", headers extra: [String] = [], timeoutMilliseconds: Int = 5_000,
                      receiveBufferBytes: Int32? = nil) throws {
         try self.init(connectingTo: port, timeoutMilliseconds: timeoutMilliseconds, receiveBufferBytes: receiveBufferBytes)
         send(Array(Self.handshakeRequest(path: path, headers: extra).utf8))
@@ -97,7 +104,7 @@ final class WebSocketTestClient: @unchecked Sendable {
 
     deinit { Glibc.close(fd) }
 
-    static func handshakeRequest(path: String = "/ws", key: String = sampleKey, headers extra: [String] = []) -> String {
+    public static func handshakeRequest(path: String = "/ws", key: String = sampleKey, headers extra: [String] = []) -> String {
         var text = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         text += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
         for header in extra { text += "\(header)\r\n" }
@@ -105,7 +112,7 @@ final class WebSocketTestClient: @unchecked Sendable {
     }
 
     /// Reads the handshake answer; bytes after it stay buffered as frames.
-    func readHandshakeResponse(expectedAccept: String = sampleAccept) async throws {
+    public func readHandshakeResponse(expectedAccept: String = sampleAccept) async throws {
         try await offPool { try self.readHandshakeResponseBlocking(expectedAccept: expectedAccept) }
     }
 
@@ -139,7 +146,7 @@ final class WebSocketTestClient: @unchecked Sendable {
         return nil
     }
 
-    func setTimeout(milliseconds: Int) {
+    public func setTimeout(milliseconds: Int) {
         var timeout = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -149,7 +156,7 @@ final class WebSocketTestClient: @unchecked Sendable {
 
     /// Sends all of `bytes`; false if the server has closed or reset the connection.
     @discardableResult
-    func send(_ bytes: [UInt8]) -> Bool {
+    public func send(_ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -161,31 +168,31 @@ final class WebSocketTestClient: @unchecked Sendable {
 
     /// Sends one frame built by `ClientFrame.encode`.
     @discardableResult
-    func send(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv1: Bool = false, masked: Bool = true) -> Bool {
+    public func send(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv1: Bool = false, masked: Bool = true) -> Bool {
         send(ClientFrame.encode(opcode, payload, fin: fin, rsv1: rsv1, masked: masked))
     }
 
     @discardableResult
-    func sendText(_ text: String) -> Bool { send(WebSocketOpcode.text.rawValue, Array(text.utf8)) }
+    public func sendText(_ text: String) -> Bool { send(WebSocketOpcode.text.rawValue, Array(text.utf8)) }
 
     @discardableResult
-    func sendBinary(_ bytes: [UInt8]) -> Bool { send(WebSocketOpcode.binary.rawValue, bytes) }
+    public func sendBinary(_ bytes: [UInt8]) -> Bool { send(WebSocketOpcode.binary.rawValue, bytes) }
 
     @discardableResult
-    func sendClose(code: UInt16? = 1000, reason: String = "") -> Bool {
+    public func sendClose(code: UInt16? = 1000, reason: String = "") -> Bool {
         var payload: [UInt8] = []
         if let code { payload = [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8) }
         return send(WebSocketOpcode.close.rawValue, payload)
     }
 
     /// Drops the TCP connection without a close frame.
-    func drop() { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+    public func drop() { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
 
     // MARK: Receiving
 
     /// Runs `work` on the client's own thread: for exchanges whose timing matters (answering
     /// pings in time), where a test resuming late on a busy pool would change the outcome.
-    func blocking<Result: Sendable>(_ work: @escaping @Sendable (WebSocketTestClient) throws -> Result) async throws -> Result {
+    public func blocking<Result: Sendable>(_ work: @escaping @Sendable (WebSocketTestClient) throws -> Result) async throws -> Result {
         try await offPool { try work(self) }
     }
 
@@ -215,11 +222,11 @@ final class WebSocketTestClient: @unchecked Sendable {
     }
 
     /// The next frame from the server. Server frames must not be masked (RFC 6455 §5.1).
-    func readFrame() async throws -> ServerFrame {
+    public func readFrame() async throws -> ServerFrame {
         try await offPool { try self.readFrameBlocking() }
     }
 
-    func readFrameBlocking() throws -> ServerFrame {
+    public func readFrameBlocking() throws -> ServerFrame {
         try need(2)
         let first = buffer[0], second = buffer[1]
         guard second & 0x80 == 0 else { throw Failure.malformed("server frame is masked") }
@@ -243,7 +250,7 @@ final class WebSocketTestClient: @unchecked Sendable {
     }
 
     /// Reads frames until a close frame, skipping pings and data; nil if none came.
-    func readUntilCloseFrame() async -> ServerFrame? {
+    public func readUntilCloseFrame() async -> ServerFrame? {
         try? await offPool {
             while let frame = try? self.readFrameBlocking() {
                 if frame.opcode == WebSocketOpcode.close.rawValue { return frame }
@@ -254,7 +261,7 @@ final class WebSocketTestClient: @unchecked Sendable {
 
     /// True if the server closes the TCP connection (EOF or reset) before the timeout;
     /// frames still arriving are discarded.
-    func waitForTCPClose() async -> Bool {
+    public func waitForTCPClose() async -> Bool {
         (try? await offPool {
             self.buffer = []
             do {
@@ -269,8 +276,8 @@ final class WebSocketTestClient: @unchecked Sendable {
 }
 
 /// Builds client frames: masked by default, with any opcode (reserved ones included) and flags.
-enum ClientFrame {
-    static func encode(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv1: Bool = false,
+public enum ClientFrame {
+    public static func encode(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv1: Bool = false,
                        rsv2: Bool = false, masked: Bool = true, mask: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]) -> [UInt8] {
         var bytes: [UInt8] = [(fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | (rsv2 ? 0x20 : 0) | opcode]
         let maskBit: UInt8 = masked ? 0x80 : 0
@@ -288,7 +295,7 @@ enum ClientFrame {
         return bytes
     }
 
-    static func text(_ text: String, fin: Bool = true) -> [UInt8] {
+    public static func text(_ text: String, fin: Bool = true) -> [UInt8] {
         encode(WebSocketOpcode.text.rawValue, Array(text.utf8), fin: fin)
     }
 }
