@@ -20,6 +20,12 @@ public final class TestClient: @unchecked Sendable {
         self.port = port
     }
 
+    /// A client of its own (its own keep-alive connection) for a server already listening on
+    /// loopback `port`: one per simulated browser when a test needs several at once.
+    public convenience init(port: Int) {
+        self.init(responder: nil, port: port)
+    }
+
     public func execute(_ method: HTTPMethod, _ target: String, headers: HTTPHeaders = HTTPHeaders(),
                         body: [UInt8] = []) async throws -> TestResponse {
         if let responder {

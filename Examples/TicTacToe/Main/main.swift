@@ -1,0 +1,28 @@
+import Courier
+import CourierChannel
+import Foundation
+import TicTacToeApp
+
+// Channel Tac Toe: two players, one board, updated live over the Channel API.
+//
+//     TicTacToe [--port 8080] [--workers N] [--db courier-data/tictactoe.sqlite] [--data-dir courier-data]
+//
+// The database is created with its schema on first start; the channel and session secrets
+// are kept in --data-dir (or COURIER_CHANNEL_SECRET / COURIER_SESSION_SECRET), so a restart
+// keeps every game, every sign-in and every open page's token.
+
+let options = CommandLineOptions()
+if CommandLine.arguments.contains("--help") {
+    print("""
+    usage: TicTacToe [--port 8080] [--workers N] [--db PATH] [--data-dir DIR]
+      --db PATH        SQLite file for the games (default DIR/tictactoe.sqlite, created on first start)
+      --data-dir DIR   where secrets are kept (default courier-data)
+    """)
+    exit(0)
+}
+let dataDirectory = options.value("data-dir") ?? "courier-data"
+let store = try SQLiteGameStore(path: options.value("db") ?? "\(dataDirectory)/tictactoe.sqlite")
+let channels = try ChannelService(secretPath: "\(dataDirectory)/channel-secret")
+let users = try Users(secretPath: "\(dataDirectory)/session-secret")
+let app = try makeTicTacToe(store: store, channels: channels, users: users)
+try app.run()

@@ -1,0 +1,117 @@
+import CourierHTTP
+import Foundation
+
+/// Sign-in for apps that need to know who is who, as App Engine's development server gave it:
+/// `/_ah/login` asks for an email (no password; this is the dev server's login, not an
+/// identity provider) and `/_ah/logout` signs out. The user travels in a signed, HttpOnly,
+/// SameSite=Lax cookie, so there is no session table and a restart signs nobody out.
+///
+///     app.use(try Users())
+///     if let user = request.user { ... } else { response.redirect(to: Users.loginURL(continue: request.url)) }
+public struct Users: Middleware {
+    public static let loginPath = "/_ah/login"
+    public static let logoutPath = "/_ah/logout"
+
+    public let cookieName: String
+    /// How long a sign-in lasts.
+    public let lifetimeSeconds: Int
+    /// Adds `Secure` to the cookie (set it when the app is served over HTTPS).
+    public let secureCookie: Bool
+    let cookie: SessionCookie
+    let now: @Sendable () -> Int
+
+    public init(secret: [UInt8], cookieName: String = "courier_user", lifetimeSeconds: Int = 30 * 24 * 3600,
+                secureCookie: Bool = false, now: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }) {
+        precondition(secret.count >= 16, "a session secret needs at least 16 bytes")
+        self.cookie = SessionCookie(secret: secret)
+        self.cookieName = cookieName
+        self.lifetimeSeconds = lifetimeSeconds
+        self.secureCookie = secureCookie
+        self.now = now
+    }
+
+    /// The secret from `COURIER_SESSION_SECRET`, else from (or into) `secretPath`.
+    public init(secretPath: String = "courier-data/session-secret", secureCookie: Bool = false) throws {
+        self.init(secret: try StoredSecret.load(environmentVariable: "COURIER_SESSION_SECRET", path: secretPath),
+                  secureCookie: secureCookie)
+    }
+
+    /// `users.create_login_url(dest)`.
+    public static func loginURL(continue destination: String) -> String {
+        "\(loginPath)?continue=\(URLEncoding.encode(destination))"
+    }
+
+    /// `users.create_logout_url(dest)`.
+    public static func logoutURL(continue destination: String) -> String {
+        "\(logoutPath)?continue=\(URLEncoding.encode(destination))"
+    }
+
+    public func handle(_ request: Request, _ response: inout Response, next: Next) async throws {
+        var request = request
+        request.user = currentUser(request)
+        try await next(request, &response)
+    }
+
+    func currentUser(_ request: Request) -> User? {
+        guard let value = request.cookies[cookieName] else { return nil }
+        return cookie.user(from: value, now: now())
+    }
+
+    public func mount(on app: Application) throws {
+        let users = self
+        // A GET carrying `email` and `action` is how the dev server's own form submitted.
+        app.get(Self.loginPath) { request, response in
+            if !request["action"].isEmpty, !request["email"].isEmpty {
+                users.signIn(request, &response)
+            } else {
+                response.contentType = "text/html; charset=utf-8"
+                response.write(LoginPage.render(continue: Self.safeDestination(request["continue"], for: request),
+                                                email: "", problem: nil))
+            }
+        }
+        app.post(Self.loginPath, maxBodyBytes: 16 * 1024) { request, response in users.signIn(request, &response) }
+        let signOut: SyncHandler = { request, response in
+            response.redirect(to: Self.safeDestination(request["continue"], for: request))
+            response.setCookie(users.sessionCookie(value: "", maxAge: 0))
+        }
+        app.get(Self.logoutPath, signOut)
+        app.post(Self.logoutPath, signOut)
+    }
+
+    func signIn(_ request: Request, _ response: inout Response) {
+        let email = request["email"]
+        let destination = Self.safeDestination(request["continue"], for: request)
+        if let problem = User.problem(with: email) {
+            response.status = .badRequest
+            response.contentType = "text/html; charset=utf-8"
+            response.write(LoginPage.render(continue: destination, email: email, problem: problem))
+            return
+        }
+        let user = User(email: email)
+        response.redirect(to: destination)
+        response.setCookie(sessionCookie(value: cookie.value(for: user, expiresAt: now() + lifetimeSeconds),
+                                         maxAge: lifetimeSeconds))
+    }
+
+    func sessionCookie(value: String, maxAge: Int) -> Cookie {
+        Cookie(name: cookieName, value: value, path: "/", maxAge: maxAge, secure: secureCookie, httpOnly: true, sameSite: .lax)
+    }
+
+    /// Where `continue=` may send the browser: a path on this site, or an absolute URL naming
+    /// this host (App Engine apps pass `request.uri`); anything else goes to "/", so the login
+    /// page can never be used to bounce users to another site.
+    static func safeDestination(_ destination: String, for request: Request) -> String {
+        var candidate = Substring(destination)
+        for prefix in ["http://", "https://"] where candidate.lowercased().hasPrefix(prefix) {
+            let rest = candidate.dropFirst(prefix.count)
+            let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" && $0 != "\\" }
+            guard authority.lowercased() == request.host.lowercased() else { return "/" }
+            candidate = rest.dropFirst(authority.count)
+            if candidate.isEmpty { return "/" }
+        }
+        guard candidate.hasPrefix("/"), !candidate.hasPrefix("//"), !candidate.hasPrefix("/\\"),
+              !candidate.contains(where: { $0.isNewline || $0 == "\0" || $0 == "\\" }),
+              !candidate.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return "/" }
+        return String(candidate)
+    }
+}
