@@ -15,10 +15,12 @@ test-deps:
 	@bash scripts/apt-ensure.sh $(TEST_PACKAGES)
 
 build: deps
-	swift build -c release --product Hello
+	swift build -c release --product TicTacToe
 
+# Channel Tac Toe on http://localhost:$(PORT); games in courier-data/tictactoe.sqlite (created on
+# first start), secrets beside it.
 run: build
-	.build/release/Hello --port $(PORT)
+	.build/release/TicTacToe --port $(PORT)
 
 test: test-deps
 	swift build --build-tests
@@ -26,7 +28,7 @@ test: test-deps
 	# suites on a 2-core machine can starve.
 	swift test --skip-build --no-parallel
 	python3 Tests/websocket-conformance/conformance.py --server .build/debug/Echo
-	ECHO_BIN=.build/debug/Echo CHAT_BIN=.build/debug/Chat bash Tests/interop/run.sh
+	ECHO_BIN=.build/debug/Echo CHAT_BIN=.build/debug/Chat TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/interop/run.sh
 
 benchmark: deps
 	Benchmarks/http/run.sh

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Interop tests: the Echo example against the Python `websockets` client and headless Chromium, and
-# the Chat example's channel client in headless Chromium.
+# Interop tests: the Echo example against the Python `websockets` client and headless Chromium, the
+# Chat example's channel client in headless Chromium, and TicTacToe played by two Chromium sessions.
 # Installs what is missing (pip: websockets selenium pytest; apt: chromium chromium-driver), builds
-# nothing: point ECHO_BIN and CHAT_BIN at built binaries (defaults .build/debug/Echo and
-# .build/debug/Chat, relative to the working directory).
+# nothing: point ECHO_BIN, CHAT_BIN and TICTACTOE_BIN at built binaries (defaults .build/debug/Echo,
+# .build/debug/Chat and .build/debug/TicTacToe, relative to the working directory).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 export ECHO_BIN="${ECHO_BIN:-.build/debug/Echo}"
 [ -x "$ECHO_BIN" ] || { echo "interop: no Echo binary at $ECHO_BIN (swift build --product Echo)" >&2; exit 1; }
 export CHAT_BIN="${CHAT_BIN:-.build/debug/Chat}"
 [ -x "$CHAT_BIN" ] || { echo "interop: no Chat binary at $CHAT_BIN (swift build --product Chat)" >&2; exit 1; }
+export TICTACTOE_BIN="${TICTACTOE_BIN:-.build/debug/TicTacToe}"
+[ -x "$TICTACTOE_BIN" ] || { echo "interop: no TicTacToe binary at $TICTACTOE_BIN (swift build --product TicTacToe)" >&2; exit 1; }
 
 bash "$here/../../scripts/apt-ensure.sh" chromium chromium-driver
 python3 -m pip --version >/dev/null 2>&1 || bash "$here/../../scripts/apt-ensure.sh" python3-pip
@@ -23,4 +25,4 @@ fi
 
 # Every test bounds itself; this only stops a wedged browser or server from hanging `make test`.
 PYTHONDONTWRITEBYTECODE=1 exec timeout --kill-after=10 600 \
-    python3 -m pytest -q -p no:cacheprovider "$here"
+    python3 -m pytest -q -p no:cacheprovider "$here" "$@"

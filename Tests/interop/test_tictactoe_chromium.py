@@ -1,0 +1,263 @@
+"""Channel Tac Toe (`TICTACTOE_BIN`, default `.build/debug/TicTacToe`) played by two independent
+headless Chromium sessions: each signs in with its own email on the login page, X creates a game,
+O opens the invite link, and they play by clicking cells. After every move both pages must show
+the same board within one second, with the right status element visible. Then a second game to a
+draw, a reload mid-game, and a server restart mid-game that both pages survive on their own.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+TICTACTOE_BIN = os.environ.get("TICTACTOE_BIN", ".build/debug/TicTacToe")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", shutil.which("chromedriver") or "/usr/bin/chromedriver")
+STARTUP_SECONDS = 10
+MOVE_SECONDS = 1.0  # the acceptance: both boards agree within one second of a move
+RECONNECT_SECONDS = 30  # after a restart: the channel client's backoff, then a fresh token
+STATUSES = ("other-player", "your-move", "their-move", "you-won", "you-lost", "draw")
+GREEN, RED, WHITE = "rgb(0, 128, 0)", "rgb(255, 0, 0)", "rgb(255, 255, 255)"
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """The TicTacToe binary on a fixed port over a database and secrets in `folder`."""
+
+    def __init__(self, folder):
+        if not os.access(TICTACTOE_BIN, os.X_OK):
+            raise RuntimeError(f"no TicTacToe binary at {TICTACTOE_BIN} (swift build --product TicTacToe)")
+        self.folder = folder
+        self.port = _free_port()
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [TICTACTOE_BIN, "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+             "--db", str(self.folder / "games.sqlite"), "--data-dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"TicTacToe exited with {self.process.returncode}: "
+                                   f"{self.process.stderr.read().decode(errors='replace')}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.process.kill()
+                    raise RuntimeError(f"TicTacToe did not listen on {self.port} within {STARTUP_SECONDS}s")
+                time.sleep(0.05)
+
+    def stop(self):
+        if self.process.poll() is not None:
+            pytest.fail(f"TicTacToe died (exit {self.process.returncode}): "
+                        f"{self.process.stderr.read().decode(errors='replace')}")
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+            pytest.fail("TicTacToe did not exit within 15s of SIGTERM")
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def server(tmp_path):
+    running = Server(tmp_path)
+    running.start()
+    yield running
+    running.stop()
+
+
+def _chromium():
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--no-proxy-server", "--no-first-run", "--disable-extensions"):
+        options.add_argument(flag)
+    if os.path.exists("/usr/bin/chromium"):
+        options.binary_location = "/usr/bin/chromium"
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(20)
+    driver.set_script_timeout(20)
+    return driver
+
+
+@pytest.fixture
+def browsers():
+    """Two independent browsers: separate profiles, so separate cookies."""
+    if not os.access(CHROMEDRIVER, os.X_OK):
+        pytest.fail(f"no chromedriver at {CHROMEDRIVER} (install chromium-driver)")
+    first = _chromium()
+    try:
+        second = _chromium()
+        try:
+            yield first, second
+        finally:
+            second.quit()
+    finally:
+        first.quit()
+
+
+def wait_for(condition, what, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {seconds}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def sign_in(browser, url, email):
+    """Opens `url`, which sends a signed-out browser to the login page, and signs in."""
+    browser.get(url)
+    assert "/_ah/login" in browser.current_url
+    browser.find_element("id", "email").send_keys(email)
+    browser.find_element("id", "submit-login").click()
+    wait_for(lambda: "/_ah/login" not in browser.current_url, "the redirect back from the login page")
+    wait_for_channel(browser, opens=1)
+
+
+def channel_opens(browser):
+    return browser.execute_script("return window.channelOpens || 0;")
+
+
+def wait_for_channel(browser, opens, seconds=10.0):
+    wait_for(lambda: channel_opens(browser) >= opens, f"the page's channel to open ({opens})", seconds)
+
+
+def board(browser):
+    return browser.execute_script(
+        "return Array.from({length: 9}, (_, i) => document.getElementById(String(i)).textContent).join('');")
+
+
+def visible_status(browser):
+    shown = [name for name in STATUSES if browser.find_element("id", name).is_displayed()]
+    assert len(shown) == 1, f"exactly one status element is shown, not {shown}"
+    return shown[0]
+
+
+def backgrounds(browser):
+    return browser.execute_script(
+        "return Array.from({length: 9}, (_, i) => getComputedStyle(document.getElementById(String(i))).backgroundColor);")
+
+
+class Game:
+    def __init__(self, x, o):
+        self.x, self.o = x, o
+        self.cells = [" "] * 9
+        self.turn = "X"
+
+    def move(self, square, x_status, o_status, seconds=MOVE_SECONDS):
+        """Clicks `square` in the page whose turn it is; both pages must agree within `seconds`."""
+        mover = self.x if self.turn == "X" else self.o
+        mover.find_element("id", str(square)).click()
+        self.cells[square] = self.turn
+        self.turn = "O" if self.turn == "X" else "X"
+        expected = "".join(self.cells)
+        deadline = time.monotonic() + seconds
+        while True:
+            seen = (board(self.x), board(self.o))
+            if seen == (expected, expected):
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"after the click on {square}, boards were X:{seen[0]!r} O:{seen[1]!r}, "
+                            f"not {expected!r}, {seconds}s later")
+            time.sleep(0.01)
+        assert (visible_status(self.x), visible_status(self.o)) == (x_status, o_status), f"after {square}"
+
+    def play(self, squares, final=None):
+        """Plays alternating moves; the statuses alternate until the last, which gives `final`."""
+        for index, square in enumerate(squares):
+            last = index == len(squares) - 1
+            if last and final:
+                self.move(square, *final)
+            elif self.turn == "X":
+                self.move(square, "their-move", "your-move")
+            else:
+                self.move(square, "your-move", "their-move")
+
+
+def start_game(server, x, o, sign_in_first=True):
+    """X opens `/` (a new game), O opens the invite link; returns the Game."""
+    if sign_in_first:
+        sign_in(x, server.base + "/", "alice@example.com")
+    else:
+        x.get(server.base + "/")
+        wait_for_channel(x, opens=1)
+    assert visible_status(x) == "other-player"
+    assert not x.find_element("id", "board").is_displayed()
+    invite = x.find_element("id", "invite-link").get_attribute("href")
+    assert invite.startswith(server.base + "/?g=")
+    if sign_in_first:
+        sign_in(o, invite, "bob@example.com")
+    else:
+        o.get(invite)
+        wait_for_channel(o, opens=1)
+    # X's page learns that O joined over its channel, with no reload.
+    wait_for(lambda: visible_status(x) == "your-move", "X's page to show the board once O joined", MOVE_SECONDS * 3)
+    assert visible_status(o) == "their-move"
+    assert board(x) == board(o) == " " * 9
+    return Game(x, o)
+
+
+def test_two_browsers_play_to_a_win_then_a_draw(server, browsers):
+    x, o = browsers
+    game = start_game(server, x, o)
+    # X: 0, 4, 8 (the diagonal); O: 1, 2.
+    game.play([0, 1, 4, 2, 8], final=("you-won", "you-lost"))
+    for page, winner_colour in ((x, GREEN), (o, RED)):
+        colours = backgrounds(page)
+        assert [colours[i] for i in (0, 4, 8)] == [winner_colour] * 3
+        assert all(colours[i] == WHITE for i in (1, 2, 3, 5, 6, 7))
+    # A click after the win does nothing.
+    o.find_element("id", "3").click()
+    time.sleep(0.5)
+    assert board(x) == board(o) == "".join(game.cells)
+
+    # Second game: X starts again (a new game replaces X's last), O follows the invite link.
+    game = start_game(server, x, o, sign_in_first=False)
+    game.play([0, 1, 2, 4, 3, 5, 7, 6, 8], final=("draw", "draw"))
+    assert all(colour == WHITE for colour in backgrounds(x))
+
+
+def test_reload_and_restart_mid_game(server, browsers):
+    x, o = browsers
+    game = start_game(server, x, o)
+    game.play([4, 0])
+
+    # A reload restores the board and the game goes on.
+    o.refresh()
+    wait_for_channel(o, opens=1)
+    assert board(o) == "O   X    "
+    assert visible_status(o) == "their-move"
+    game.play([8])
+
+    # The server restarts: the board comes back from SQLite, both pages reconnect by themselves
+    # (their channel closes, they fetch a fresh token and reopen), and the game can be finished.
+    before = (channel_opens(x), channel_opens(o))
+    server.stop()
+    server.start()
+    wait_for_channel(x, opens=before[0] + 1, seconds=RECONNECT_SECONDS)
+    wait_for_channel(o, opens=before[1] + 1, seconds=RECONNECT_SECONDS)
+    assert board(x) == board(o) == "O   X   X"
+    # O 1, X 2, O 3, X 6: X wins on the 2-4-6 diagonal.
+    game.play([1, 2, 3, 6], final=("you-won", "you-lost"))
+    assert board(x) == board(o) == "OOXOX X X"
