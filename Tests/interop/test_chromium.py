@@ -6,16 +6,11 @@ but not from a page that is itself on loopback.
 """
 
 import http.server
-import os
-import shutil
 import threading
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", shutil.which("chromedriver") or "/usr/bin/chromedriver")
-SCRIPT_TIMEOUT = 20  # seconds; the in-page script has its own shorter watchdog
+from browser import chromium
 
 # Opens ws://127.0.0.1:PORT/, sends every message in order, collects as many echoes, closes with
 # 1000, and reports what it saw. Binary messages go as ArrayBuffers and come back as byte arrays.
@@ -81,18 +76,8 @@ def page_url():
 
 @pytest.fixture(scope="module")
 def browser(page_url):
-    if not os.access(CHROMEDRIVER, os.X_OK):
-        pytest.fail(f"no chromedriver at {CHROMEDRIVER} (install chromium-driver)")
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--no-proxy-server", "--no-first-run", "--disable-extensions"):
-        options.add_argument(flag)
-    if os.path.exists("/usr/bin/chromium"):
-        options.binary_location = "/usr/bin/chromium"
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = chromium()
     try:
-        driver.set_page_load_timeout(SCRIPT_TIMEOUT)
-        driver.set_script_timeout(SCRIPT_TIMEOUT)
         driver.get(page_url)
         yield driver
     finally:

@@ -6,18 +6,16 @@ draw, a reload mid-game, and a server restart mid-game that both pages survive o
 """
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import time
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+
+from browser import chromium, wait_for
 
 TICTACTOE_BIN = os.environ.get("TICTACTOE_BIN", ".build/debug/TicTacToe")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", shutil.which("chromedriver") or "/usr/bin/chromedriver")
 STARTUP_SECONDS = 10
 MOVE_SECONDS = 1.0  # the acceptance: both boards agree within one second of a move
 RECONNECT_SECONDS = 30  # after a restart: the channel client's backoff, then a fresh token
@@ -85,44 +83,18 @@ def server(tmp_path):
     running.stop()
 
 
-def _chromium():
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--no-proxy-server", "--no-first-run", "--disable-extensions"):
-        options.add_argument(flag)
-    if os.path.exists("/usr/bin/chromium"):
-        options.binary_location = "/usr/bin/chromium"
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(20)
-    driver.set_script_timeout(20)
-    return driver
-
-
 @pytest.fixture
 def browsers():
     """Two independent browsers: separate profiles, so separate cookies."""
-    if not os.access(CHROMEDRIVER, os.X_OK):
-        pytest.fail(f"no chromedriver at {CHROMEDRIVER} (install chromium-driver)")
-    first = _chromium()
+    first = chromium()
     try:
-        second = _chromium()
+        second = chromium()
         try:
             yield first, second
         finally:
             second.quit()
     finally:
         first.quit()
-
-
-def wait_for(condition, what, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {seconds}s waiting for {what}")
-        time.sleep(0.02)
 
 
 def sign_in(browser, url, email):
