@@ -1,7 +1,13 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+/// Release builds drop the runtime exclusivity checks (the compile-time ones stay, and debug
+/// builds and tests keep both): callgrind showed them at about 16% of the instructions per
+/// request, a check on every access to a class's stored property on the loop's hot path.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
 
 let package = Package(
     name: "Courier",

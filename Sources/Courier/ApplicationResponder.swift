@@ -36,7 +36,8 @@ public struct ApplicationResponder: HTTPResponder {
             } catch {
                 response = errorResponse(error, request)
             }
-            send(refusingSplitHeaders(response, request), writer: writer, loop: serverRequest.loop)
+            refuseSplitHeaders(&response, request)
+            send(response, writer: writer, loop: serverRequest.loop)
             return
         }
         let box = RequestBox(request: request)
@@ -54,7 +55,8 @@ public struct ApplicationResponder: HTTPResponder {
         } catch {
             response = errorResponse(error, request)
         }
-        return refusingSplitHeaders(response, request)
+        refuseSplitHeaders(&response, request)
+        return response
     }
 
     private func chain(from index: Int) -> @Sendable (Request, inout Response) async throws -> Void {
@@ -98,21 +100,22 @@ public struct ApplicationResponder: HTTPResponder {
 
     /// A header with CR, LF or NUL would let a value taken from the request (a redirect target,
     /// a cookie) write headers of its own (response splitting), so such a response is never sent.
-    private func refusingSplitHeaders(_ response: Response, _ request: Request) -> Response {
-        for field in response.headers where Self.splitsHeaders(field.name) || Self.splitsHeaders(field.value) {
+    private func refuseSplitHeaders(_ response: inout Response, _ request: Request) {
+        for field in response.headers.fields where Self.splitsHeaders(field.name) || Self.splitsHeaders(field.value) {
             logger.error("handler set a header containing CR, LF or NUL", metadata: [
                 "method": "\(request.method)", "path": "\(request.path)", "header": "\(field.name)",
             ])
-            return HTTPError(.internalServerError).response
+            response = HTTPError(.internalServerError).response
+            return
         }
-        return response
     }
 
     private static func splitsHeaders(_ text: String) -> Bool {
-        text.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
+        var text = text
+        return text.withUTF8 { utf8 in utf8.contains { $0 <= 0x0D && ($0 == 0x0D || $0 == 0x0A || $0 == 0x00) } }
     }
 
-    private func send(_ response: Response, writer: HTTPResponseWriter, loop: EventLoop) {
+    private func send(_ response: consuming Response, writer: HTTPResponseWriter, loop: EventLoop) {
         var head = HTTPResponseHead(status: response.status, headers: response.headers)
         if head.headers["Content-Type"] == nil, !response.body.isEmpty || response.bodyStream != nil {
             head.headers.add("Content-Type", "text/html; charset=utf-8")

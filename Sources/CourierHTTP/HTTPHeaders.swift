@@ -51,6 +51,8 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     }
 
     public mutating func remove(_ name: String) {
+        // Checked first: removeAll makes the (usually shared) array unique even when nothing goes.
+        guard fields.contains(where: { Self.equalNames($0.name, name) }) else { return }
         fields.removeAll { Self.equalNames($0.name, name) }
     }
 

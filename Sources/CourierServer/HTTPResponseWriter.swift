@@ -12,6 +12,9 @@ public struct HTTPResponseWriter: @unchecked Sendable {
 
     /// Sends a complete response. Content-Length, Date and Connection are added by the server.
     public func respond(_ head: HTTPResponseHead, body: [UInt8] = []) {
+        // On the loop (every synchronous handler) no closure is built: it would be a heap
+        // allocation per request.
+        if connection.stream.loop.inEventLoop { return connection.respond(sequence: sequence, head: head, body: body) }
         onLoop { $0.respond(sequence: sequence, head: head, body: body) }
     }
 

@@ -27,7 +27,8 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
     public var onClose: ((WebSocket, UInt16, String) -> Void)?
 
     private let stream: TCPStream
-    private unowned let context: ServerLoop
+    /// `unowned(unsafe)`, as in HTTPConnection: the loop's bookkeeping outlives its connections.
+    private unowned(unsafe) let context: ServerLoop
     private let configuration: WebSocketConfiguration
     private let deflate: PerMessageDeflate?
     private var parser: WebSocketParser

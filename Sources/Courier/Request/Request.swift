@@ -23,9 +23,13 @@ public struct Request: Sendable {
     public init(method: HTTPMethod, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
                 version: HTTPVersion = .http1_1, remoteAddress: String = "in-process", loop: EventLoop? = nil) {
         self.method = method
-        let head = HTTPRequestHead(method: method, target: target, version: version, headers: headers)
-        self.path = URLEncoding.decodePath(head.path)
-        self.query = String(head.query)
+        if let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            self.path = URLEncoding.decodePath(target[..<mark])
+            self.query = String(target[target.utf8.index(after: mark)...])
+        } else {
+            self.path = URLEncoding.decodePath(target)
+            self.query = ""
+        }
         self.headers = headers
         self.body = body
         self.version = version

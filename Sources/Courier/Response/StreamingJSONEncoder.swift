@@ -65,25 +65,38 @@ final class StreamingJSONEncoder: Encoder {
         bytes.append(contentsOf: text.utf8)
     }
 
-    func writeString(_ text: String) {
-        bytes.append(0x22)
-        for byte in text.utf8 {
-            switch byte {
-            case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
-            case 0x2F: bytes.append(contentsOf: [0x5C, 0x2F])
-            case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
-            case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
-            case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
-            case 0x08: bytes.append(contentsOf: [0x5C, 0x62])
-            case 0x0C: bytes.append(contentsOf: [0x5C, 0x66])
-            case 0..<0x20:
-                let hex = Array(String(byte, radix: 16).utf8)
-                bytes.append(contentsOf: Array("\\u00".utf8) + (hex.count == 1 ? [0x30] + hex : hex))
-            default: bytes.append(byte)
+    func writeString(_ text: String) { Self.appendQuoted(text, to: &bytes) }
+
+    /// One exclusive access to `bytes` for the whole string (appending byte by byte to a class
+    /// property paid a runtime exclusivity check per byte), and runs of bytes that need no
+    /// escape copied at once.
+    static func appendQuoted(_ text: String, to bytes: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { utf8 in
+            bytes.append(0x22)
+            var runStart = 0
+            for index in utf8.indices {
+                let byte = utf8[index]
+                guard byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x2F else { continue }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                runStart = index + 1
+                switch byte {
+                case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
+                case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
+                case 0x2F: bytes.append(contentsOf: [0x5C, 0x2F])
+                case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
+                case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
+                case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
+                case 0x08: bytes.append(contentsOf: [0x5C, 0x62])
+                case 0x0C: bytes.append(contentsOf: [0x5C, 0x66])
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                }
             }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+            bytes.append(0x22)
         }
-        bytes.append(0x22)
     }
 
     /// Closes every container above `depth` (a sibling value is about to be written).

@@ -5,8 +5,14 @@ import CourierHTTP
 struct Router: Sendable {
     struct Route: Sendable {
         let template: RouteTemplate
-        var handlers: [HTTPMethod: Handler]
+        /// A handful at most: a scan beats hashing the method's string on every request.
+        var handlers: [(method: HTTPMethod, handler: Handler)]
         var maxBodyBytes: Int?
+
+        func handler(for method: HTTPMethod) -> Handler? {
+            for entry in handlers where entry.method == method { return entry.handler }
+            return nil
+        }
     }
 
     enum Match {
@@ -25,36 +31,35 @@ struct Router: Sendable {
         }
         if let index = routes.firstIndex(where: { $0.template.source == template }) {
             for (method, handler) in handlers {
-                if routes[index].handlers[method] != nil {
+                if routes[index].handler(for: method) != nil {
                     throw ApplicationError("route '\(template)': \(method) registered twice")
                 }
-                routes[index].handlers[method] = handler
+                routes[index].handlers.append((method, handler))
             }
             if let maxBodyBytes { routes[index].maxBodyBytes = maxBodyBytes }
             return
         }
-        var route = Route(template: try RouteTemplate(template), handlers: [:], maxBodyBytes: maxBodyBytes)
-        for (method, handler) in handlers { route.handlers[method] = handler }
-        routes.append(route)
+        routes.append(Route(template: try RouteTemplate(template), handlers: handlers.map { ($0, $1) }, maxBodyBytes: maxBodyBytes))
     }
 
     func match(_ method: HTTPMethod, _ path: String) -> Match {
         var allowed: Set<HTTPMethod> = []
-        for route in routes {
-            guard let parameters = route.template.match(path) else { continue }
-            if let handler = route.handlers[method] ?? (method == .head ? route.handlers[.get] : nil) {
+        for index in routes.indices {
+            guard let parameters = routes[index].template.match(path) else { continue }
+            let route = routes[index]
+            if let handler = route.handler(for: method) ?? (method == .head ? route.handler(for: .get) : nil) {
                 return .found(handler, parameters)
             }
-            allowed.formUnion(route.handlers.keys)
-            if route.handlers[.get] != nil { allowed.insert(.head) }
+            allowed.formUnion(route.handlers.map(\.method))
+            if route.handler(for: .get) != nil { allowed.insert(.head) }
         }
         if allowed.isEmpty { return .notFound }
         return .methodNotAllowed(allow: allowed.sorted { $0.rawValue < $1.rawValue })
     }
 
     func maxBodyBytes(_ path: String) -> Int? {
-        for route in routes where route.maxBodyBytes != nil && route.template.match(path) != nil {
-            return route.maxBodyBytes
+        for index in routes.indices where routes[index].maxBodyBytes != nil && routes[index].template.match(path) != nil {
+            return routes[index].maxBodyBytes
         }
         return nil
     }
