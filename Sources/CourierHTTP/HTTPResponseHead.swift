@@ -24,15 +24,21 @@ public enum HTTPResponseSerializer {
         buffer.append(contentsOf: head.version == .http1_0 ? http10 : http11)
         appendDecimal(head.status.code, into: &buffer)
         buffer.append(0x20)
-        buffer.append(contentsOf: head.status.reasonPhrase.utf8)
+        append(head.status.reasonPhrase, to: &buffer)
         buffer.append(contentsOf: crlf)
-        for field in head.headers {
-            buffer.append(contentsOf: field.name.utf8)
+        for field in head.headers.fields {
+            append(field.name, to: &buffer)
             buffer.append(0x3A)
             buffer.append(0x20)
-            buffer.append(contentsOf: field.value.utf8)
+            append(field.value, to: &buffer)
             buffer.append(contentsOf: crlf)
         }
+    }
+
+    /// A String's bytes in one copy (appending its `utf8` view goes element by element).
+    static func append(_ text: String, to buffer: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { buffer.append(contentsOf: $0) }
     }
 
     public static func writeChunk(_ bytes: UnsafeRawBufferPointer, into buffer: inout [UInt8]) {
