@@ -133,10 +133,11 @@ public struct ApplicationResponder: HTTPResponder {
         Task(executorPreference: loop) {
             do {
                 try await producer(ResponseBodyWriter { writer.writeChunk($0) })
+                writer.finishStreaming()
             } catch {
                 logger.error("response stream failed", metadata: ["error": "\(error)"])
+                writer.abortStreaming()
             }
-            writer.finishStreaming()
         }
     }
 }

@@ -224,6 +224,19 @@ final class HTTPConnection: LoopConnection {
         finishResponse()
     }
 
+    /// The body's producer failed: what was sent stays sent, but the body must not look
+    /// complete, so there is no last chunk and the connection closes (a chunked client sees the
+    /// body cut short; RFC 9112 §8).
+    func abortStreaming(sequence requestSequence: Int) {
+        guard isCurrent(requestSequence), streaming != nil else { return }
+        streaming = nil
+        responding = false
+        keepAlive = false
+        closing = true
+        flush()
+        stream.closeGracefully()
+    }
+
     func upgrade(sequence requestSequence: Int, head responseHead: HTTPResponseHead,
                  takeOver: @escaping @Sendable (UpgradedStream) -> Void) {
         guard isCurrent(requestSequence) else { return }

@@ -31,6 +31,12 @@ public struct HTTPResponseWriter: @unchecked Sendable {
         onLoop { $0.finishStreaming(sequence: sequence) }
     }
 
+    /// Ends a streamed response that failed part-way: no last chunk, and the connection closes,
+    /// so the client cannot take the truncated body for a complete one.
+    public func abortStreaming() {
+        onLoop { $0.abortStreaming(sequence: sequence) }
+    }
+
     /// Hands the raw connection to another protocol after the server has sent `head`
     /// (101 Switching Protocols). `takeOver` runs on the loop with the stream and any bytes the
     /// client sent after the request; from then on the HTTP server no longer touches it.

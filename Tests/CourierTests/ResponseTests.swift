@@ -172,4 +172,29 @@ struct Move: Codable, Equatable {
             }
         }
     }
+
+    /// A producer that throws half-way must not let the client take the body for complete: no
+    /// last chunk, and the connection closes.
+    @Test func aFailingStreamEndsWithoutTheLastChunkAndCloses() async throws {
+        struct Broken: Error {}
+        let app = Application()
+        app.get("/broken") { _, response in
+            response.stream { writer in
+                writer.write("partial")
+                throw Broken()
+            }
+        }
+        let server = try app.start(configuration: ServerConfiguration(host: "127.0.0.1", port: 0, workers: 1, handlesSignals: false))
+        defer {
+            server.shutdown()
+            server.waitUntilStopped()
+        }
+        let client = try RawClient(port: server.port, timeoutSeconds: 5)
+        #expect(client.send("GET /broken HTTP/1.1\r\nHost: x\r\n\r\n"))
+        let raw = String(decoding: client.readUntilClose(), as: UTF8.self)
+        #expect(raw.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(raw.contains("Transfer-Encoding: chunked"))
+        #expect(raw.hasSuffix("7\r\npartial\r\n"), "the body stops after the last good chunk: \(raw.debugDescription)")
+        #expect(!raw.contains("\r\n0\r\n\r\n"))
+    }
 }
