@@ -41,7 +41,7 @@ do {
         throw ApplicationError("--token-seconds must be 1...86400, got \(seconds)")
     }
 } catch {
-    print("Chat: \(error)\n\n\(usage)")
+    FileHandle.standardError.write(Data("Chat: \(error)\n\n\(usage)\n".utf8))
     exit(2)
 }
 let channels = try ChannelService(settings: ChannelSettings(webSocketEnabled: !longPollOnly),

@@ -3,7 +3,8 @@
 # the Chat example's channel client in headless Chromium.
 # Installs what is missing (pip: websockets selenium pytest; apt: chromium chromium-driver), builds
 # nothing: point ECHO_BIN and CHAT_BIN at built binaries (defaults .build/debug/Echo and
-# .build/debug/Chat, relative to the working directory).
+# .build/debug/Chat, relative to the working directory). Arguments go to pytest, e.g.
+# `run.sh -k channel` for the channel tests only, `run.sh -k expiring` for one test.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 export ECHO_BIN="${ECHO_BIN:-.build/debug/Echo}"
@@ -23,4 +24,4 @@ fi
 
 # Every test bounds itself; this only stops a wedged browser or server from hanging `make test`.
 PYTHONDONTWRITEBYTECODE=1 exec timeout --kill-after=10 600 \
-    python3 -m pytest -q -p no:cacheprovider "$here"
+    python3 -m pytest -q -p no:cacheprovider "$here" "$@"
