@@ -472,6 +472,9 @@ def test_token_expiring_while_connected_gets_401_timed_out_then_one_onclose(brow
     ended_after = time.monotonic() - requested_at
     # Not before the token expired (a little slack: the server reads the wall clock).
     assert ended_after >= TOKEN_SECONDS - 0.5, f"the channel ended {ended_after:.1f}s after the page was requested"
+    # Enforced by the server while connected: not only when the client next presents the token
+    # (a long-poll client does so every 20s).
+    assert ended_after < TOKEN_SECONDS + 8, f"the channel ended only {ended_after:.1f}s after the page was requested"
     post(port, "tester", "after expiry")
     time.sleep(2 * SETTLE_SECONDS)  # watch for a second onclose, a reconnect or a late message
     assert browser.execute_script("return events") == [
