@@ -29,8 +29,8 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
     }
 
     private let state: Mutex<State>
-    /// Read by the hub's sweep while it holds the hub lock, so these are atomics, not `state`.
-    private let polling = Atomic<Bool>(false)
+    /// When the latest poll arrived. Read by the hub's sweep while it holds the hub lock, so an
+    /// atomic, not `state`.
     private let lastPollBits: Atomic<UInt64>
 
     init(loop: EventLoop, connectionID: String, clientID: String, service: ChannelService) {
@@ -53,11 +53,7 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
 
     /// One poll: answers at once if anything is due, else waits up to the poll timeout.
     func poll(seen: UInt64) async -> Answer {
-        polling.store(true, ordering: .relaxed)
-        defer {
-            lastPollBits.store(service.hub.clock.now().bitPattern, ordering: .relaxed)
-            polling.store(false, ordering: .relaxed)
-        }
+        lastPollBits.store(service.hub.clock.now().bitPattern, ordering: .relaxed)
         let ready = state.withLock { state -> Answer? in
             // What the client saw, not what was handed out: a lost answer is sent again.
             state.ack = max(state.floor, seen)
@@ -137,8 +133,13 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
         }
     }
 
+    /// Gone when no poll has arrived for a heartbeat. Counted from the poll's arrival, not its
+    /// answer: a client is almost always inside a poll, so that is where it dies (a closed tab, a
+    /// lost network), and its last poll, still waiting, is no sign of life. A live client starts
+    /// a new poll at least every poll timeout, so the limit is never below that (plus a second
+    /// for the answer's way back).
     func isStale(now: Double) -> Bool {
-        guard !polling.load(ordering: .relaxed) else { return false }
-        return now - Double(bitPattern: lastPollBits.load(ordering: .relaxed)) > service.settings.heartbeatSeconds
+        let limit = max(service.settings.heartbeatSeconds, service.settings.pollTimeoutSeconds + 1)
+        return now - Double(bitPattern: lastPollBits.load(ordering: .relaxed)) > limit
     }
 }

@@ -75,6 +75,39 @@ import Testing
         }
     }
 
+    /// A long-poll client is almost always inside a poll, so that is where it dies (a closed tab,
+    /// a lost network): its waiting poll must not keep it "connected" past the heartbeat. The
+    /// poll timeout here is most of a heartbeat, as with the defaults (20 s of 30 s), and the bound
+    /// is one heartbeat plus slack: the poll timeout added to the heartbeat would exceed it.
+    @Test func longPollClientThatDiesMidPollIsReportedGoneWithinAHeartbeat() async throws {
+        let log = PresenceLog()
+        let heartbeat: Double = 6
+        let service = ChannelService(secret: testSecret,
+                                     settings: testSettings(heartbeatSeconds: heartbeat, pollTimeoutSeconds: 5))
+        try await withChannelServer(service, presence: log) { port in
+            let token = try service.createChannel(clientID: "dies-polling")
+            var poller = try PollingSubscriber(port: port, token: token)
+            #expect(try await poller.open().isEmpty)
+            #expect(await log.wait(forCount: 1) == [event("dies-polling", true)])
+            // Alive: two polls that each wait out the whole poll timeout, back to back.
+            #expect(try await poller.isSilent())
+            #expect(try await poller.isSilent())
+            #expect(log.all == [event("dies-polling", true)])
+            #expect(poller.client.sendPoll(token: token, session: poller.session, seq: 0))
+            let silentAt = ContinuousClock.now
+            try await Task.sleep(for: .milliseconds(200))
+            poller.client.raw.close()
+            let events = await log.wait(forCount: 2, seconds: heartbeat + 8)
+            #expect(events == [event("dies-polling", true), event("dies-polling", false)])
+            if events.count == 2 {
+                #expect(events[1].at > silentAt)
+                #expect(events[1].at - silentAt < .seconds(heartbeat + 3), "reported \(events[1].at - silentAt) after the last poll")
+            }
+            try await Task.sleep(for: .seconds(2))
+            #expect(log.all.count == 2)
+        }
+    }
+
     @Test func clientThatKeepsPingingLikeTheJavaScriptClientStaysConnected() async throws {
         let log = PresenceLog()
         let service = ChannelService(secret: testSecret, settings: testSettings(heartbeatSeconds: Self.heartbeat))

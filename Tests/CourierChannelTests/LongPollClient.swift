@@ -18,10 +18,19 @@ final class LongPollClient: @unchecked Sendable {
         self.headers = headers
     }
 
-    func poll(token: String, session: String = "", seq: UInt64 = 0) async throws -> (status: Int, frames: [ChannelFrame]) {
+    private func pollRequest(token: String, session: String, seq: UInt64) -> String {
         let body = URLEncoding.form([("token", token), ("session", session), ("seq", String(seq)), ("cid", cid)])
-        let request = "POST /_ah/channel/poll HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        return "POST /_ah/channel/poll HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             + headers.map { $0 + "\r\n" }.joined() + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+    }
+
+    /// Sends a poll and does not read its answer (a client about to die mid-poll).
+    func sendPoll(token: String, session: String, seq: UInt64) -> Bool {
+        raw.send(pollRequest(token: token, session: session, seq: seq))
+    }
+
+    func poll(token: String, session: String = "", seq: UInt64 = 0) async throws -> (status: Int, frames: [ChannelFrame]) {
+        let request = pollRequest(token: token, session: session, seq: seq)
         let response = try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Result {
