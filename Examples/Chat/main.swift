@@ -5,7 +5,7 @@ import Foundation
 // A chat room on the Channel API. Each tab gets a random client ID, subscribes it to the
 // "room" topic, and hears every message and every join and leave through its channel.
 //
-//     Chat --port 8080 [--long-poll-only] [--secret-file courier-data/channel-secret]
+//     Chat --port 8080 [--long-poll-only] [--secret-file courier-data/channel-secret] [--token-seconds N]
 
 struct RoomEvent: Encodable {
     let kind: String
@@ -13,8 +13,37 @@ struct RoomEvent: Encodable {
     var text: String? = nil
 }
 
+let usage = """
+    Usage: Chat [--host H] [--port P] [--workers N] [--long-poll-only]
+                [--secret-file PATH] [--token-seconds N]
+
+      --host H             address to listen on (default 0.0.0.0)
+      --port P             port to listen on (default 8080, or $PORT)
+      --workers N          event loops (default: one per core)
+      --long-poll-only     turn the WebSocket transport off, so clients long-poll
+      --secret-file PATH   where the channel token secret is kept
+                           (default courier-data/channel-secret; $COURIER_CHANNEL_SECRET wins)
+      --token-seconds N    for tests: each page's channel token expires after N seconds
+                           (1...86400) instead of the default 120 minutes
+    """
+
+if CommandLine.arguments.contains("--help") || CommandLine.arguments.contains("-h") {
+    print(usage)
+    exit(0)
+}
+
 let options = CommandLineOptions()
 let longPollOnly = CommandLine.arguments.contains("--long-poll-only")
+let tokenSeconds: Int?
+do {
+    tokenSeconds = try options.integer("token-seconds")
+    if let seconds = tokenSeconds, !(1...86_400).contains(seconds) {
+        throw ApplicationError("--token-seconds must be 1...86400, got \(seconds)")
+    }
+} catch {
+    FileHandle.standardError.write(Data("Chat: \(error)\n\n\(usage)\n".utf8))
+    exit(2)
+}
 let channels = try ChannelService(settings: ChannelSettings(webSocketEnabled: !longPollOnly),
                                   secretPath: options.value("secret-file") ?? "courier-data/channel-secret")
 let room = "room"
@@ -40,7 +69,8 @@ app.use(Channels(channels, presence: true))
 
 app.get("/") { _, response in
     let clientID = newClientID()
-    let token = try channels.createChannel(clientID: clientID)
+    let token = try tokenSeconds.map { try channels.createChannel(clientID: clientID, durationSeconds: $0) }
+        ?? channels.createChannel(clientID: clientID)
     try channels.subscribe(clientID: clientID, topic: room)
     response.contentType = "text/html; charset=utf-8"
     response.write(page(clientID: clientID, token: token))

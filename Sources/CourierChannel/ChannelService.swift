@@ -42,7 +42,19 @@ public final class ChannelService: Sendable {
         try ChannelLimits.checkClientID(clientID)
         let minutes = durationMinutes ?? ChannelLimits.defaultDurationMinutes
         guard ChannelLimits.durationMinutes.contains(minutes) else { throw .invalidTokenDuration(minutes) }
-        return signer.issue(clientID: clientID, durationMinutes: minutes).token
+        return signer.issue(clientID: clientID, durationSeconds: minutes * 60).token
+    }
+
+    /// Beyond the original: a token that lasts `durationSeconds` (1...86400), for tests and demos
+    /// that need a channel whose token expires soon. A refused duration throws
+    /// `invalidTokenDuration` with the duration in minutes, rounded up.
+    public func createChannel(clientID: String, durationSeconds: Int) throws(ChannelError) -> String {
+        try ChannelLimits.checkClientID(clientID)
+        let maxSeconds = ChannelLimits.durationMinutes.upperBound * 60
+        guard (1...maxSeconds).contains(durationSeconds) else {
+            throw .invalidTokenDuration(durationSeconds > 0 ? (durationSeconds + 59) / 60 : durationSeconds / 60)
+        }
+        return signer.issue(clientID: clientID, durationSeconds: durationSeconds).token
     }
 
     /// Queues `message` for the client (or the holder of a still-valid token). Returns without

@@ -19,8 +19,9 @@ struct TokenSigner: @unchecked Sendable {
         self.clock = clock
     }
 
-    func issue(clientID: String, durationMinutes: Int) -> (token: String, expiry: Double) {
-        let expiry = UInt64(clock.now()) + UInt64(durationMinutes) * 60
+    /// A token valid for at least `durationSeconds` (expiry is kept in whole seconds, rounded up).
+    func issue(clientID: String, durationSeconds: Int) -> (token: String, expiry: Double) {
+        let expiry = UInt64(clock.now().rounded(.up)) + UInt64(durationSeconds)
         var payload: [UInt8] = [Self.version]
         for shift in stride(from: 56, through: 0, by: -8) { payload.append(UInt8((expiry >> UInt64(shift)) & 0xFF)) }
         var nonce = SystemRandomNumberGenerator()

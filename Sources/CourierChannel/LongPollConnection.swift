@@ -10,19 +10,27 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
     let clientID: String
     private let service: ChannelService
 
+    /// What one poll is answered with: the frames, and the HTTP status (an error's once ended).
+    struct Answer: Sendable {
+        var status: HTTPStatus = .ok
+        var frames: [String]
+    }
+
     private struct State {
-        var waiter: CheckedContinuation<[String], Never>?
+        var waiter: CheckedContinuation<Answer, Never>?
         var waiterID = 0
         var ack: UInt64
         /// Where this connection's messages start; a poll's `seen` never rewinds below it.
         var floor: UInt64 = 0
         var pendingFrames: [String] = []
         var ended = false
+        /// The status polls get once the connection has ended (the error's code).
+        var endStatus: HTTPStatus = .ok
     }
 
     private let state: Mutex<State>
-    /// Read by the hub's sweep while it holds the hub lock, so these are atomics, not `state`.
-    private let polling = Atomic<Bool>(false)
+    /// When the latest poll arrived. Read by the hub's sweep while it holds the hub lock, so an
+    /// atomic, not `state`.
     private let lastPollBits: Atomic<UInt64>
 
     init(loop: EventLoop, connectionID: String, clientID: String, service: ChannelService) {
@@ -44,29 +52,30 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
     }
 
     /// One poll: answers at once if anything is due, else waits up to the poll timeout.
-    func poll(seen: UInt64) async -> [String] {
-        polling.store(true, ordering: .relaxed)
-        defer {
-            lastPollBits.store(service.hub.clock.now().bitPattern, ordering: .relaxed)
-            polling.store(false, ordering: .relaxed)
-        }
-        let ready = state.withLock { state -> [String]? in
+    func poll(seen: UInt64) async -> Answer {
+        lastPollBits.store(service.hub.clock.now().bitPattern, ordering: .relaxed)
+        let ready = state.withLock { state -> Answer? in
             // What the client saw, not what was handed out: a lost answer is sent again.
             state.ack = max(state.floor, seen)
             let frames = state.pendingFrames + collect(&state)
             state.pendingFrames = []
-            return frames.isEmpty && !state.ended ? nil : frames
+            if state.ended { return Answer(status: state.endStatus, frames: frames) }
+            return frames.isEmpty ? nil : Answer(frames: frames)
         }
         if let ready { return ready }
         let timeout = service.settings.pollTimeoutSeconds
         return await withCheckedContinuation { continuation in
             let id = state.withLock { state -> Int? in
                 let frames = collect(&state)
-                if !frames.isEmpty || state.ended {
-                    continuation.resume(returning: frames)
+                if state.ended {
+                    continuation.resume(returning: Answer(status: state.endStatus, frames: frames))
                     return nil
                 }
-                state.waiter?.resume(returning: [])
+                if !frames.isEmpty {
+                    continuation.resume(returning: Answer(frames: frames))
+                    return nil
+                }
+                state.waiter?.resume(returning: Answer(frames: []))
                 state.waiterID += 1
                 state.waiter = continuation
                 return state.waiterID
@@ -89,7 +98,7 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
         state.withLock { state in
             guard state.waiterID == id, let waiter = state.waiter else { return }
             state.waiter = nil
-            waiter.resume(returning: [])
+            waiter.resume(returning: Answer(frames: []))
         }
     }
 
@@ -99,32 +108,38 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
             let frames = collect(&state)
             guard !frames.isEmpty else { return }
             state.waiter = nil
-            waiter.resume(returning: frames)
+            waiter.resume(returning: Answer(frames: frames))
         }
     }
 
     func terminate(code: Int, description: String) {
-        end(with: [ChannelFrames.error(code: code, description: description)])
+        end(with: [ChannelFrames.error(code: code, description: description)], status: HTTPStatus(code: code))
         if service.hub.detach(self, clientID: clientID, deliberate: false) {
             service.reportPresence(clientID, connected: false)
         }
     }
 
-    /// Ends the connection; a waiting poll (or the next one) receives `frames`.
-    func end(with frames: [String]) {
+    /// Ends the connection; a waiting poll (or the next one) receives `frames` with `status`.
+    func end(with frames: [String], status: HTTPStatus = .ok) {
         state.withLock { state in
             state.ended = true
+            state.endStatus = status
             if let waiter = state.waiter {
                 state.waiter = nil
-                waiter.resume(returning: frames)
+                waiter.resume(returning: Answer(status: status, frames: frames))
             } else {
                 state.pendingFrames += frames
             }
         }
     }
 
+    /// Gone when no poll has arrived for a heartbeat. Counted from the poll's arrival, not its
+    /// answer: a client is almost always inside a poll, so that is where it dies (a closed tab, a
+    /// lost network), and its last poll, still waiting, is no sign of life. A live client starts
+    /// a new poll at least every poll timeout, so the limit is never below that (plus a second
+    /// for the answer's way back).
     func isStale(now: Double) -> Bool {
-        guard !polling.load(ordering: .relaxed) else { return false }
-        return now - Double(bitPattern: lastPollBits.load(ordering: .relaxed)) > service.settings.heartbeatSeconds
+        let limit = max(service.settings.heartbeatSeconds, service.settings.pollTimeoutSeconds + 1)
+        return now - Double(bitPattern: lastPollBits.load(ordering: .relaxed)) > limit
     }
 }

@@ -38,8 +38,8 @@ enum LongPollEndpoint {
             attached.replaced?.scheduleTerminate(code: ChannelFailure.replaced.code, description: ChannelFailure.replaced.description)
             if attached.becamePresent { service.reportPresence(verified.clientID, connected: true) }
         }
-        let frames = await connection.poll(seen: seen)
-        reply(&response, status: .ok, frames)
+        let answer = await connection.poll(seen: seen)
+        reply(&response, status: answer.status, answer.frames)
     }
 
     static func close(_ request: Request, service: ChannelService) {

@@ -8,17 +8,21 @@ import Synchronization
 let testSecret: [UInt8] = Array(0..<32)
 
 /// Small timings so recovery, presence and polling are observable within a test.
-func testSettings(maxHeldMessages: Int = 1000, presenceGraceSeconds: Double = 1,
+func testSettings(maxHeldMessages: Int = 1000, heartbeatSeconds: Double = 30, presenceGraceSeconds: Double = 1,
                   pollTimeoutSeconds: Double = 1) -> ChannelSettings {
-    ChannelSettings(recoveryWindowSeconds: 120, maxHeldMessages: maxHeldMessages, heartbeatSeconds: 30,
+    ChannelSettings(recoveryWindowSeconds: 120, maxHeldMessages: maxHeldMessages, heartbeatSeconds: heartbeatSeconds,
                     presenceGraceSeconds: presenceGraceSeconds, pollTimeoutSeconds: pollTimeoutSeconds)
 }
 
 /// Starts an app carrying `Channels` on a free loopback port, runs `body`, then stops it.
-func withChannelServer(_ service: ChannelService, presence: PresenceLog? = nil,
+/// `middleware` runs before the channel middleware; `routes` adds the app's own routes.
+func withChannelServer(_ service: ChannelService, presence: PresenceLog? = nil, workers: Int = 1,
+                       middleware: [any Middleware] = [], routes: (Application) -> Void = { _ in },
                        _ body: (Int) async throws -> Void) async throws {
     let app = Application()
+    for extra in middleware { app.use(extra) }
     app.use(Channels(service, presence: presence != nil))
+    routes(app)
     if let presence {
         app.post(Channels.connectedPath) { request, response in
             let parsed = ChannelPresence(request)
@@ -30,7 +34,7 @@ func withChannelServer(_ service: ChannelService, presence: PresenceLog? = nil,
             response.write("ok")
         }
     }
-    let server = try app.start(configuration: ServerConfiguration(host: "127.0.0.1", port: 0, workers: 1, handlesSignals: false))
+    let server = try app.start(configuration: ServerConfiguration(host: "127.0.0.1", port: 0, workers: workers, handlesSignals: false))
     defer {
         server.shutdown()
         server.waitUntilStopped()
@@ -89,8 +93,9 @@ struct ChannelFrame: Decodable, Equatable, Sendable {
 final class ChannelSocket: Sendable {
     let client: WebSocketTestClient
 
-    init(port: Int, timeoutMilliseconds: Int = 5_000) throws {
-        client = try WebSocketTestClient(port: port, path: "/_ah/channel/ws", timeoutMilliseconds: timeoutMilliseconds)
+    init(port: Int, timeoutMilliseconds: Int = 5_000, headers: [String] = []) throws {
+        client = try WebSocketTestClient(port: port, path: "/_ah/channel/ws", headers: headers,
+                                         timeoutMilliseconds: timeoutMilliseconds)
     }
 
     func open(token: String, session: String = "", seq: UInt64 = 0) {

@@ -28,6 +28,15 @@ import Testing
         #expect(try !service.createChannel(clientID: "a").isEmpty)
     }
 
+    @Test func durationInSecondsMustBeOneSecondToOneDay() throws {
+        #expect(throws: ChannelError.invalidTokenDuration(0)) { try service.createChannel(clientID: "a", durationSeconds: 0) }
+        #expect(throws: ChannelError.invalidTokenDuration(-1)) { try service.createChannel(clientID: "a", durationSeconds: -60) }
+        #expect(throws: ChannelError.invalidTokenDuration(1441)) { try service.createChannel(clientID: "a", durationSeconds: 86_401) }
+        #expect(throws: ChannelError.invalidClientID("")) { try service.createChannel(clientID: "", durationSeconds: 5) }
+        #expect(try !service.createChannel(clientID: "a", durationSeconds: 1).isEmpty)
+        #expect(try !service.createChannel(clientID: "a", durationSeconds: 86_400).isEmpty)
+    }
+
     @Test func messageMustBeOneTo32767Bytes() throws {
         #expect(throws: ChannelError.invalidMessage(byteCount: 0)) { try service.sendMessage(clientID: "a", message: "") }
         let tooLong = String(repeating: "m", count: 32_768)

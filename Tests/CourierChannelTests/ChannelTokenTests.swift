@@ -86,6 +86,110 @@ import Testing
         }
     }
 
+    @Test func expiryWhileConnectedEndsAWaitingLongPoll() async throws {
+        let clock = ManualClock()
+        let service = ChannelService(secret: testSecret, settings: testSettings(pollTimeoutSeconds: 10), clock: clock)
+        try await withChannelServer(service) { port in
+            let token = try service.createChannel(clientID: "erin", durationMinutes: 1)
+            var poller = try PollingSubscriber(port: port, token: token)
+            #expect(try await poller.open().isEmpty)
+            try service.sendMessage(clientID: "erin", message: "before")
+            #expect(try await poller.messages(1) == [.message(1, "before")])
+            let (client, session, seen) = (poller.client, poller.session, poller.seen)
+            async let waiting = client.poll(token: token, session: session, seq: seen)
+            try await Task.sleep(for: .milliseconds(300))  // let the poll reach the server and wait
+            clock.advance(by: 61)
+            // Answered well before its 10 s poll timeout, with the error's status and frame.
+            let answer = try await waiting
+            #expect(answer.status == 401)
+            #expect(answer.frames == [.error(401, "Token+timed+out.")])
+            try service.sendMessage(clientID: "erin", message: "after")
+            let again = try await poller.client.poll(token: token, session: poller.session, seq: poller.seen)
+            #expect(again.status == 401 && again.frames == [.error(401, "Token+timed+out.")])
+        }
+    }
+
+    @Test func expiryBetweenPollsEndsTheLongPollChannel() async throws {
+        let clock = ManualClock()
+        let service = ChannelService(secret: testSecret, settings: testSettings(), clock: clock)
+        try await withChannelServer(service) { port in
+            let token = try service.createChannel(clientID: "frank", durationMinutes: 1)
+            var poller = try PollingSubscriber(port: port, token: token)
+            #expect(try await poller.open().isEmpty)
+            clock.advance(by: 61)
+            try await Task.sleep(for: .milliseconds(600))  // a sweep or two (every 250 ms)
+            try service.sendMessage(clientID: "frank", message: "after")
+            let next = try await poller.client.poll(token: token, session: poller.session, seq: poller.seen)
+            #expect(next.status == 401 && next.frames == [.error(401, "Token+timed+out.")])
+        }
+    }
+
+    @Test func replacedWaitingLongPollGetsConflict() async throws {
+        let service = ChannelService(secret: testSecret, settings: testSettings(pollTimeoutSeconds: 10), clock: ManualClock())
+        try await withChannelServer(service) { port in
+            let token = try service.createChannel(clientID: "gina")
+            var poller = try PollingSubscriber(port: port, token: token)
+            #expect(try await poller.open().isEmpty)
+            let (client, session) = (poller.client, poller.session)
+            async let waiting = client.poll(token: token, session: session, seq: 0)
+            try await Task.sleep(for: .milliseconds(300))
+            let socket = try ChannelSocket(port: port)
+            _ = try await socket.opened(token: token)
+            let answer = try await waiting
+            #expect(answer.status == 409)
+            #expect(answer.frames == [.error(409, "Replaced+by+another+connection.")])
+        }
+    }
+
+    @Test func tokenInSecondsExpiresOnTime() async throws {
+        let clock = ManualClock()
+        let service = ChannelService(secret: testSecret, settings: testSettings(), clock: clock)
+        try await withChannelServer(service) { port in
+            let token = try service.createChannel(clientID: "brief", durationSeconds: 5)
+            clock.advance(by: 4)
+            let early = try ChannelSocket(port: port)
+            _ = try await early.opened(token: token)
+            clock.advance(by: 2)
+            #expect(try await early.next() == .error(401, "Token+timed+out."))
+            let late = try ChannelSocket(port: port)
+            late.open(token: token)
+            #expect(try await late.next() == .error(401, "Token+timed+out."))
+        }
+    }
+
+    /// A real short-lived token (seconds, not minutes) on the system clock, over both transports:
+    /// the connected client gets the error once the token has expired, and presence reports the
+    /// disconnect once.
+    @Test(arguments: ["websocket", "long-poll"])
+    func shortTokenExpiresWhileConnected(transport: String) async throws {
+        let log = PresenceLog()
+        let service = ChannelService(secret: testSecret, settings: testSettings(pollTimeoutSeconds: 10))
+        try await withChannelServer(service, presence: log) { port in
+            let issuedAt = ContinuousClock.now
+            let token = try service.createChannel(clientID: "short", durationSeconds: 2)
+            let frame: ChannelFrame
+            if transport == "websocket" {
+                let socket = try ChannelSocket(port: port, timeoutMilliseconds: 10_000)
+                _ = try await socket.opened(token: token)
+                frame = try await socket.next()
+                #expect(try await socket.next() == ChannelFrame(type: "close", code: 4401))
+            } else {
+                var poller = try PollingSubscriber(port: port, token: token)
+                #expect(try await poller.open().isEmpty)
+                let answer = try await poller.client.poll(token: token, session: poller.session, seq: 0)
+                #expect(answer.status == 401)
+                frame = try #require(answer.frames.first)
+            }
+            let endedAfter = ContinuousClock.now - issuedAt
+            #expect(frame == .error(401, "Token+timed+out."))
+            #expect(endedAfter >= .seconds(2), "ended \(endedAfter) after the token was made")
+            #expect(endedAfter < .seconds(8), "ended \(endedAfter) after the token was made")
+            #expect(await log.wait(forCount: 2) == [event("short", true), event("short", false)])
+            try await Task.sleep(for: .milliseconds(1_500))
+            #expect(log.all.count == 2)
+        }
+    }
+
     @Test func sendMessageAcceptsATokenAsClientID() async throws {
         let service = ChannelService(secret: testSecret, settings: testSettings(), clock: ManualClock())
         try await withChannelServer(service) { port in

@@ -8,17 +8,29 @@ import Foundation
 final class LongPollClient: @unchecked Sendable {
     let raw: RawClient
     let cid: String
+    /// Extra request header lines sent with every poll (e.g. `X-Test-Client: a`).
+    let headers: [String]
     private let queue = DispatchQueue(label: "courier.channel-test.long-poll")
 
-    init(port: Int, cid: String = "lp-\(UInt32.random(in: 0...UInt32.max))") throws {
+    init(port: Int, cid: String = "lp-\(UInt32.random(in: 0...UInt32.max))", headers: [String] = []) throws {
         raw = try RawClient(port: port, timeoutSeconds: 10)
         self.cid = cid
+        self.headers = headers
+    }
+
+    private func pollRequest(token: String, session: String, seq: UInt64) -> String {
+        let body = URLEncoding.form([("token", token), ("session", session), ("seq", String(seq)), ("cid", cid)])
+        return "POST /_ah/channel/poll HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            + headers.map { $0 + "\r\n" }.joined() + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+    }
+
+    /// Sends a poll and does not read its answer (a client about to die mid-poll).
+    func sendPoll(token: String, session: String, seq: UInt64) -> Bool {
+        raw.send(pollRequest(token: token, session: session, seq: seq))
     }
 
     func poll(token: String, session: String = "", seq: UInt64 = 0) async throws -> (status: Int, frames: [ChannelFrame]) {
-        let body = URLEncoding.form([("token", token), ("session", session), ("seq", String(seq)), ("cid", cid)])
-        let request = "POST /_ah/channel/poll HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-            + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+        let request = pollRequest(token: token, session: session, seq: seq)
         let response = try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Result {

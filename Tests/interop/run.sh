@@ -3,7 +3,8 @@
 # Chat example's channel client in headless Chromium, and TicTacToe played by two Chromium sessions.
 # Installs what is missing (pip: websockets selenium pytest; apt: chromium chromium-driver), builds
 # nothing: point ECHO_BIN, CHAT_BIN and TICTACTOE_BIN at built binaries (defaults .build/debug/Echo,
-# .build/debug/Chat and .build/debug/TicTacToe, relative to the working directory).
+# .build/debug/Chat and .build/debug/TicTacToe, relative to the working directory). Arguments go
+# to pytest, e.g. `run.sh -k channel` for the channel tests only, `run.sh -k tictactoe`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 export ECHO_BIN="${ECHO_BIN:-.build/debug/Echo}"
@@ -24,5 +25,5 @@ if ! python3 -c 'import sys, pytest, selenium, websockets; sys.exit(int(websocke
 fi
 
 # Every test bounds itself; this only stops a wedged browser or server from hanging `make test`.
-PYTHONDONTWRITEBYTECODE=1 exec timeout --kill-after=10 600 \
+PYTHONDONTWRITEBYTECODE=1 exec timeout --kill-after=10 900 \
     python3 -m pytest -q -p no:cacheprovider "$here" "$@"

@@ -25,6 +25,9 @@ STARTUP_SECONDS = 10
 SCRIPT_TIMEOUT = 20
 DELIVERY_SECONDS = 15  # long-polling falls back after a few seconds, so allow for that
 SETTLE_SECONDS = 1.0  # how long to keep watching for a duplicate or a late onclose
+# The channel token lifetime (Chat --token-seconds) for the expiry tests: long enough to load the
+# page and see it open on a busy machine, short enough not to make the test slow.
+TOKEN_SECONDS = 10
 # SIGTERM lets requests in flight finish for up to 10s (ServerConfiguration.shutdownDeadlineMilliseconds),
 # and a held long-poll is one, so the server may take that long to exit.
 STOP_SECONDS = 15
@@ -113,6 +116,21 @@ def chat_port(tmp_path_factory):
 @pytest.fixture(scope="module")
 def long_poll_chat_port(tmp_path_factory):
     process, port = _start_chat(tmp_path_factory.mktemp("chat-long-poll"), "--long-poll-only")
+    yield port
+    _stop_chat(process)
+
+
+@pytest.fixture(scope="module")
+def short_token_chat_port(tmp_path_factory):
+    process, port = _start_chat(tmp_path_factory.mktemp("chat-short-token"), "--token-seconds", str(TOKEN_SECONDS))
+    yield port
+    _stop_chat(process)
+
+
+@pytest.fixture(scope="module")
+def short_token_long_poll_chat_port(tmp_path_factory):
+    process, port = _start_chat(tmp_path_factory.mktemp("chat-short-token-long-poll"), "--long-poll-only",
+                                "--token-seconds", str(TOKEN_SECONDS))
     yield port
     _stop_chat(process)
 
@@ -425,3 +443,45 @@ def test_socket_close_reports_leave_and_one_onclose(browser, transport, request)
     browser.switch_to.window(watcher)
     assert log_lines(browser, "leave").count(f"{other} left") == 1
     assert f"{me} left" not in log_lines(browser, "leave")
+
+
+@pytest.mark.parametrize("transport", ["websocket", "long-poll"])
+def test_token_expiring_while_connected_gets_401_timed_out_then_one_onclose(browser, transport, request):
+    # CHANNEL_API.md 2 and 3: a token expiring while connected gives onerror 401 'Token+timed+out.'
+    # (the exact string, with '+'), then exactly one onclose, and the socket stays closed.
+    port = request.getfixturevalue("short_token_chat_port" if transport == "websocket" else "short_token_long_poll_chat_port")
+    requested_at = time.monotonic()  # the page's token is made after this
+    open_chat(browser, port)
+    browser.execute_script("""
+        window.events = [];
+        var pageOnError = socket.onerror, pageOnClose = socket.onclose;
+        socket.onerror = function (e) {
+          events.push({kind: 'error', code: e.code, description: e.description});
+          pageOnError(e);
+        };
+        socket.onclose = function () {
+          events.push({kind: 'close', readyState: socket.readyState});
+          pageOnClose();
+        };""")
+    # Open and delivering until the token runs out.
+    post(port, "tester", "before expiry")
+    wait_for(lambda: "tester: before expiry" in log_lines(browser, "message"), "the message sent before expiry")
+    assert browser.execute_script("return [socket.readyState, events.length]") == [1, 0]
+    wait_for(lambda: browser.execute_script("return events.length") >= 2, "onerror and onclose after expiry",
+             seconds=TOKEN_SECONDS + DELIVERY_SECONDS)
+    ended_after = time.monotonic() - requested_at
+    # Not before the token expired (a little slack: the server reads the wall clock).
+    assert ended_after >= TOKEN_SECONDS - 0.5, f"the channel ended {ended_after:.1f}s after the page was requested"
+    # Enforced by the server while connected: not only when the client next presents the token
+    # (a long-poll client does so every 20s).
+    assert ended_after < TOKEN_SECONDS + 8, f"the channel ended only {ended_after:.1f}s after the page was requested"
+    post(port, "tester", "after expiry")
+    time.sleep(2 * SETTLE_SECONDS)  # watch for a second onclose, a reconnect or a late message
+    assert browser.execute_script("return events") == [
+        {"kind": "error", "code": 401, "description": "Token+timed+out."},
+        {"kind": "close", "readyState": 3},
+    ]
+    assert browser.execute_script("return socket.readyState") == 3
+    assert browser.find_element("id", "status").text == "disconnected (reload to rejoin)"
+    assert log_lines(browser, "status") == ["error 401: Token timed out."]
+    assert "tester: after expiry" not in log_lines(browser, "message")
