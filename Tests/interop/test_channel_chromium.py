@@ -6,7 +6,6 @@ Pages are loaded from the server itself: Chromium refuses WebSockets to 127.0.0.
 """
 
 import os
-import shutil
 import socket
 import struct
 import subprocess
@@ -16,13 +15,11 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+
+from browser import chromium, wait_for as wait_until
 
 CHAT_BIN = os.environ.get("CHAT_BIN", ".build/debug/Chat")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", shutil.which("chromedriver") or "/usr/bin/chromedriver")
 STARTUP_SECONDS = 10
-SCRIPT_TIMEOUT = 20
 DELIVERY_SECONDS = 15  # long-polling falls back after a few seconds, so allow for that
 SETTLE_SECONDS = 1.0  # how long to keep watching for a duplicate or a late onclose
 # The channel token lifetime (Chat --token-seconds) for the expiry tests: long enough to load the
@@ -198,32 +195,15 @@ class KillableProxy:
 
 @pytest.fixture
 def browser():
-    if not os.access(CHROMEDRIVER, os.X_OK):
-        pytest.fail(f"no chromedriver at {CHROMEDRIVER} (install chromium-driver)")
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--no-proxy-server", "--no-first-run", "--disable-extensions"):
-        options.add_argument(flag)
-    if os.path.exists("/usr/bin/chromium"):
-        options.binary_location = "/usr/bin/chromium"
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = chromium()
     try:
-        driver.set_page_load_timeout(SCRIPT_TIMEOUT)
-        driver.set_script_timeout(SCRIPT_TIMEOUT)
         yield driver
     finally:
         driver.quit()
 
 
 def wait_for(condition, what, seconds=DELIVERY_SECONDS):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {seconds}s waiting for {what}")
-        time.sleep(0.05)
+    return wait_until(condition, what, seconds, interval=0.05)
 
 
 def open_chat(browser, port):
