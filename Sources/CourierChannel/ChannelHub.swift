@@ -159,8 +159,17 @@ final class ChannelHub: Sendable {
             if now - state.lastPrune >= 5 {
                 state.lastPrune = now
                 let window = settings.recoveryWindowSeconds
-                state.sessions = state.sessions.filter { _, session in
-                    session.connection != nil || session.present || session.absentSince.map { now - $0 < window } ?? true
+                let gone = state.sessions.filter { _, session in
+                    session.connection == nil && !session.present && session.absentSince.map { now - $0 >= window } ?? false
+                }
+                guard !gone.isEmpty else { return result }
+                for clientID in gone.keys { state.sessions[clientID] = nil }
+                // A client away longer than the recovery window is gone: its subscriptions lapse
+                // with its held messages, or every abandoned client ID would be kept alive (and
+                // given a session again) by each publish to its topics.
+                for (topic, subscribers) in state.topics {
+                    let remaining = subscribers.filter { gone[$0] == nil }
+                    if remaining.count != subscribers.count { state.topics[topic] = remaining.isEmpty ? nil : remaining }
                 }
             }
             return result

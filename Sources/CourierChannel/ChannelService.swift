@@ -72,6 +72,9 @@ public final class ChannelService: Sendable {
 
     // MARK: Topics (fan-out)
 
+    /// Subscribes the client to `topic` (idempotent). The subscription lasts while the client is
+    /// connected and through the recovery window after it leaves; a client away longer lapses
+    /// with its held messages, so subscribe again when handing it a new token later.
     public func subscribe(clientID: String, topic: String) throws(ChannelError) {
         try Self.checkTopic(topic)
         hub.subscribe(try resolve(clientID), to: topic)

@@ -19,6 +19,10 @@ public final class EventLoop: @unchecked Sendable {
     var readBufferInUse = false
 
     public let name: String
+    /// Jobs enqueued from the loop's own thread: run at the end of the current iteration with
+    /// no lock, no `uv_async_send` and no extra trip through `epoll_wait` (the channel benchmark
+    /// measured seven eventfd round trips per request through an async middleware without it).
+    private var localJobs: [UnownedJob] = []
 
     public init(name: String = "courier-loop") {
         self.name = name
@@ -96,6 +100,7 @@ public final class EventLoop: @unchecked Sendable {
             stopHandlers = []
             for handler in handlers { handler() }
             for item in mailbox.seal() { run(item) }
+            runLocalJobs()
             mailbox.closeHandle()
             endOfIteration.close()
             uv_stop(uvLoop)
@@ -129,6 +134,15 @@ public final class EventLoop: @unchecked Sendable {
         for item in mailbox.take() { run(item) }
     }
 
+    /// Runs local jobs until none are left, including those the jobs themselves enqueue.
+    private func runLocalJobs() {
+        while !localJobs.isEmpty {
+            let batch = localJobs
+            localJobs = []
+            for job in batch { run(.job(job)) }
+        }
+    }
+
     private func run(_ item: Mailbox.Item) {
         switch item {
         case .closure(let work): work()
@@ -138,6 +152,11 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     fileprivate func enqueueJob(_ job: UnownedJob) {
+        if !stopping, inEventLoop {
+            localJobs.append(job)
+            if localJobs.count == 1 { endOfIteration.add { [unowned self] in runLocalJobs() } }
+            return
+        }
         if !mailbox.post(.job(job)) {
             // The loop is gone: run the job here rather than leak a suspended task.
             job.runSynchronously(on: asUnownedTaskExecutor())

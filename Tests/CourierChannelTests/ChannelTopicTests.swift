@@ -1,5 +1,5 @@
 import Courier
-import CourierChannel
+@testable import CourierChannel
 import CourierTesting
 import Synchronization
 import Testing
@@ -153,7 +153,7 @@ import Testing
         }
     }
 
-    @Test func messagesPublishedBeforeTheRecoveryWindowAreNotHeldForever() async throws {
+    @Test func aClientAwayLongerThanTheRecoveryWindowLosesItsHeldMessagesAndSubscriptions() async throws {
         let clock = ManualClock()
         let service = ChannelService(secret: testSecret, settings: testSettings(), clock: clock)
         try await withChannelServer(service) { port in
@@ -161,10 +161,17 @@ import Testing
             try service.subscribe(clientID: "too-late", topic: "board")
             #expect(try service.publish(topic: "board", message: "old") == 1)
             clock.advance(by: 121)
+            // The sweep (every 250 ms) forgets the client: its held message and its subscription
+            // go, so abandoned client IDs cannot pile up behind a busy topic.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while service.hub.sessionCount > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(service.hub.sessionCount == 0)
+            #expect(try service.publish(topic: "board", message: "unheard") == 0)
             let socket = try ChannelSocket(port: port)
             _ = try await socket.opened(token: token)
             #expect(await socket.isSilent())
-            // Still subscribed: the next publish arrives (its number is the server's business).
+            // Subscribed again, it hears the next publish.
+            try service.subscribe(clientID: "too-late", topic: "board")
             #expect(try service.publish(topic: "board", message: "new") == 1)
             let frame = try await socket.next()
             #expect(frame.type == "message" && frame.data == "new")

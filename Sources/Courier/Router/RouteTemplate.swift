@@ -42,7 +42,11 @@ struct RouteTemplate: Sendable, CustomStringConvertible {
         self.names = names
         if hasParameters {
             do {
-                regex = try Regex(pattern)
+                let compiled = try Regex(pattern)
+                // A Regex compiles its program on first use: do it here, when the app is built,
+                // not in the first request each loop serves.
+                _ = try? compiled.wholeMatch(in: source)
+                regex = compiled
             } catch {
                 throw ApplicationError("route '\(source)': invalid regular expression (\(error))")
             }
