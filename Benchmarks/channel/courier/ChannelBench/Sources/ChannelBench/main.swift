@@ -8,6 +8,10 @@
 //   POST /subscribe?c=ID&t=TOPIC -> subscribe, 204
 //   POST /publish?t=TOPIC        body = message -> publish, the subscriber count (text/plain)
 // A fixed secret: the benchmark needs no tokens to survive anything.
+//
+// `--mount-only` (a diagnostic, not what run.sh measures): mount the channel routes without
+// installing `Channels` as middleware. Its `handle` is async, so with it every request runs
+// as a task on the loop's executor; without it these synchronous handlers run inline.
 import Courier
 import CourierChannel
 #if canImport(Glibc)
@@ -16,7 +20,11 @@ import Glibc
 
 let channels = ChannelService(secret: Array("courier-channel-benchmark-secret".utf8))
 let app = Application()
-app.use(Channels(channels))
+if CommandLine.arguments.contains("--mount-only") {
+    try Channels(channels).mount(on: app)
+} else {
+    app.use(Channels(channels))
+}
 
 app.post("/token") { request, response in
     response.contentType = "text/plain"
