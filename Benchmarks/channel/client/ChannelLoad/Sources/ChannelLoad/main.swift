@@ -357,7 +357,10 @@ final class Bench {
             if n == 0 { throw Failure("server closed HTTP connection \(j + 1)") }
             posters[j].received.append(contentsOf: UnsafeBufferPointer(start: readBuffer, count: n))
             while let response = try posters[j].received.withUnsafeBufferPointer({ try HTTP.parse($0) }) {
-                guard posters[j].busy else { throw Failure("a response nobody asked for on HTTP connection \(j + 1)") }
+                guard posters[j].busy else {
+                    let text = String(decoding: posters[j].received[0..<response.end], as: UTF8.self)
+                    throw Failure("a response nobody asked for on HTTP connection \(j + 1) (\(postsAnswered) answered before): \(text)")
+                }
                 if !(200..<300).contains(response.status) {
                     postErrors += 1
                     lastPostError = String(decoding: posters[j].received[0..<response.end], as: UTF8.self)
