@@ -244,7 +244,11 @@ final class Bench {
     }
 
     func post(_ target: String, body: [UInt8]) throws {
-        guard let j = freePosters.popLast() else { throw Failure("no free HTTP connection") }
+        // The longest-free connection first, so every one carries requests: one left unused
+        // would get Courier's 408 after its 10 s header timeout (a new connection that sends
+        // nothing), a response this client did not ask for.
+        guard !freePosters.isEmpty else { throw Failure("no free HTTP connection") }
+        let j = freePosters.removeFirst()
         posters[j].busy = true
         posters[j].sentAt = nowNanoseconds()
         try writeAll(posters[j].fd, HTTP.post(target, host: host, body: body))
