@@ -37,17 +37,19 @@ final class ChannelHub: Sendable {
     func send(_ text: String, to clientID: String) {
         let now = clock.now()
         let connection = state.withLock { state -> (any ChannelConnection)? in
-            var session = state.sessions[clientID] ?? ChannelSession(sessionID: Self.newID(), now: now)
-            _ = session.append(text, now: now, limits: settings)
-            var wake: (any ChannelConnection)?
-            if let connection = session.connection, !session.pumpScheduled {
-                session.pumpScheduled = true
-                wake = connection
-            }
-            state.sessions[clientID] = session
-            return wake
+            hold(text, in: &state.sessions[clientID, default: ChannelSession(sessionID: Self.newID(), now: now)], now: now)
         }
         connection?.schedulePump()
+    }
+
+    /// Appends `text` to the session in place (through the dictionary's `_modify`, so the held
+    /// messages are not copied: copying the session out and back made every append copy its
+    /// whole held array, up to `maxHeldMessages` entries). Returns the connection to wake.
+    private func hold(_ text: String, in session: inout ChannelSession, now: Double) -> (any ChannelConnection)? {
+        _ = session.append(text, now: now, limits: settings)
+        guard let connection = session.connection, !session.pumpScheduled else { return nil }
+        session.pumpScheduled = true
+        return connection
     }
 
     /// Messages for `connection` after `cursor`, if it is still the client's connection.
@@ -202,13 +204,10 @@ final class ChannelHub: Sendable {
             guard let subscribers = state.topics[topic] else { return (0, []) }
             var wake: [any ChannelConnection] = []
             for clientID in subscribers {
-                var session = state.sessions[clientID] ?? ChannelSession(sessionID: Self.newID(), now: now)
-                _ = session.append(text, now: now, limits: settings)
-                if let connection = session.connection, !session.pumpScheduled {
-                    session.pumpScheduled = true
+                if let connection = hold(text, in: &state.sessions[clientID, default: ChannelSession(sessionID: Self.newID(), now: now)],
+                                         now: now) {
                     wake.append(connection)
                 }
-                state.sessions[clientID] = session
             }
             return (subscribers.count, wake)
         }

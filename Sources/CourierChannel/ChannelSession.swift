@@ -56,10 +56,17 @@ struct ChannelSession {
         }
     }
 
+    /// The held messages after `seq`. Held sequence numbers are consecutive (appended one by
+    /// one, dropped from the front), so the first one wanted is found by arithmetic, not by
+    /// scanning every held message on each delivery.
     func messages(after seq: UInt64) -> [HeldMessage] {
-        var result: [HeldMessage] = []
-        for message in heldMessages where message.seq > seq { result.append(message) }
-        return result
+        guard let oldest = oldestHeldSeq else { return [] }
+        let skip = seq < oldest ? 0 : Int(min(seq - oldest + 1, UInt64(held.count - heldStart)))
+        let first = heldStart + skip
+        guard first == held.count || held[first].seq == max(seq + 1, oldest) else {
+            return heldMessages.filter { $0.seq > seq }
+        }
+        return Array(held[first...])
     }
 
     mutating func noteReplaced(_ connectionID: String) {

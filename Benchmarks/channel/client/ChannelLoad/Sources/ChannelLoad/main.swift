@@ -1,0 +1,633 @@
+// ChannelLoad: the load client of Benchmarks/channel/run.sh.
+//
+//   ChannelLoad probe   --port P --kind courier|hummingbird
+//       one client opens its channel, one POST /send, exit 0 when the message arrives
+//   ChannelLoad latency --port P --kind K [--clients 1000] [--rate 10000] [--size 32]
+//                       [--warmup 2] [--duration 10] [--posters 16] [--server-pid PID]
+//       opens --clients WebSocket clients (each speaking the server's protocol, below),
+//       then sends --rate messages/s in all with POST /send?c=ID, the target client going
+//       round-robin, over --posters keep-alive HTTP connections (one request in flight on
+//       each). Each message is due at a fixed time on the schedule and carries that time;
+//       its latency is from that time to its arrival at its client (no coordinated
+//       omission: a late POST counts its wait). Messages due in the warm-up are not recorded.
+//   ChannelLoad fanout  --port P --kind K [--subscribers 10000] [--in-flight 4]
+//                       [--warmup 2] [--duration 10] [--server-pid PID]
+//       opens --subscribers clients, subscribes each to one topic (POST /subscribe), then
+//       keeps --in-flight POST /publish requests going and counts the message frames that
+//       arrive at the clients: delivered messages per second over --duration, after
+//       --warmup. The latency from each publish's send to each copy's arrival is recorded too.
+//   Common: [--host 127.0.0.1] [--sources 127.0.0.2,127.0.0.3] (source addresses the
+//       WebSocket connections are spread over) [--window 64] (handshakes in flight)
+//
+// Protocols. courier: POST /token?c=ID gives the token; GET /_ah/channel/ws; first frame
+// {"type":"open","token":T,"session":"","seq":0}; the server answers {"type":"opened",...}
+// and then sends {"type":"message","seq":N,"data":"<message>"} (docs/channel-protocol.md).
+// hummingbird: GET /ws?c=ID; the server sends {"type":"opened"} once registered, then each
+// message as a text frame. Either way a message's body is "@" + 19 digits (a
+// CLOCK_MONOTONIC time in ns) + "#" + padding, found by looking for the "@".
+//
+// Output: `key=value` lines on stdout (times in microseconds); errors on stderr with a
+// non-zero exit. One thread, epoll(7).
+import CEpoll
+import Histogram
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Options {
+    var values: [String: String] = [:]
+    init(_ arguments: ArraySlice<String>) throws {
+        var rest = arguments
+        while let name = rest.popFirst() {
+            guard name.hasPrefix("--"), let value = rest.popFirst() else { throw Failure("bad argument: \(name)") }
+            values[String(name.dropFirst(2))] = value
+        }
+    }
+    func string(_ name: String, _ fallback: String) -> String { values[name] ?? fallback }
+    func int(_ name: String, _ fallback: Int) throws -> Int {
+        guard let text = values[name] else { return fallback }
+        guard let value = Int(text) else { throw Failure("--\(name) expects a whole number, got \(text)") }
+        return value
+    }
+    func double(_ name: String, _ fallback: Double) throws -> Double {
+        guard let text = values[name] else { return fallback }
+        guard let value = Double(text) else { throw Failure("--\(name) expects a number, got \(text)") }
+        return value
+    }
+}
+
+func printError(_ text: String) {
+    let bytes = Array((text + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress!, $0.count) }
+}
+
+func emit(_ key: String, _ value: CustomStringConvertible) { print("\(key)=\(value)") }
+
+enum Kind: String {
+    case courier, hummingbird
+}
+
+/// A message body: "@" + the time in 19 digits + "#" + padding to `size` bytes.
+func messageBody(time: UInt64, size: Int) -> [UInt8] {
+    var body = [UInt8](repeating: 0x61, count: max(size, 21))
+    body[0] = 0x40
+    var t = time
+    for i in stride(from: 19, through: 1, by: -1) {
+        body[i] = 0x30 + UInt8(t % 10)
+        t /= 10
+    }
+    body[20] = 0x23
+    for i in 21..<body.count { body[i] = 0x61 + UInt8(i % 26) }
+    return body
+}
+
+/// The time in a message body found in `payload`, or nil when it holds none.
+@inline(__always)
+func messageTime(_ payload: UnsafePointer<UInt8>, _ count: Int) -> UInt64? {
+    var i = 0
+    while i + 20 <= count {
+        if payload[i] == 0x40 {
+            var t: UInt64 = 0
+            for j in 1...19 {
+                let d = payload[i + j] &- 0x30
+                guard d < 10 else { return nil }
+                t = t &* 10 &+ UInt64(d)
+            }
+            return t
+        }
+        i += 1
+    }
+    return nil
+}
+
+func startsWith(_ payload: UnsafePointer<UInt8>, _ count: Int, _ prefix: StaticString) -> Bool {
+    let length = prefix.utf8CodeUnitCount
+    return count >= length && memcmp(payload, prefix.utf8Start, length) == 0
+}
+
+struct WSClient {
+    var fd: Int32
+    /// 0: waiting for the handshake answer, 1: waiting for "opened", 2: open.
+    var state: UInt8 = 0
+    /// Bytes of a frame (or head) that has not all arrived yet.
+    var leftover: [UInt8] = []
+    var mask: (UInt8, UInt8, UInt8, UInt8)
+}
+
+struct Poster {
+    var fd: Int32
+    var received: [UInt8] = []
+    var busy = false
+    var sentAt: UInt64 = 0
+}
+
+/// Many WebSocket clients and a few HTTP connections on one epoll set.
+final class Bench {
+    let kind: Kind
+    let host: String
+    let port: Int
+    let destination: sockaddr_in
+    let ids: [String]
+    let sources: [sockaddr_in]
+    let epoll: Int32
+    let readCapacity = 1 << 18
+    let readBuffer: UnsafeMutablePointer<UInt8>
+    var events = [epoll_event](repeating: epoll_event(), count: 1024)
+
+    var clients: [WSClient] = []
+    var tokens: [String] = []
+    var opened = 0
+    var posters: [Poster] = []
+    var freePosters: [Int] = []
+
+    // Measuring.
+    var measureFrom: UInt64 = .max
+    var measureEnd: UInt64 = .max
+    var delivered = 0           // message frames, in all
+    var deliveredInWindow = 0   // message frames that arrived in [measureFrom, measureEnd)
+    var lastDelivery: UInt64 = 0
+    var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    /// POST round trips (request written to response read) sent in the window.
+    var postHistogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    var postErrors = 0
+    var lastPostError = ""
+    var postsAnswered = 0
+    var publishAnswer: String?
+
+    init(kind: Kind, host: String, port: Int, ids: [String], sources: [sockaddr_in]) throws {
+        self.kind = kind
+        self.host = host
+        self.port = port
+        destination = try ipv4Address(host, port: port)
+        self.ids = ids
+        self.sources = sources
+        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epoll >= 0 else { throw Failure.errno("epoll_create1") }
+        readBuffer = .allocate(capacity: readCapacity)
+        _ = raiseOpenFilesLimit(to: ids.count + 512)
+    }
+
+    deinit {
+        for client in clients { close(client.fd) }
+        for poster in posters { close(poster.fd) }
+        close(epoll)
+        readBuffer.deallocate()
+    }
+
+    private func watch(_ fd: Int32, tag: Int) throws {
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.u32 = UInt32(tag)
+        guard epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0 else { throw Failure.errno("epoll_ctl") }
+    }
+
+    // MARK: Setup
+
+    /// Courier: a token for every client, over one keep-alive connection.
+    func fetchTokens() throws {
+        guard kind == .courier else { return }
+        let http = try BlockingHTTP(to: destination, host: host)
+        let answers = try http.postAll(ids.map { "/token?c=\($0)" })
+        for (id, answer) in zip(ids, answers) {
+            guard answer.status == 200, !answer.body.isEmpty else { throw Failure("POST /token?c=\(id): \(answer.status) \(answer.body)") }
+        }
+        tokens = answers.map(\.body)
+    }
+
+    func subscribeAll(topic: String) throws {
+        let http = try BlockingHTTP(to: destination, host: host)
+        let answers = try http.postAll(ids.map { "/subscribe?c=\($0)&t=\(topic)" })
+        for (id, answer) in zip(ids, answers) where !(200..<300).contains(answer.status) {
+            throw Failure("POST /subscribe?c=\(id): \(answer.status) \(answer.body)")
+        }
+    }
+
+    /// Opens every client's channel: at most `window` handshakes in flight; done when each
+    /// has had its "opened" frame.
+    func openAll(window: Int, timeout: Double) throws {
+        let deadline = nowNanoseconds() + UInt64(timeout * 1e9)
+        clients.reserveCapacity(ids.count)
+        while opened < ids.count {
+            while clients.count < ids.count && clients.count - opened < window {
+                let i = clients.count
+                let fd: Int32
+                do {
+                    fd = try connectTCP(to: destination, from: sources.isEmpty ? nil : sources[i % sources.count])
+                } catch {
+                    throw Failure("client \(i + 1): \(error)")
+                }
+                let path = kind == .courier ? "/_ah/channel/ws" : "/ws?c=\(ids[i])"
+                try writeAll(fd, Handshake.request(host: host, port: port, path: path))
+                setNonBlocking(fd)
+                let mask = (UInt8(truncatingIfNeeded: i &* 31 &+ 7), UInt8(truncatingIfNeeded: i &* 17 &+ 3),
+                            UInt8(0x5A), UInt8(truncatingIfNeeded: i))
+                clients.append(WSClient(fd: fd, mask: mask))
+                try watch(fd, tag: i)
+            }
+            try poll(timeoutMilliseconds: 100)
+            if nowNanoseconds() > deadline {
+                throw Failure("timed out after \(timeout) s with \(opened) of \(ids.count) channels open")
+            }
+        }
+    }
+
+    /// Keep-alive HTTP connections for the POSTs of the run.
+    func openPosters(_ count: Int) throws {
+        for j in 0..<count {
+            let fd = try connectTCP(to: destination, from: nil)
+            setNonBlocking(fd)
+            posters.append(Poster(fd: fd))
+            freePosters.append(j)
+            try watch(fd, tag: ids.count + j)
+        }
+    }
+
+    func post(_ target: String, body: [UInt8]) throws {
+        // The longest-free connection first, so every one carries requests: one left unused
+        // would get Courier's 408 after its 10 s header timeout (a new connection that sends
+        // nothing), a response this client did not ask for.
+        guard !freePosters.isEmpty else { throw Failure("no free HTTP connection") }
+        let j = freePosters.removeFirst()
+        posters[j].busy = true
+        posters[j].sentAt = nowNanoseconds()
+        try writeAll(posters[j].fd, HTTP.post(target, host: host, body: body))
+    }
+
+    // MARK: Events
+
+    func poll(timeoutMilliseconds: Int32) throws {
+        let ready = epoll_wait(epoll, &events, Int32(events.count), timeoutMilliseconds)
+        if ready < 0 {
+            if errno == EINTR { return }
+            throw Failure.errno("epoll_wait")
+        }
+        for e in 0..<Int(ready) {
+            let tag = Int(events[e].data.u32)
+            if tag < ids.count {
+                try readClient(tag)
+            } else {
+                try readPoster(tag - ids.count)
+            }
+        }
+    }
+
+    private func readClient(_ i: Int) throws {
+        while true {
+            let carried = clients[i].leftover.count
+            if carried > 0 {
+                clients[i].leftover.withUnsafeBufferPointer { readBuffer.update(from: $0.baseAddress!, count: carried) }
+                clients[i].leftover.removeAll()
+            }
+            let room = readCapacity - carried
+            let n = read(clients[i].fd, readBuffer + carried, room)
+            if n < 0 {
+                if errno == EAGAIN {
+                    if carried > 0 { clients[i].leftover = Array(UnsafeBufferPointer(start: readBuffer, count: carried)) }
+                    return
+                }
+                if errno == EINTR { continue }
+                throw Failure.errno("read (client \(i + 1))")
+            }
+            if n == 0 { throw Failure("server closed client \(i + 1)'s connection") }
+            let total = carried + n
+            let now = nowNanoseconds()
+            var offset = 0
+            if clients[i].state == 0 {
+                guard let end = Handshake.headEnd(UnsafeBufferPointer(start: readBuffer, count: total)) else {
+                    if total > 16384 { throw Failure("handshake response head too long") }
+                    clients[i].leftover = Array(UnsafeBufferPointer(start: readBuffer, count: total))
+                    continue
+                }
+                try Handshake.check(head: Array(UnsafeBufferPointer(start: readBuffer, count: end)))
+                clients[i].state = 1
+                if kind == .courier {
+                    let open = "{\"type\":\"open\",\"token\":\"\(tokens[i])\",\"session\":\"\",\"seq\":0}"
+                    try writeAll(clients[i].fd, Frame.masked(opcode: 1, payload: Array(open.utf8), mask: clients[i].mask))
+                }
+                offset = end
+            }
+            let bytes = UnsafeBufferPointer(start: UnsafePointer(readBuffer), count: total)
+            while let frame = try Frame.parse(bytes, from: offset, count: total) {
+                guard frame.fin else { throw Failure("fragmented frame on client \(i + 1)") }
+                try handleFrame(i, opcode: frame.opcode, readBuffer + frame.payloadStart, frame.payloadLength, now: now)
+                offset = frame.end
+            }
+            if offset < total {
+                if total - offset >= readCapacity { throw Failure("frame larger than the read buffer") }
+                clients[i].leftover = Array(UnsafeBufferPointer(start: readBuffer + offset, count: total - offset))
+            }
+            if n < room { return }
+        }
+    }
+
+    private func handleFrame(_ i: Int, opcode: UInt8, _ payload: UnsafeMutablePointer<UInt8>, _ count: Int, now: UInt64) throws {
+        switch opcode {
+        case 1:
+            if clients[i].state == 2, let sent = messageTime(payload, count) {
+                delivered += 1
+                lastDelivery = now
+                if now >= measureFrom && now < measureEnd { deliveredInWindow += 1 }
+                if sent >= measureFrom && sent < measureEnd { histogram.record(now &- sent) }
+            } else if clients[i].state == 1 && startsWith(payload, count, "{\"type\":\"opened\"") {
+                clients[i].state = 2
+                opened += 1
+            } else {
+                let text = String(decoding: UnsafeBufferPointer(start: payload, count: min(count, 200)), as: UTF8.self)
+                throw Failure("unexpected frame on client \(i + 1): \(text)")
+            }
+        case 9:
+            let ping = Array(UnsafeBufferPointer(start: payload, count: count))
+            try writeAll(clients[i].fd, Frame.masked(opcode: 10, payload: ping, mask: clients[i].mask))
+        case 10:
+            break
+        case 8:
+            let code = count >= 2 ? Int(payload[0]) << 8 | Int(payload[1]) : 0
+            let reason = count > 2 ? String(decoding: UnsafeBufferPointer(start: payload + 2, count: count - 2), as: UTF8.self) : ""
+            throw Failure("server closed client \(i + 1) with code \(code) \(reason)")
+        default:
+            throw Failure("unexpected opcode \(opcode) on client \(i + 1)")
+        }
+    }
+
+    private func readPoster(_ j: Int) throws {
+        while true {
+            let n = read(posters[j].fd, readBuffer, readCapacity)
+            if n < 0 {
+                if errno == EAGAIN { return }
+                if errno == EINTR { continue }
+                throw Failure.errno("read (HTTP connection \(j + 1))")
+            }
+            if n == 0 { throw Failure("server closed HTTP connection \(j + 1)") }
+            posters[j].received.append(contentsOf: UnsafeBufferPointer(start: readBuffer, count: n))
+            while let response = try posters[j].received.withUnsafeBufferPointer({ try HTTP.parse($0) }) {
+                guard posters[j].busy else {
+                    let text = String(decoding: posters[j].received[0..<response.end], as: UTF8.self)
+                    throw Failure("a response nobody asked for on HTTP connection \(j + 1) (\(postsAnswered) answered before): \(text)")
+                }
+                if !(200..<300).contains(response.status) {
+                    postErrors += 1
+                    lastPostError = String(decoding: posters[j].received[0..<response.end], as: UTF8.self)
+                } else if publishAnswer == nil, response.end > response.bodyStart {
+                    publishAnswer = String(decoding: posters[j].received[response.bodyStart..<response.end], as: UTF8.self)
+                }
+                posters[j].received.removeFirst(response.end)
+                if posters[j].sentAt >= measureFrom && posters[j].sentAt < measureEnd {
+                    postHistogram.record(nowNanoseconds() &- posters[j].sentAt)
+                }
+                posters[j].busy = false
+                freePosters.append(j)
+                postsAnswered += 1
+            }
+            if n < readCapacity { return }
+        }
+    }
+}
+
+// MARK: - CPU
+
+struct CPUMeter {
+    let serverPID: Int32?
+    var ownAtStart = 0.0
+    var serverTicksAtStart: UInt64 = 0
+    var startedAt: UInt64 = 0
+
+    mutating func start() {
+        startedAt = nowNanoseconds()
+        ownAtStart = ownCPUSeconds()
+        if let serverPID { serverTicksAtStart = cpuTicks(pid: serverPID) ?? 0 }
+    }
+
+    /// (client cores, server cores) since `start`.
+    func read() -> (Double, Double?) {
+        let seconds = Double(nowNanoseconds() - startedAt) / 1e9
+        let client = (ownCPUSeconds() - ownAtStart) / seconds
+        guard let serverPID, let ticks = cpuTicks(pid: serverPID) else { return (client, nil) }
+        return (client, Double(ticks - serverTicksAtStart) / Double(sysconf(Int32(_SC_CLK_TCK))) / seconds)
+    }
+}
+
+func micros(_ nanoseconds: UInt64) -> String { fixed(Double(nanoseconds) / 1000, 1) }
+
+func emitPercentiles(_ histogram: Histogram<UInt64>, prefix: String = "") {
+    emit(prefix + "p50_us", micros(histogram.valueAtPercentile(50)))
+    emit(prefix + "p90_us", micros(histogram.valueAtPercentile(90)))
+    emit(prefix + "p99_us", micros(histogram.valueAtPercentile(99)))
+    emit(prefix + "p999_us", micros(histogram.valueAtPercentile(99.9)))
+    emit(prefix + "max_us", micros(histogram.max))
+    emit(prefix + "mean_us", fixed(histogram.mean / 1000, 1))
+}
+
+func makeBench(_ options: Options, ids: [String]) throws -> Bench {
+    guard let kind = Kind(rawValue: options.string("kind", "")) else { throw Failure("--kind courier|hummingbird") }
+    let sources = try options.string("sources", "").split(separator: ",").map { try ipv4Address(String($0), port: 0) }
+    return try Bench(kind: kind, host: options.string("host", "127.0.0.1"), port: try options.int("port", 8080),
+                     ids: ids, sources: sources)
+}
+
+// MARK: - probe
+
+func probe(_ options: Options) throws {
+    let bench = try makeBench(options, ids: ["probe"])
+    try bench.fetchTokens()
+    try bench.openAll(window: 1, timeout: 2)
+    let http = try BlockingHTTP(to: bench.destination, host: bench.host)
+    let (status, body) = try http.post("/send?c=probe", body: messageBody(time: nowNanoseconds(), size: 32))
+    guard (200..<300).contains(status) else { throw Failure("POST /send: \(status) \(body)") }
+    let deadline = nowNanoseconds() + 2_000_000_000
+    while bench.delivered == 0 {
+        try bench.poll(timeoutMilliseconds: 100)
+        if nowNanoseconds() > deadline { throw Failure("probe: the message did not arrive") }
+    }
+    emit("probe", "ok")
+}
+
+// MARK: - latency
+
+func latency(_ options: Options) throws {
+    let count = try options.int("clients", 1000)
+    let rate = try options.double("rate", 10_000)
+    let size = try options.int("size", 32)
+    let warmup = try options.double("warmup", 2)
+    let duration = try options.double("duration", 10)
+    let posterCount = try options.int("posters", 16)
+    let drain = try options.double("drain", 10)
+    guard count >= 1, rate > 0, size >= 21, size <= 16_000, posterCount >= 1 else { throw Failure("bad --clients, --rate, --size or --posters") }
+    let bench = try makeBench(options, ids: (0..<count).map { "c\($0)" })
+    var cpu = CPUMeter(serverPID: Int32(options.string("server-pid", "")))
+
+    let setupStart = nowNanoseconds()
+    try bench.fetchTokens()
+    try bench.openAll(window: try options.int("window", 64), timeout: 120)
+    try bench.openPosters(posterCount)
+    let setupSeconds = Double(nowNanoseconds() - setupStart) / 1e9
+
+    let interval = 1e9 / rate
+    let start = nowNanoseconds() + 1_000_000
+    bench.measureFrom = start + UInt64(warmup * 1e9)
+    bench.measureEnd = bench.measureFrom + UInt64(duration * 1e9)
+    func due(_ k: Int) -> UInt64 { start + UInt64(Double(k) * interval) }
+    var scheduled = 0   // messages due so far
+    var sent = 0        // messages handed to a POST
+    var sentInWindow = 0
+    var measuring = false
+    var cpuReading: (Double, Double?)?
+    bench.lastDelivery = start
+
+    while true {
+        let now = nowNanoseconds()
+        if !measuring && now >= bench.measureFrom {
+            measuring = true
+            cpu.start()
+        }
+        if cpuReading == nil && now >= bench.measureEnd { cpuReading = cpu.read() }
+        if now < bench.measureEnd {
+            while due(scheduled) <= now { scheduled += 1 }
+        }
+        while sent < scheduled, !bench.freePosters.isEmpty {
+            let intended = due(sent)
+            try bench.post("/send?c=\(bench.ids[sent % count])", body: messageBody(time: intended, size: size))
+            if intended >= bench.measureFrom && intended < bench.measureEnd { sentInWindow += 1 }
+            sent += 1
+        }
+        if now >= bench.measureEnd && sent == scheduled {
+            if bench.delivered >= sent && bench.postsAnswered >= sent { break }
+            if now > bench.measureEnd + UInt64(drain * 1e9) { break }
+        }
+        if sent > bench.delivered && now > bench.lastDelivery + 5_000_000_000 && now > start + 5_000_000_000 {
+            throw Failure("no message arrived for 5 s (\(bench.delivered) of \(sent) delivered)")
+        }
+        // Spin, so POSTs leave on time.
+        try bench.poll(timeoutMilliseconds: 0)
+    }
+    let (clientCPU, serverCPU) = cpuReading ?? cpu.read()
+    // Messages of the window that never arrived count with a latency they certainly
+    // exceeded (from the end of the window to now), so the percentiles stay a lower bound
+    // rather than leaving them out.
+    let missing = sentInWindow - Int(bench.histogram.totalCount)
+    if missing > 0 {
+        bench.histogram.record(nowNanoseconds() - bench.measureEnd, count: UInt64(missing))
+    }
+
+    emit("mode", "latency")
+    emit("kind", bench.kind.rawValue)
+    emit("clients", count)
+    emit("target_rate", fixed(rate, 0))
+    emit("size", size)
+    emit("setup_seconds", fixed(setupSeconds, 2))
+    emit("sent", sent)
+    emit("delivered", bench.delivered)
+    emit("lost", sent - bench.delivered)
+    emit("missing_in_window", missing)
+    emit("recorded", bench.histogram.totalCount)
+    emit("rate", fixed(Double(bench.histogram.totalCount) / duration, 0))
+    emitPercentiles(bench.histogram)
+    emitPercentiles(bench.postHistogram, prefix: "post_")
+    emit("post_errors", bench.postErrors)
+    emit("client_cpu", fixed(clientCPU, 2))
+    if let serverCPU { emit("server_cpu", fixed(serverCPU, 2)) }
+    if bench.postErrors > 0 { throw Failure("\(bench.postErrors) POSTs failed; the last answer: \(bench.lastPostError)") }
+    if bench.delivered != sent {
+        printError("ChannelLoad latency: \(sent - bench.delivered) of \(sent) messages had not arrived \(drain) s after the run")
+    }
+}
+
+// MARK: - fan-out
+
+func fanout(_ options: Options) throws {
+    let count = try options.int("subscribers", 10_000)
+    let inFlight = try options.int("in-flight", 4)
+    let size = try options.int("size", 32)
+    let warmup = try options.double("warmup", 2)
+    let duration = try options.double("duration", 10)
+    let topic = options.string("topic", "bench")
+    guard count >= 1, inFlight >= 1, size >= 21, size <= 16_000 else { throw Failure("bad --subscribers, --in-flight or --size") }
+    let bench = try makeBench(options, ids: (0..<count).map { "s\($0)" })
+    var cpu = CPUMeter(serverPID: Int32(options.string("server-pid", "")))
+
+    let setupStart = nowNanoseconds()
+    try bench.fetchTokens()
+    try bench.openAll(window: try options.int("window", 64), timeout: 180)
+    try bench.subscribeAll(topic: topic)
+    try bench.openPosters(inFlight)
+    let setupSeconds = Double(nowNanoseconds() - setupStart) / 1e9
+
+    let start = nowNanoseconds()
+    bench.measureFrom = start + UInt64(warmup * 1e9)
+    bench.measureEnd = bench.measureFrom + UInt64(duration * 1e9)
+    bench.lastDelivery = start
+    var published = 0
+    var publishedInWindow = 0
+    var measuring = false
+    var cpuReading: (Double, Double?)?
+    while true {
+        let now = nowNanoseconds()
+        if !measuring && now >= bench.measureFrom {
+            measuring = true
+            cpu.start()
+        }
+        if cpuReading == nil && now >= bench.measureEnd { cpuReading = cpu.read() }
+        if now < bench.measureEnd {
+            while !bench.freePosters.isEmpty {
+                try bench.post("/publish?t=\(topic)", body: messageBody(time: nowNanoseconds(), size: size))
+                published += 1
+                if now >= bench.measureFrom { publishedInWindow += 1 }
+            }
+        } else {
+            if bench.delivered >= published * count && bench.postsAnswered >= published { break }
+            if now > bench.measureEnd + 20_000_000_000 { break }
+        }
+        if now > bench.lastDelivery + 5_000_000_000 {
+            throw Failure("no message arrived for 5 s (\(bench.delivered) of \(published * count) delivered)")
+        }
+        try bench.poll(timeoutMilliseconds: 10)
+    }
+    let (clientCPU, serverCPU) = cpuReading ?? cpu.read()
+    let drainSeconds = Double(nowNanoseconds() - bench.measureEnd) / 1e9
+
+    emit("mode", "fanout")
+    emit("kind", bench.kind.rawValue)
+    emit("subscribers", count)
+    emit("in_flight", inFlight)
+    emit("size", size)
+    emit("setup_seconds", fixed(setupSeconds, 2))
+    emit("published", published)
+    emit("publish_rate", fixed(Double(publishedInWindow) / duration, 1))
+    emit("publish_answer", bench.publishAnswer ?? "")
+    emit("expected", published * count)
+    emit("delivered", bench.delivered)
+    emit("lost", published * count - bench.delivered)
+    emit("delivered_in_window", bench.deliveredInWindow)
+    emit("rate", fixed(Double(bench.deliveredInWindow) / duration, 0))
+    emit("drain_seconds", fixed(drainSeconds, 2))
+    emitPercentiles(bench.histogram, prefix: "fanout_")
+    emitPercentiles(bench.postHistogram, prefix: "post_")
+    emit("post_errors", bench.postErrors)
+    emit("client_cpu", fixed(clientCPU, 2))
+    if let serverCPU { emit("server_cpu", fixed(serverCPU, 2)) }
+    if bench.postErrors > 0 { throw Failure("\(bench.postErrors) POSTs failed; the last answer: \(bench.lastPostError)") }
+    if bench.publishAnswer != String(count) { throw Failure("the server reached \(bench.publishAnswer ?? "?") subscribers, not \(count)") }
+    if bench.delivered != published * count {
+        throw Failure("\(published * count - bench.delivered) of \(published * count) copies never arrived")
+    }
+}
+
+// MARK: - main
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 2 else {
+    printError("usage: ChannelLoad probe|latency|fanout --port P --kind courier|hummingbird [options] (see the comment atop main.swift)")
+    exit(2)
+}
+do {
+    let options = try Options(arguments.dropFirst(2))
+    switch arguments[1] {
+    case "probe": try probe(options)
+    case "latency": try latency(options)
+    case "fanout": try fanout(options)
+    default: throw Failure("unknown mode \(arguments[1])")
+    }
+} catch {
+    printError("ChannelLoad \(arguments[1]): \(error)")
+    exit(1)
+}
