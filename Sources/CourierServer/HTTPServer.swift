@@ -88,7 +88,11 @@ public final class HTTPServer: Sendable {
     }
 
     public func waitUntilStopped() {
-        while state.withLock({ $0.running > 0 }) { usleep(2_000) }
+        var pause: UInt32 = 1_000
+        while state.withLock({ $0.running > 0 }) {
+            usleep(pause)
+            pause = min(pause * 2, 50_000)  // this thread waits for the server's whole life
+        }
         for loop in loops { loop.waitUntilStopped() }
     }
 
