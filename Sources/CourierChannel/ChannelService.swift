@@ -16,7 +16,7 @@ public final class ChannelService: Sendable {
     let hub: ChannelHub
     let logger: Logger
     private let presenceDispatcher = Mutex<(@Sendable (String, Bool) -> Void)?>(nil)
-    private let sweeperStarted = Mutex(false)
+    private let sweeperStarted = Atomic<Bool>(false)
 
     /// `secret` signs tokens; processes that share it accept each other's tokens.
     public init(secret: [UInt8], settings: ChannelSettings = ChannelSettings(), clock: any ChannelClock = SystemClock(),
@@ -119,14 +119,11 @@ public final class ChannelService: Sendable {
         presenceDispatcher.withLock { $0 }?(clientID, connected)
     }
 
-    /// Starts the periodic sweep (presence grace, token expiry, abandoned long-polls) on the
-    /// first loop that carries a channel.
+    /// Starts the periodic sweep (presence grace, token expiry, abandoned long-polls, clients
+    /// gone past the recovery window) on the first loop that serves a request of the app.
     func ensureSweeper(on loop: EventLoop) {
-        let start = sweeperStarted.withLock { started -> Bool in
-            defer { started = true }
-            return !started
-        }
-        guard start else { return }
+        guard !sweeperStarted.load(ordering: .relaxed),
+              sweeperStarted.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
         loop.execute { [self] in
             let timer = Timer(loop: loop)
             timer.start(after: 250, repeating: 250) { [self] in sweep() }

@@ -19,6 +19,9 @@ public struct Channels: Middleware {
     }
 
     public func handle(_ request: Request, _ response: inout Response, next: Next) async throws {
+        // Messages sent to clients that never connect are held too, so the sweep that forgets
+        // them must run even on a server no channel has reached yet.
+        if let loop = request.loop { service.ensureSweeper(on: loop) }
         if Self.presencePrefixes.contains(where: { request.path.hasPrefix($0) }), request.storage[InternalPresence.self] != true {
             throw HTTPError(.forbidden, "Presence notifications come only from the channel service.")
         }

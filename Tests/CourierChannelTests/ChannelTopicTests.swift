@@ -161,10 +161,9 @@ import Testing
             try service.subscribe(clientID: "too-late", topic: "board")
             #expect(try service.publish(topic: "board", message: "old") == 1)
             clock.advance(by: 121)
-            // The sweep (every 250 ms) forgets the client: its held message and its subscription
-            // go, so abandoned client IDs cannot pile up behind a busy topic.
-            let deadline = ContinuousClock.now + .seconds(5)
-            while service.hub.sessionCount > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            // The sweep forgets the client: its held message and its subscription go, so
+            // abandoned client IDs cannot pile up behind a busy topic.
+            service.sweep()
             #expect(service.hub.sessionCount == 0)
             #expect(try service.publish(topic: "board", message: "unheard") == 0)
             let socket = try ChannelSocket(port: port)
@@ -176,6 +175,22 @@ import Testing
             let frame = try await socket.next()
             #expect(frame.type == "message" && frame.data == "new")
             #expect(await socket.isSilent())
+        }
+    }
+
+    /// Messages to client IDs that never connect are held, and forgotten after the window even
+    /// when no channel has ever connected: the sweep starts with the app's first request.
+    @Test func messagesForClientsThatNeverConnectAreForgottenAfterTheWindow() async throws {
+        let clock = ManualClock()
+        let service = ChannelService(secret: testSecret, settings: testSettings(), clock: clock)
+        try await withChannelServer(service) { port in
+            #expect(try await TestClient(port: port).get("/_ah/channel/jsapi").status == 200)
+            try service.sendMessage(clientID: "ghost", message: "never read")
+            #expect(service.hub.sessionCount == 1)
+            clock.advance(by: 121)
+            let deadline = ContinuousClock.now + .seconds(5)
+            while service.hub.sessionCount > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(service.hub.sessionCount == 0)
         }
     }
 
