@@ -37,9 +37,12 @@ public struct Channels: Middleware {
         }
         if service.settings.webSocketEnabled {
             let heartbeatMilliseconds = UInt64(service.settings.heartbeatSeconds * 1000)
+            // A third each: a silent client is closed two thirds of a heartbeat after its last
+            // frame, which leaves room for the server's timeout sweep (up to 1 s) and the
+            // presence grace (1 s), so `disconnected` comes within one heartbeat (section 5).
             let configuration = WebSocketConfiguration(maxMessageBytes: 8 * 1024,
-                                                       pingIntervalMilliseconds: heartbeatMilliseconds / 2,
-                                                       pongTimeoutMilliseconds: heartbeatMilliseconds / 2)
+                                                       pingIntervalMilliseconds: heartbeatMilliseconds / 3,
+                                                       pongTimeoutMilliseconds: heartbeatMilliseconds / 3)
             app.webSocket("/_ah/channel/ws", configuration: configuration) { _, socket in
                 _ = WebSocketChannelConnection(socket: socket, service: service)
             }

@@ -139,7 +139,8 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
     /// a new poll at least every poll timeout, so the limit is never below that (plus a second
     /// for the answer's way back).
     func isStale(now: Double) -> Bool {
-        let limit = max(service.settings.heartbeatSeconds, service.settings.pollTimeoutSeconds + 1)
+        // Less the sweep's period (0.25 s), so the report lands within one heartbeat.
+        let limit = max(service.settings.heartbeatSeconds - 0.25, service.settings.pollTimeoutSeconds + 1)
         return now - Double(bitPattern: lastPollBits.load(ordering: .relaxed)) > limit
     }
 }
