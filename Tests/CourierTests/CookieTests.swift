@@ -41,8 +41,8 @@ private struct SetCookie: Equatable {
         app.get("/login") { _, response in
             response.setCookie(Cookie(name: "session", value: "abc"))
             response.setCookie(Cookie(name: "remember", value: "1", path: "/account", maxAge: 3600, secure: true, sameSite: .strict))
-            response.setCookie(Cookie(name: "widget", value: "x", secure: false, httpOnly: false, sameSite: Cookie.SameSite.none))
-            response.setCookie(Cookie(name: "plain", value: "y", path: nil, httpOnly: false, sameSite: nil))
+            response.setCookie(Cookie(name: "widget", value: "x", secure: false, httpOnly: false, sameSite: .none))
+            response.setCookie(Cookie(name: "plain", value: "y", path: nil, httpOnly: false, sameSite: .omitted))
             response.setCookie(Cookie(name: "dated", value: "z", domain: "example.com", expires: Date(timeIntervalSince1970: 86_400)))
             response.write("welcome")
         }

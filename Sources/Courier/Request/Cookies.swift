@@ -21,7 +21,9 @@ extension Request {
 
 /// A Set-Cookie header (RFC 6265) with the attributes a careful app sets.
 public struct Cookie: Sendable, Equatable {
-    public enum SameSite: String, Sendable { case strict = "Strict", lax = "Lax", none = "None" }
+    /// `.omitted` sends no SameSite attribute (browsers then apply their default, Lax). Not an
+    /// Optional, so that `.none` means SameSite=None and never Optional.none.
+    public enum SameSite: String, Sendable { case strict = "Strict", lax = "Lax", none = "None", omitted = "" }
 
     public var name: String
     public var value: String
@@ -31,10 +33,10 @@ public struct Cookie: Sendable, Equatable {
     public var expires: Date?
     public var secure: Bool
     public var httpOnly: Bool
-    public var sameSite: SameSite?
+    public var sameSite: SameSite
 
     public init(name: String, value: String, path: String? = "/", domain: String? = nil, maxAge: Int? = nil,
-                expires: Date? = nil, secure: Bool = false, httpOnly: Bool = true, sameSite: SameSite? = .lax) {
+                expires: Date? = nil, secure: Bool = false, httpOnly: Bool = true, sameSite: SameSite = .lax) {
         self.name = name
         self.value = value
         self.path = path
@@ -52,9 +54,10 @@ public struct Cookie: Sendable, Equatable {
         if let domain { parts.append("Domain=\(domain)") }
         if let maxAge { parts.append("Max-Age=\(maxAge)") }
         if let expires { parts.append("Expires=\(HTTPDate.format(secondsSince1970: Int(expires.timeIntervalSince1970)))") }
-        if secure || sameSite == SameSite.none { parts.append("Secure") }
+        // Browsers drop a SameSite=None cookie without Secure.
+        if secure || sameSite == .none { parts.append("Secure") }
         if httpOnly { parts.append("HttpOnly") }
-        if let sameSite { parts.append("SameSite=\(sameSite.rawValue)") }
+        if sameSite != .omitted { parts.append("SameSite=\(sameSite.rawValue)") }
         return parts.joined(separator: "; ")
     }
 }
