@@ -1,4 +1,5 @@
-// Small POSIX socket helpers for WSLoad: IPv4 loopback only.
+// Small POSIX socket helpers for the load clients WSLoad and ChannelLoad (one file, linked into
+// ChannelLoad): IPv4 loopback only.
 #if canImport(Glibc)
 import Glibc
 #endif

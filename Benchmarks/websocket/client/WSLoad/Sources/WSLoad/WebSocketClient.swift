@@ -1,5 +1,5 @@
-// The client side of RFC 6455 that WSLoad needs: the opening handshake, masked text
-// frames out, and unmasked frames in.
+// The client side of RFC 6455 that the load clients need (one file, linked into ChannelLoad):
+// the opening handshake, masked text frames out, and unmasked frames in.
 #if canImport(Glibc)
 import Glibc
 #endif
