@@ -1,3 +1,4 @@
+import Courier
 import Synchronization
 
 /// Client ID to session, for every loop of the process: one `Mutex`, held only for bookkeeping
@@ -125,6 +126,11 @@ final class ChannelHub: Sendable {
 
     func connection(of clientID: String) -> (any ChannelConnection)? {
         state.withLock { $0.sessions[clientID]?.connection }
+    }
+
+    /// The connections served by `loop`.
+    func connections(on loop: EventLoop) -> [any ChannelConnection] {
+        state.withLock { state in state.sessions.values.compactMap { $0.connection }.filter { $0.loop === loop } }
     }
 
     // MARK: Sweeping

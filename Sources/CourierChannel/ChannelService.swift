@@ -17,6 +17,7 @@ public final class ChannelService: Sendable {
     let logger: Logger
     private let presenceDispatcher = Mutex<(@Sendable (String, Bool) -> Void)?>(nil)
     private let sweeperStarted = Atomic<Bool>(false)
+    private let drainingLoops = Mutex<Set<ObjectIdentifier>>([])
 
     /// `secret` signs tokens; processes that share it accept each other's tokens.
     public init(secret: [UInt8], settings: ChannelSettings = ChannelSettings(), clock: any ChannelClock = SystemClock(),
@@ -128,6 +129,15 @@ public final class ChannelService: Sendable {
             let timer = Timer(loop: loop)
             timer.start(after: 250, repeating: 250) { [self] in sweep() }
             loop.onStop { timer.close() }
+        }
+    }
+
+    /// Once per loop (from its thread): when the server on it begins shutting down, waiting
+    /// long-polls are answered at once instead of holding shutdown until its deadline.
+    func releasePollsOnDrain(of loop: EventLoop) {
+        guard drainingLoops.withLock({ $0.insert(ObjectIdentifier(loop)).inserted }) else { return }
+        loop.onDrain { [self] in
+            for case let connection as LongPollConnection in hub.connections(on: loop) { connection.releaseWaiter() }
         }
     }
 

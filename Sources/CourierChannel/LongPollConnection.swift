@@ -94,6 +94,16 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
         return messages.map { ChannelFrames.message(seq: $0.seq, text: $0.text) }
     }
 
+    /// Answers a waiting poll now with whatever is due (maybe nothing), as its timeout would:
+    /// the client polls again at once, and the server shutting down does not wait for it.
+    func releaseWaiter() {
+        state.withLock { state in
+            guard let waiter = state.waiter else { return }
+            state.waiter = nil
+            waiter.resume(returning: Answer(frames: collect(&state)))
+        }
+    }
+
     private func expireWaiter(_ id: Int) {
         state.withLock { state in
             guard state.waiterID == id, let waiter = state.waiter else { return }

@@ -17,6 +17,7 @@ enum LongPollEndpoint {
             return reply(&response, status: .unauthorized, [ChannelFrames.error(code: 401, description: ChannelFailure.invalidToken.description)])
         }
         let seen = UInt64(request["seq"]) ?? 0
+        service.releasePollsOnDrain(of: loop)
         let connection: LongPollConnection
         if let existing = service.hub.connection(of: verified.clientID) as? LongPollConnection, existing.connectionID == cid {
             connection = existing

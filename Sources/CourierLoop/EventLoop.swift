@@ -23,6 +23,7 @@ public final class EventLoop: @unchecked Sendable {
     /// no lock, no `uv_async_send` and no extra trip through `epoll_wait` (the channel benchmark
     /// measured seven eventfd round trips per request through an async middleware without it).
     private var localJobs: [UnownedJob] = []
+    private var drainHandlers: [() -> Void] = []
 
     public init(name: String = "courier-loop") {
         self.name = name
@@ -87,6 +88,22 @@ public final class EventLoop: @unchecked Sendable {
     public func onStop(_ handler: @escaping () -> Void) {
         assertInLoop()
         stopHandlers.append(handler)
+    }
+
+    /// Runs `handler` on the loop thread when the server on this loop starts a graceful
+    /// shutdown: work that holds a request open by design (a waiting long-poll) lets it go, so
+    /// shutdown does not wait for its deadline. Each handler runs once.
+    public func onDrain(_ handler: @escaping () -> Void) {
+        assertInLoop()
+        drainHandlers.append(handler)
+    }
+
+    /// Runs and forgets the drain handlers; the server calls it when it begins shutting down.
+    public func drain() {
+        assertInLoop()
+        let handlers = drainHandlers
+        drainHandlers = []
+        for handler in handlers { handler() }
     }
 
     /// Asks the loop to stop from any thread: stop handlers run, the mailbox is drained and

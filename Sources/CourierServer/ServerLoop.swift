@@ -81,6 +81,7 @@ public final class ServerLoop {
         isShuttingDown = true
         listener?.close()
         listener = nil
+        loop.drain()
         if connections.isEmpty {
             finishShutdown()
             return

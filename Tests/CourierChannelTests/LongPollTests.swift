@@ -92,4 +92,30 @@ import Testing
             #expect(expired.status == 401 && expired.frames == [.error(401, "Token+timed+out.")])
         }
     }
+
+    /// A waiting long-poll is answered (empty) when the server begins shutting down, so
+    /// shutdown does not wait for the poll timeout or the deadline: the client polls again and
+    /// finds the server gone, as after any restart.
+    @Test func shutdownAnswersAWaitingLongPollAtOnce() async throws {
+        let service = ChannelService(secret: testSecret, settings: testSettings(pollTimeoutSeconds: 60), clock: ManualClock())
+        let app = Application()
+        app.use(Channels(service))
+        let server = try app.start(configuration: ServerConfiguration(host: "127.0.0.1", port: 0, workers: 1,
+                                                                      shutdownDeadlineMilliseconds: 60_000, handlesSignals: false))
+        let client = try LongPollClient(port: server.port)
+        let token = try service.createChannel(clientID: "leaving")
+        let first = try await client.poll(token: token)
+        #expect(first.frames.first?.type == "opened")
+        let session = try #require(first.frames.first?.session)
+        let waiting = Task { try await client.poll(token: token, session: session, seq: 0) }
+        try await Task.sleep(for: .milliseconds(300))
+        let started = ContinuousClock.now
+        server.shutdown()
+        let answer = try await waiting.value
+        #expect(answer.status == 200)
+        #expect(answer.frames.isEmpty)
+        await Task.detached { server.waitUntilStopped() }.value
+        // Far below the 60 s poll timeout and deadline; generous for a loaded machine.
+        #expect(ContinuousClock.now - started < .seconds(15))
+    }
 }
