@@ -28,43 +28,22 @@ public final class RawClient: @unchecked Sendable {
     public private(set) var peerClosed = false
 
     public init(host: String = "127.0.0.1", port: Int, timeoutSeconds: Int = 10) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &address.sin_addr)
-        let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        switch LoopbackSocket.connect(host: host, port: port) {
+        case .success(let socket): fd = socket
+        case .failure(let error): throw Failure.connect(error.code)
         }
-        if status != 0 {
-            let code = errno
-            Glibc.close(fd)
-            throw Failure.connect(code)
-        }
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         setTimeout(seconds: timeoutSeconds)
     }
 
     deinit { Glibc.close(fd) }
 
     public func setTimeout(seconds: Int, milliseconds: Int = 0) {
-        var timeout = timeval(tv_sec: seconds, tv_usec: milliseconds * 1000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        LoopbackSocket.setTimeout(fd, milliseconds: seconds * 1000 + milliseconds)
     }
 
     /// Sends all of `bytes`; returns false if the server has closed or reset the connection.
     @discardableResult
-    public func send(_ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if sent <= 0 { return false }
-            offset += sent
-        }
-        return true
-    }
+    public func send(_ bytes: [UInt8]) -> Bool { LoopbackSocket.sendAll(fd, bytes) }
 
     @discardableResult
     public func send(_ text: String) -> Bool { send(Array(text.utf8)) }

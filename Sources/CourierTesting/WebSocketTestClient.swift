@@ -72,24 +72,10 @@ public final class WebSocketTestClient: @unchecked Sendable {
     /// Connects without a handshake (`init(port:)` does one). `receiveBufferBytes` shrinks the kernel's receive buffer
     /// (set before connecting, so the window is small from the start) for slow-consumer tests.
     public init(connectingTo port: Int, timeoutMilliseconds: Int = 5_000, receiveBufferBytes: Int32? = nil) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        if var size = receiveBufferBytes {
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        switch LoopbackSocket.connect(port: port, receiveBufferBytes: receiveBufferBytes) {
+        case .success(let socket): fd = socket
+        case .failure(let error): throw Failure.connect(error.code)
         }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if status != 0 {
-            let code = errno
-            Glibc.close(fd)
-            throw Failure.connect(code)
-        }
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         setTimeout(milliseconds: timeoutMilliseconds)
     }
 
@@ -146,25 +132,13 @@ public final class WebSocketTestClient: @unchecked Sendable {
         return nil
     }
 
-    public func setTimeout(milliseconds: Int) {
-        var timeout = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    }
+    public func setTimeout(milliseconds: Int) { LoopbackSocket.setTimeout(fd, milliseconds: milliseconds) }
 
     // MARK: Sending
 
     /// Sends all of `bytes`; false if the server has closed or reset the connection.
     @discardableResult
-    public func send(_ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if sent <= 0 { return false }
-            offset += sent
-        }
-        return true
-    }
+    public func send(_ bytes: [UInt8]) -> Bool { LoopbackSocket.sendAll(fd, bytes) }
 
     /// Sends one frame built by `ClientFrame.encode`.
     @discardableResult
