@@ -1,0 +1,1 @@
+../../../../../websocket/client/WSLoad/Sources/WSLoad/Arguments.swift
