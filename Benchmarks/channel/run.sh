@@ -51,6 +51,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 RESULTS_MD=${RESULTS_MD:-"$ROOT/Benchmarks/RESULTS.md"}
 LOCK=/tmp/courier-swift-build.lock
+# shellcheck source=../common.sh
+source "$ROOT/Benchmarks/common.sh"
 
 ROUNDS=${ROUNDS:-3}
 LIGHT_CLIENTS=${LIGHT_CLIENTS:-100}
@@ -83,21 +85,10 @@ RAW="$OUT/raw.tsv"
 : > "$RAW"
 
 # Reconstruct the command line for the report, with the overrides given.
-CMDLINE=""
-for v in ROUNDS LIGHT_CLIENTS LIGHT_RATE LOAD_CLIENTS LOAD_RATE FANOUT_SUBSCRIBERS IN_FLIGHT POSTERS SIZE WARMUP DURATION DRAIN SOURCES RUNS SERVERS SERVER_CPU CLIENT_CPU NOFILE SKIP_BUILD COURIER_BIN HUMMINGBIRD_BIN CHANNELLOAD_BIN HOLD_BUILD_LOCK PORT_BASE; do
-    if [[ -n "$(printenv "$v" 2>/dev/null)" ]]; then
-        val=$(printenv "$v")
-        [[ "$val" == *" "* ]] && val="\"$val\""
-        CMDLINE+="$v=$val "
-    fi
-done
-CMDLINE+="Benchmarks/channel/run.sh"
+CMDLINE=$(command_line Benchmarks/channel/run.sh ROUNDS LIGHT_CLIENTS LIGHT_RATE LOAD_CLIENTS LOAD_RATE FANOUT_SUBSCRIBERS IN_FLIGHT POSTERS SIZE WARMUP DURATION DRAIN SOURCES RUNS SERVERS SERVER_CPU CLIENT_CPU NOFILE SKIP_BUILD COURIER_BIN HUMMINGBIRD_BIN CHANNELLOAD_BIN HOLD_BUILD_LOCK PORT_BASE)
 
-log() { printf '[run.sh] %s\n' "$*" >&2; }
 
-for tool in taskset flock python3; do
-    command -v "$tool" >/dev/null || { log "missing tool: $tool"; exit 1; }
-done
+require_tools taskset flock python3
 
 ulimit -n "$NOFILE" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
 if (( $(ulimit -n) < FANOUT_SUBSCRIBERS + 100 )); then
@@ -139,19 +130,6 @@ args_of() {
 }
 LOADER=${CHANNELLOAD_BIN:-$HERE/client/ChannelLoad/.build/release/ChannelLoad}
 
-# build DIR PRODUCT NAME: one flock-wrapped release build, log in $LOGS.
-build() {
-    local dir=$1 product=$2 name=$3 blog="$LOGS/build-$3.log" rc
-    log "building $product (log: ${blog#"$ROOT"/})"
-    (cd "$dir" && flock "$LOCK" swift build -c release --product "$product") >"$blog" 2>&1
-    rc=$?
-    if [[ $rc -ne 0 ]]; then
-        log "build of $product failed (exit $rc). Last lines of ${blog#"$ROOT"/}:"
-        tail -n 15 "$blog" | sed 's/^/    /' >&2
-        return 1
-    fi
-}
-
 if [[ "$SKIP_BUILD" != 1 && -z "${CHANNELLOAD_BIN:-}" ]]; then
     build "$HERE/client/ChannelLoad" ChannelLoad channelload || exit 1
 fi
@@ -181,21 +159,6 @@ fi
 
 # ---- measuring ---------------------------------------------------------------
 
-SERVER_PID=""
-stop_server() {
-    [[ -z "$SERVER_PID" ]] && return
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    for _ in $(seq 100); do
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-        log "server $SERVER_PID ignored SIGTERM for 10 s; sending SIGKILL"
-        kill -KILL "$SERVER_PID" 2>/dev/null
-    fi
-    wait "$SERVER_PID" 2>/dev/null
-    SERVER_PID=""
-}
 trap 'stop_server' EXIT
 trap 'exit 130' INT TERM
 

@@ -38,6 +38,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 RESULTS_MD=${RESULTS_MD:-"$ROOT/Benchmarks/RESULTS.md"}
 LOCK=/tmp/courier-swift-build.lock
+# shellcheck source=../common.sh
+source "$ROOT/Benchmarks/common.sh"
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
@@ -60,21 +62,10 @@ RAW="$OUT/raw.tsv"
 : > "$RAW"
 
 # Reconstruct the command line for the report, with the overrides given.
-CMDLINE=""
-for v in ROUNDS DURATION CONNS ROUTES WARMUP SERVERS SERVER_CPU CLIENT_CPU SKIP_BUILD COURIER_BIN HUMMINGBIRD_BIN FLOOR_BIN HOLD_BUILD_LOCK PORT_BASE; do
-    if [[ -n "$(printenv "$v" 2>/dev/null)" ]]; then
-        val=$(printenv "$v")
-        [[ "$val" == *" "* ]] && val="\"$val\""
-        CMDLINE+="$v=$val "
-    fi
-done
-CMDLINE+="Benchmarks/http/run.sh"
+CMDLINE=$(command_line Benchmarks/http/run.sh ROUNDS DURATION CONNS ROUTES WARMUP SERVERS SERVER_CPU CLIENT_CPU SKIP_BUILD COURIER_BIN HUMMINGBIRD_BIN FLOOR_BIN HOLD_BUILD_LOCK PORT_BASE)
 
-log() { printf '[run.sh] %s\n' "$*" >&2; }
 
-for tool in wrk taskset curl gcc pkg-config python3; do
-    command -v "$tool" >/dev/null || { log "missing tool: $tool"; exit 1; }
-done
+require_tools wrk taskset curl gcc pkg-config python3
 
 # ---- servers -----------------------------------------------------------------
 
@@ -157,21 +148,7 @@ fi
 
 # ---- measuring ---------------------------------------------------------------
 
-SERVER_PID=""
-stop_server() {
-    [[ -z "$SERVER_PID" ]] && return
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    for _ in $(seq 50); do
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-        log "server $SERVER_PID ignored SIGTERM; sending SIGKILL"
-        kill -KILL "$SERVER_PID" 2>/dev/null
-    fi
-    wait "$SERVER_PID" 2>/dev/null
-    SERVER_PID=""
-}
+STOP_SECONDS=5
 trap 'stop_server' EXIT
 trap 'exit 130' INT TERM
 
