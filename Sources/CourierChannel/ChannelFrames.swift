@@ -1,11 +1,26 @@
 /// The JSON frames of the channel protocol (docs/channel-protocol.md), written by hand: they
 /// are on the delivery path of every message.
 enum ChannelFrames {
-    static func message(seq: UInt64, text: String) -> String {
-        var out = "{\"type\":\"message\",\"seq\":\(seq),\"data\":"
-        appendJSONString(text, to: &out)
-        out += "}"
-        return out
+    /// The bytes of a message frame, which the WebSocket frame header gives before them.
+    static func messageByteCount(seq: UInt64, payload: ChannelPayload) -> Int {
+        messagePrefix.utf8CodeUnitCount + decimalDigits(seq) + dataKey.utf8CodeUnitCount + payload.json.count + 1
+    }
+
+    /// Writes `{"type":"message","seq":N,"data":"..."}` from the payload's JSON, made once
+    /// however many clients the message goes to.
+    static func appendMessage(seq: UInt64, payload: ChannelPayload, to out: inout [UInt8]) {
+        append(messagePrefix, to: &out)
+        appendDecimal(seq, to: &out)
+        append(dataKey, to: &out)
+        out.append(contentsOf: payload.json)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    static func message(seq: UInt64, payload: ChannelPayload) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(messageByteCount(seq: seq, payload: payload))
+        appendMessage(seq: seq, payload: payload, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func opened(sessionID: String, seq: UInt64) -> String {
@@ -13,42 +28,66 @@ enum ChannelFrames {
     }
 
     static func error(code: Int, description: String) -> String {
-        var out = "{\"type\":\"error\",\"code\":\(code),\"description\":"
+        var out = Array("{\"type\":\"error\",\"code\":\(code),\"description\":".utf8)
         appendJSONString(description, to: &out)
-        out += "}"
-        return out
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     static let pong = "{\"type\":\"pong\"}"
 
-    static func appendJSONString(_ text: String, to out: inout String) {
-        out += "\""
-        var needsEscape = false
-        for byte in text.utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-            needsEscape = true
-            break
+    private static let messagePrefix: StaticString = "{\"type\":\"message\",\"seq\":"
+    private static let dataKey: StaticString = ",\"data\":"
+
+    private static func append(_ text: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    private static func decimalDigits(_ value: UInt64) -> Int {
+        var count = 1
+        var rest = value
+        while rest >= 10 {
+            rest /= 10
+            count += 1
         }
+        return count
+    }
+
+    private static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+        let count = decimalDigits(value)
+        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: count))
+        var rest = value
+        var index = out.count - 1
+        for _ in 0..<count {
+            out[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+            index -= 1
+        }
+    }
+
+    /// `text` as a JSON string literal (RFC 8259 §7): quotes, backslashes and control
+    /// characters escaped, everything else copied as UTF-8.
+    static func appendJSONString(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        let needsEscape = text.utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
         if !needsEscape {
-            out += text
+            out.append(contentsOf: text.utf8)
         } else {
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                default:
-                    if scalar.value < 0x20 {
-                        let hex = String(scalar.value, radix: 16)
-                        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                    } else {
-                        out.unicodeScalars.append(scalar)
-                    }
+            for byte in text.utf8 {
+                switch byte {
+                case 0x22: out += [0x5C, 0x22]
+                case 0x5C: out += [0x5C, 0x5C]
+                case 0x0A: out += [0x5C, UInt8(ascii: "n")]
+                case 0x0D: out += [0x5C, UInt8(ascii: "r")]
+                case 0x09: out += [0x5C, UInt8(ascii: "t")]
+                case ..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out += [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+                default: out.append(byte)
                 }
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }
 

@@ -18,10 +18,34 @@ final class ChannelHub: Sendable {
         case sessionLost
     }
 
+    private struct Topic {
+        var members: Set<String> = []
+        /// The members' sessions, made by the first publish after the membership changed. Valid
+        /// because a session is only ever removed by the prune, which drops these too.
+        var sessions: [ChannelSession]?
+    }
+
     private struct State {
         var sessions: [String: ChannelSession] = [:]
-        var topics: [String: Set<String>] = [:]
+        var topics: [String: Topic] = [:]
         var lastPrune: Double = 0
+
+        /// The client's session, made (with no connection yet) if it has none: messages sent
+        /// before the first connect are held in it.
+        mutating func session(for clientID: String, now: Double) -> ChannelSession {
+            if let session = sessions[clientID] { return session }
+            let session = ChannelSession(sessionID: ChannelHub.newID(), now: now)
+            sessions[clientID] = session
+            return session
+        }
+
+        mutating func subscriberSessions(of topic: String, now: Double) -> [ChannelSession]? {
+            guard let entry = topics[topic] else { return nil }
+            if let sessions = entry.sessions { return sessions }
+            let sessions = entry.members.map { session(for: $0, now: now) }
+            topics[topic]?.sessions = sessions
+            return sessions
+        }
     }
 
     private let state = Mutex(State())
@@ -36,18 +60,18 @@ final class ChannelHub: Sendable {
     // MARK: Messages
 
     func send(_ text: String, to clientID: String) {
+        let payload = ChannelPayload(text)
         let now = clock.now()
         let connection = state.withLock { state -> (any ChannelConnection)? in
-            hold(text, in: &state.sessions[clientID, default: ChannelSession(sessionID: Self.newID(), now: now)], now: now)
+            hold(payload, in: state.session(for: clientID, now: now), now: now)
         }
         connection?.schedulePump()
     }
 
-    /// Appends `text` to the session in place (through the dictionary's `_modify`, so the held
-    /// messages are not copied: copying the session out and back made every append copy its
-    /// whole held array, up to `maxHeldMessages` entries). Returns the connection to wake.
-    private func hold(_ text: String, in session: inout ChannelSession, now: Double) -> (any ChannelConnection)? {
-        _ = session.append(text, now: now, limits: settings)
+    /// Appends the message to the session; returns the connection to wake, if it is not
+    /// already due to pump.
+    private func hold(_ payload: ChannelPayload, in session: ChannelSession, now: Double) -> (any ChannelConnection)? {
+        _ = session.append(payload, now: now, limits: settings)
         guard let connection = session.connection, !session.pumpScheduled else { return nil }
         session.pumpScheduled = true
         return connection
@@ -56,11 +80,10 @@ final class ChannelHub: Sendable {
     /// Messages for `connection` after `cursor`, if it is still the client's connection.
     func take(for clientID: String, connection: any ChannelConnection, after cursor: UInt64) -> [HeldMessage] {
         state.withLock { state in
-            guard var session = state.sessions[clientID], session.connection === connection else { return [] }
+            guard let session = state.sessions[clientID], session.connection === connection else { return [] }
             session.pumpScheduled = false
             let messages = session.messages(after: cursor)
             if let last = messages.last { session.deliveredThrough = max(session.deliveredThrough, last.seq) }
-            state.sessions[clientID] = session
             return messages
         }
     }
@@ -73,7 +96,7 @@ final class ChannelHub: Sendable {
                 resume: (sessionID: String, lastSeq: UInt64)?) throws(Refusal) -> Attached {
         let now = clock.now()
         let result = state.withLock { state -> Result<Attached, Refusal> in
-            var session = state.sessions[clientID] ?? ChannelSession(sessionID: Self.newID(), now: now)
+            let session = state.sessions[clientID] ?? ChannelSession(sessionID: Self.newID(), now: now)
             if session.replacedConnectionIDs.contains(connection.connectionID) { return .failure(.replaced) }
             session.trim(now: now, limits: settings)
             let lastSeq = session.nextSeq - 1
@@ -110,17 +133,13 @@ final class ChannelHub: Sendable {
     func detach(_ connection: any ChannelConnection, clientID: String, deliberate: Bool) -> Bool {
         let now = clock.now()
         return state.withLock { state in
-            guard var session = state.sessions[clientID], session.connection === connection else { return false }
+            guard let session = state.sessions[clientID], session.connection === connection else { return false }
             session.connection = nil
             session.pumpScheduled = false
             session.absentSince = now
-            var reportNow = false
-            if deliberate, session.present {
-                session.present = false
-                reportNow = true
-            }
-            state.sessions[clientID] = session
-            return reportNow
+            guard deliberate, session.present else { return false }
+            session.present = false
+            return true
         }
     }
 
@@ -147,22 +166,18 @@ final class ChannelHub: Sendable {
         let now = clock.now()
         return state.withLock { state in
             var result = SweepResult()
-            for (clientID, var session) in state.sessions {
-                var changed = false
+            for (clientID, session) in state.sessions {
                 if let connection = session.connection {
                     if now >= session.tokenExpiry {
                         result.expired.append(connection)
                         session.tokenExpiry = .infinity
-                        changed = true
                     } else if connection.isStale(now: now) {
                         result.stale.append((clientID, connection))
                     }
                 } else if session.present, let since = session.absentSince, now - since >= settings.presenceGraceSeconds {
                     session.present = false
                     result.disconnected.append(clientID)
-                    changed = true
                 }
-                if changed { state.sessions[clientID] = session }
             }
             if now - state.lastPrune >= 5 {
                 state.lastPrune = now
@@ -175,9 +190,9 @@ final class ChannelHub: Sendable {
                 // A client away longer than the recovery window is gone: its subscriptions lapse
                 // with its held messages, or every abandoned client ID would be kept alive (and
                 // given a session again) by each publish to its topics.
-                for (topic, subscribers) in state.topics {
-                    let remaining = subscribers.filter { gone[$0] == nil }
-                    if remaining.count != subscribers.count { state.topics[topic] = remaining.isEmpty ? nil : remaining }
+                for (name, topic) in state.topics {
+                    let remaining = topic.members.filter { gone[$0] == nil }
+                    state.topics[name] = remaining.isEmpty ? nil : Topic(members: remaining)
                 }
             }
             return result
@@ -188,34 +203,33 @@ final class ChannelHub: Sendable {
 
     func subscribe(_ clientID: String, to topic: String) {
         state.withLock { state in
-            _ = state.topics[topic, default: []].insert(clientID)
+            if state.topics[topic, default: Topic()].members.insert(clientID).inserted { state.topics[topic]?.sessions = nil }
         }
     }
 
     func unsubscribe(_ clientID: String, from topic: String) {
         state.withLock { state in
-            state.topics[topic]?.remove(clientID)
-            if state.topics[topic]?.isEmpty == true { state.topics[topic] = nil }
+            guard state.topics[topic]?.members.remove(clientID) != nil else { return }
+            state.topics[topic]?.sessions = nil
+            if state.topics[topic]?.members.isEmpty == true { state.topics[topic] = nil }
         }
     }
 
     func subscribers(of topic: String) -> [String] {
-        state.withLock { Array($0.topics[topic] ?? []) }
+        state.withLock { Array($0.topics[topic]?.members ?? []) }
     }
 
     /// Sends `text` to every subscriber under one lock; each connection is woken once.
     func publish(_ text: String, to topic: String) -> Int {
+        let payload = ChannelPayload(text)
         let now = clock.now()
         let (count, wake) = state.withLock { state -> (Int, [any ChannelConnection]) in
-            guard let subscribers = state.topics[topic] else { return (0, []) }
+            guard let sessions = state.subscriberSessions(of: topic, now: now) else { return (0, []) }
             var wake: [any ChannelConnection] = []
-            for clientID in subscribers {
-                if let connection = hold(text, in: &state.sessions[clientID, default: ChannelSession(sessionID: Self.newID(), now: now)],
-                                         now: now) {
-                    wake.append(connection)
-                }
+            for session in sessions {
+                if let connection = hold(payload, in: session, now: now) { wake.append(connection) }
             }
-            return (subscribers.count, wake)
+            return (sessions.count, wake)
         }
         Self.wake(wake)
         return count
@@ -224,15 +238,18 @@ final class ChannelHub: Sendable {
     /// Wakes many connections with one mailbox post per loop rather than one per connection.
     static func wake(_ connections: [any ChannelConnection]) {
         var byLoop: [ObjectIdentifier: [any ChannelConnection]] = [:]
-        for connection in connections { byLoop[ObjectIdentifier(connection.loop), default: []].append(connection) }
+        for connection in connections {
+            let loop = connection.loop
+            if loop.inEventLoop {
+                loop.deferToEndOfIteration { connection.pump() }
+            } else {
+                byLoop[ObjectIdentifier(loop), default: []].append(connection)
+            }
+        }
         for group in byLoop.values {
             guard let loop = group.first?.loop else { continue }
-            if loop.inEventLoop {
-                for connection in group { connection.schedulePump() }
-            } else {
-                let batch = ConnectionBatch(group)
-                loop.execute { for connection in batch.connections { connection.pump() } }
-            }
+            let batch = ConnectionBatch(group)
+            loop.execute { for connection in batch.connections { connection.pump() } }
         }
     }
 

@@ -1,13 +1,8 @@
-/// One message held for a client, with the sequence number it was given.
-struct HeldMessage: Sendable {
-    let seq: UInt64
-    let time: Double
-    let text: String
-}
-
 /// Everything the hub keeps per client ID: the sequence counter, the recent messages held for
 /// recovery (bounded by age, count and bytes), the current connection, and presence.
-struct ChannelSession {
+/// A class, used only under the hub's lock: a topic keeps its subscribers' sessions in an
+/// array, so a publish reaches each one without a dictionary lookup by client ID.
+final class ChannelSession {
     let sessionID: String
     var nextSeq: UInt64 = 1
     private(set) var held: [HeldMessage] = []
@@ -31,23 +26,23 @@ struct ChannelSession {
     var heldMessages: ArraySlice<HeldMessage> { held[heldStart...] }
     var oldestHeldSeq: UInt64? { heldStart < held.count ? held[heldStart].seq : nil }
 
-    mutating func append(_ text: String, now: Double, limits: ChannelSettings) -> UInt64 {
+    func append(_ payload: ChannelPayload, now: Double, limits: ChannelSettings) -> UInt64 {
         let seq = nextSeq
         nextSeq += 1
-        held.append(HeldMessage(seq: seq, time: now, text: text))
-        heldBytes += text.utf8.count
+        held.append(HeldMessage(seq: seq, time: now, payload: payload))
+        heldBytes += payload.byteCount
         trim(now: now, limits: limits)
         return seq
     }
 
     /// Drops what is older than the window, beyond the count, or beyond the byte budget.
-    mutating func trim(now: Double, limits: ChannelSettings) {
+    func trim(now: Double, limits: ChannelSettings) {
         while heldStart < held.count {
             let oldest = held[heldStart]
             let count = held.count - heldStart
             guard count > limits.maxHeldMessages || heldBytes > limits.maxHeldBytes
                 || oldest.time < now - limits.recoveryWindowSeconds else { break }
-            heldBytes -= oldest.text.utf8.count
+            heldBytes -= oldest.payload.byteCount
             heldStart += 1
         }
         if heldStart > 64 && heldStart * 2 > held.count {
@@ -69,7 +64,7 @@ struct ChannelSession {
         return Array(held[first...])
     }
 
-    mutating func noteReplaced(_ connectionID: String) {
+    func noteReplaced(_ connectionID: String) {
         replacedConnectionIDs.append(connectionID)
         if replacedConnectionIDs.count > 8 { replacedConnectionIDs.removeFirst() }
     }

@@ -91,7 +91,7 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
     private func collect(_ state: inout State) -> [String] {
         let messages = service.hub.take(for: clientID, connection: self, after: state.ack)
         if let last = messages.last { state.ack = last.seq }
-        return messages.map { ChannelFrames.message(seq: $0.seq, text: $0.text) }
+        return messages.map { ChannelFrames.message(seq: $0.seq, payload: $0.payload) }
     }
 
     /// Answers a waiting poll now with whatever is due (maybe nothing), as its timeout would:

@@ -75,7 +75,11 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
     func pump() {
         guard let clientID, !ended else { return }
         for message in service.hub.take(for: clientID, connection: self, after: cursor) {
-            if socket.send(ChannelFrames.message(seq: message.seq, text: message.text)) == .dropped { return }
+            let byteCount = ChannelFrames.messageByteCount(seq: message.seq, payload: message.payload)
+            let sent = socket.sendText(byteCount: byteCount) { out in
+                ChannelFrames.appendMessage(seq: message.seq, payload: message.payload, to: &out)
+            }
+            if sent == .dropped { return }
             cursor = message.seq
         }
     }

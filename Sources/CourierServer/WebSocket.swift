@@ -91,6 +91,29 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         send(.binary, binary)
     }
 
+    /// A text message written straight into the socket's outgoing buffer: `write` appends
+    /// exactly `byteCount` bytes of valid UTF-8. For a sender that builds frames from shared
+    /// parts (a channel publish delivers one payload to thousands of sockets) and would
+    /// otherwise make a String and an array per copy. Call on the socket's loop.
+    @discardableResult
+    package func sendText(byteCount: Int, _ write: (inout [UInt8]) -> Void) -> SendResult {
+        loop.assertInLoop()
+        guard case .open = state else { return .dropped }
+        if deflate != nil && byteCount >= configuration.compressionThresholdBytes {
+            var payload: [UInt8] = []
+            payload.reserveCapacity(byteCount)
+            write(&payload)
+            return send(.text, payload)
+        }
+        guard !overBackpressureLimit() else { return .dropped }
+        WebSocketFrameEncoder.encodeHeader(.text, payloadCount: byteCount, into: &outbound)
+        let start = outbound.count
+        write(&outbound)
+        precondition(outbound.count - start == byteCount, "sendText wrote \(outbound.count - start) bytes, not \(byteCount)")
+        scheduleFlush()
+        return .sent
+    }
+
     @discardableResult
     public func ping(_ payload: [UInt8] = []) -> SendResult {
         send(.ping, Array(payload.prefix(125)))
@@ -112,10 +135,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
             return .forwarded
         }
         guard case .open = state else { return .dropped }
-        if stream.pendingWriteBytes + outbound.count > configuration.maxBackpressureBytes {
-            sendClose(code: WebSocketCloseCode.policyViolation, reason: "client too slow")
-            return .dropped
-        }
+        guard !overBackpressureLimit() else { return .dropped }
         if let deflate, !opcode.isControl, payload.count >= configuration.compressionThresholdBytes {
             WebSocketFrameEncoder.encode(opcode, payload: deflate.compress(payload), compressed: true, into: &outbound)
         } else {
@@ -123,6 +143,14 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         }
         scheduleFlush()
         return .sent
+    }
+
+    /// The client is not reading: what waits for it has passed the bound, so it is closed (1008)
+    /// rather than let its queue grow.
+    private func overBackpressureLimit() -> Bool {
+        guard stream.pendingWriteBytes + outbound.count > configuration.maxBackpressureBytes else { return false }
+        sendClose(code: WebSocketCloseCode.policyViolation, reason: "client too slow")
+        return true
     }
 
     private func sendClose(code: UInt16?, reason: String) {

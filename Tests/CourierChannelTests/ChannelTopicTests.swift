@@ -82,6 +82,25 @@ import Testing
         }
     }
 
+    /// A topic keeps its subscribers' sessions between publishes: one who joins after a publish
+    /// hears the next one, and only that.
+    @Test func aClientSubscribedAfterAPublishHearsTheNextOne() async throws {
+        let service = ChannelService(secret: testSecret, settings: testSettings(), clock: ManualClock())
+        try await withChannelServer(service) { port in
+            let first = try ChannelSocket(port: port)
+            _ = try await first.opened(token: try service.createChannel(clientID: "first"))
+            let late = try ChannelSocket(port: port)
+            _ = try await late.opened(token: try service.createChannel(clientID: "late"))
+            try service.subscribe(clientID: "first", topic: "t")
+            #expect(try service.publish(topic: "t", message: "one") == 1)
+            try service.subscribe(clientID: "late", topic: "t")
+            #expect(try service.publish(topic: "t", message: "two \\ \u{7}") == 2)
+            #expect(try await first.next(2) == [.message(1, "one"), .message(2, "two \\ \u{7}")])
+            #expect(try await late.next() == .message(1, "two \\ \u{7}"))
+            #expect(await late.isSilent())
+        }
+    }
+
     @Test func publishReturnsTheSubscriberCount() throws {
         let service = ChannelService(secret: testSecret, settings: testSettings(), clock: ManualClock())
         #expect(try service.publish(topic: "empty", message: "hello?") == 0)

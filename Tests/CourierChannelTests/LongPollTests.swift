@@ -11,7 +11,7 @@ import Testing
             _ = try await socket.opened(token: try service.createChannel(clientID: "ws"))
             let pollToken = try service.createChannel(clientID: "lp")
             let poller = try LongPollClient(port: port)
-            let texts = ["a", "b \"c\"", "ü\n", String(repeating: "x", count: 5_000)]
+            let texts = ["a", "b \"c\"", "ü\n", "back\\slash\ttab\r\u{01}\u{1F}\u{7F} 🎲 \u{2028}", String(repeating: "x", count: 5_000)]
             for text in texts {
                 try service.sendMessage(clientID: "ws", message: text)
                 try service.sendMessage(clientID: "lp", message: text)

@@ -3,8 +3,14 @@
 public enum WebSocketFrameEncoder {
     public static func encode(_ opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer, fin: Bool = true,
                               compressed: Bool = false, into buffer: inout [UInt8]) {
+        encodeHeader(opcode, payloadCount: payload.count, fin: fin, compressed: compressed, into: &buffer)
+        buffer.append(contentsOf: payload)
+    }
+
+    /// The header of a frame whose `payloadCount` bytes the caller appends next.
+    public static func encodeHeader(_ opcode: WebSocketOpcode, payloadCount count: Int, fin: Bool = true,
+                                    compressed: Bool = false, into buffer: inout [UInt8]) {
         buffer.append((fin ? 0x80 : 0) | (compressed ? 0x40 : 0) | opcode.rawValue)
-        let count = payload.count
         if count < 126 {
             buffer.append(UInt8(count))
         } else if count <= 0xFFFF {
@@ -15,7 +21,6 @@ public enum WebSocketFrameEncoder {
             buffer.append(127)
             for shift in stride(from: 56, through: 0, by: -8) { buffer.append(UInt8((count >> shift) & 0xFF)) }
         }
-        buffer.append(contentsOf: payload)
     }
 
     public static func encode(_ opcode: WebSocketOpcode, payload: [UInt8], fin: Bool = true,

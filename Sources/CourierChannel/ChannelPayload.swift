@@ -1,0 +1,28 @@
+/// A message as sent: its text and the JSON string the frames carry, made once per
+/// `sendMessage` or `publish`. A topic's subscribers all hold the same payload (a reference
+/// each, not a copy of the text), and no delivery escapes the text again.
+final class ChannelPayload: Sendable {
+    let text: String
+    /// The text as a JSON string literal, quotes included.
+    let json: [UInt8]
+
+    init(_ text: String) {
+        self.text = text
+        var json: [UInt8] = []
+        json.reserveCapacity(text.utf8.count + 2)
+        ChannelFrames.appendJSONString(text, to: &json)
+        self.json = json
+    }
+
+    /// What the message counts against the held-bytes budget.
+    var byteCount: Int { text.utf8.count }
+}
+
+/// One message held for a client, with the sequence number it was given.
+struct HeldMessage: Sendable {
+    let seq: UInt64
+    let time: Double
+    let payload: ChannelPayload
+
+    var text: String { payload.text }
+}
