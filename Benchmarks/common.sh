@@ -29,6 +29,9 @@ require_tools() {
 build() {
     local dir=$1 product=$2 name=$3 blog="$LOGS/build-$3.log" rc
     log "building $product (log: ${blog#"$ROOT"/})"
+    # SwiftPM reuses its cached build plan when no manifest changed, so a source file added to
+    # Courier (a path dependency here) was not compiled into the benchmark; plan afresh.
+    rm -f "$dir/.build/release.yaml" "$dir"/.build/*/release/description.json
     (cd "$dir" && flock "$LOCK" swift build -c release --product "$product") >"$blog" 2>&1
     rc=$?
     if [[ $rc -ne 0 ]]; then

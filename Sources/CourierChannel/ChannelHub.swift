@@ -60,19 +60,19 @@ final class ChannelHub: Sendable {
     // MARK: Messages
 
     func send(_ text: String, to clientID: String) {
-        let payload = ChannelPayload(text)
         let now = clock.now()
+        let payload = ChannelPayload(text, time: now)
         let connection = state.withLock { state -> (any ChannelConnection)? in
-            hold(payload, in: state.session(for: clientID, now: now), now: now)
+            hold(payload, in: state.session(for: clientID, now: now))
         }
         connection?.schedulePump()
     }
 
     /// Appends the message to the session; returns the connection to wake, if it is not
     /// already due to pump.
-    private func hold(_ payload: ChannelPayload, in session: ChannelSession, now: Double) -> (any ChannelConnection)? {
-        _ = session.append(payload, now: now, limits: settings)
-        guard let connection = session.connection, !session.pumpScheduled else { return nil }
+    private func hold(_ payload: ChannelPayload, in session: ChannelSession) -> (any ChannelConnection)? {
+        session.append(payload, limits: settings)
+        guard !session.pumpScheduled, let connection = session.connection else { return nil }
         session.pumpScheduled = true
         return connection
     }
@@ -221,13 +221,13 @@ final class ChannelHub: Sendable {
 
     /// Sends `text` to every subscriber under one lock; each connection is woken once.
     func publish(_ text: String, to topic: String) -> Int {
-        let payload = ChannelPayload(text)
         let now = clock.now()
+        let payload = ChannelPayload(text, time: now)
         let (count, wake) = state.withLock { state -> (Int, [any ChannelConnection]) in
             guard let sessions = state.subscriberSessions(of: topic, now: now) else { return (0, []) }
             var wake: [any ChannelConnection] = []
             for session in sessions {
-                if let connection = hold(payload, in: session, now: now) { wake.append(connection) }
+                if let connection = hold(payload, in: session) { wake.append(connection) }
             }
             return (sessions.count, wake)
         }
@@ -256,7 +256,7 @@ final class ChannelHub: Sendable {
     var sessionCount: Int { state.withLock { $0.sessions.count } }
 
     func heldCount(for clientID: String) -> Int {
-        state.withLock { $0.sessions[clientID]?.heldMessages.count ?? 0 }
+        state.withLock { $0.sessions[clientID]?.heldCount ?? 0 }
     }
 
     static func newID() -> String {

@@ -5,9 +5,12 @@ final class ChannelPayload: Sendable {
     let text: String
     /// The text as a JSON string literal, quotes included.
     let json: [UInt8]
+    /// When it was sent: its age in the recovery window counts from here.
+    let time: Double
 
-    init(_ text: String) {
+    init(_ text: String, time: Double) {
         self.text = text
+        self.time = time
         var json: [UInt8] = []
         json.reserveCapacity(text.utf8.count + 2)
         ChannelFrames.appendJSONString(text, to: &json)
@@ -18,10 +21,9 @@ final class ChannelPayload: Sendable {
     var byteCount: Int { text.utf8.count }
 }
 
-/// One message held for a client, with the sequence number it was given.
+/// A message handed to a connection, with the sequence number it has in the client's session.
 struct HeldMessage: Sendable {
     let seq: UInt64
-    let time: Double
     let payload: ChannelPayload
 
     var text: String { payload.text }

@@ -1,37 +1,42 @@
 /// Everything the hub keeps per client ID: the sequence counter, the recent messages held for
 /// recovery (bounded by age, count and bytes), the current connection, and presence.
+///
 /// A class, used only under the hub's lock: a topic keeps its subscribers' sessions in an
-/// array, so a publish reaches each one without a dictionary lookup by client ID.
+/// array, so a publish reaches each one without a dictionary lookup by client ID. A publish
+/// touches every subscriber's session, so what it touches is kept small and together: the
+/// fields it uses come first, and a held message is one reference to its shared payload (the
+/// sequence number follows from the position, the time is the payload's).
 final class ChannelSession {
-    let sessionID: String
-    var nextSeq: UInt64 = 1
-    private(set) var held: [HeldMessage] = []
+    private(set) var held: [ChannelPayload] = []
     private var heldStart = 0
+    /// The sequence number of `held[heldStart]`, or of the next message when none is held.
+    private var firstHeldSeq: UInt64 = 1
     private(set) var heldBytes = 0
-    /// The highest sequence number ever handed to a connection; a fresh connection starts here.
-    var deliveredThrough: UInt64 = 0
-    var connection: (any ChannelConnection)?
-    var tokenExpiry: Double = .infinity
     var pumpScheduled = false
     var present = false
+    var connection: (any ChannelConnection)?
+    /// The highest sequence number ever handed to a connection; a fresh connection starts here.
+    var deliveredThrough: UInt64 = 0
+    var tokenExpiry: Double = .infinity
     var absentSince: Double?
+    let sessionID: String
     var replacedConnectionIDs: [String] = []
-    var topics: Set<String> = []
 
     init(sessionID: String, now: Double) {
         self.sessionID = sessionID
         absentSince = now
     }
 
-    var heldMessages: ArraySlice<HeldMessage> { held[heldStart...] }
-    var oldestHeldSeq: UInt64? { heldStart < held.count ? held[heldStart].seq : nil }
+    var heldCount: Int { held.count - heldStart }
+    var nextSeq: UInt64 { firstHeldSeq + UInt64(heldCount) }
+    var oldestHeldSeq: UInt64? { heldCount > 0 ? firstHeldSeq : nil }
 
-    func append(_ payload: ChannelPayload, now: Double, limits: ChannelSettings) -> UInt64 {
+    @discardableResult
+    func append(_ payload: ChannelPayload, limits: ChannelSettings) -> UInt64 {
         let seq = nextSeq
-        nextSeq += 1
-        held.append(HeldMessage(seq: seq, time: now, payload: payload))
+        held.append(payload)
         heldBytes += payload.byteCount
-        trim(now: now, limits: limits)
+        trim(now: payload.time, limits: limits)
         return seq
     }
 
@@ -39,11 +44,11 @@ final class ChannelSession {
     func trim(now: Double, limits: ChannelSettings) {
         while heldStart < held.count {
             let oldest = held[heldStart]
-            let count = held.count - heldStart
-            guard count > limits.maxHeldMessages || heldBytes > limits.maxHeldBytes
+            guard held.count - heldStart > limits.maxHeldMessages || heldBytes > limits.maxHeldBytes
                 || oldest.time < now - limits.recoveryWindowSeconds else { break }
-            heldBytes -= oldest.payload.byteCount
+            heldBytes -= oldest.byteCount
             heldStart += 1
+            firstHeldSeq += 1
         }
         if heldStart > 64 && heldStart * 2 > held.count {
             held.removeFirst(heldStart)
@@ -51,17 +56,18 @@ final class ChannelSession {
         }
     }
 
-    /// The held messages after `seq`. Held sequence numbers are consecutive (appended one by
-    /// one, dropped from the front), so the first one wanted is found by arithmetic, not by
-    /// scanning every held message on each delivery.
+    /// The held messages after `seq` (sequence numbers are consecutive, so the first one wanted
+    /// is found by arithmetic).
     func messages(after seq: UInt64) -> [HeldMessage] {
-        guard let oldest = oldestHeldSeq else { return [] }
-        let skip = seq < oldest ? 0 : Int(min(seq - oldest + 1, UInt64(held.count - heldStart)))
-        let first = heldStart + skip
-        guard first == held.count || held[first].seq == max(seq + 1, oldest) else {
-            return heldMessages.filter { $0.seq > seq }
+        let first = max(seq + 1, firstHeldSeq)
+        guard first < nextSeq else { return [] }
+        let start = heldStart + Int(first - firstHeldSeq)
+        var messages: [HeldMessage] = []
+        messages.reserveCapacity(held.count - start)
+        for (offset, payload) in held[start...].enumerated() {
+            messages.append(HeldMessage(seq: first + UInt64(offset), payload: payload))
         }
-        return Array(held[first...])
+        return messages
     }
 
     func noteReplaced(_ connectionID: String) {

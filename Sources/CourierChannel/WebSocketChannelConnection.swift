@@ -74,7 +74,11 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
 
     func pump() {
         guard let clientID, !ended else { return }
-        for message in service.hub.take(for: clientID, connection: self, after: cursor) {
+        let messages = service.hub.take(for: clientID, connection: self, after: cursor)
+        guard !messages.isEmpty else { return }
+        // A hint: a frame header is 2 or 4 bytes unless escaping made the message over 64 KiB.
+        socket.reserveSendCapacity(messages.reduce(0) { $0 + 4 + ChannelFrames.messageByteCount(seq: $1.seq, payload: $1.payload) })
+        for message in messages {
             let byteCount = ChannelFrames.messageByteCount(seq: message.seq, payload: message.payload)
             let sent = socket.sendText(byteCount: byteCount) { out in
                 ChannelFrames.appendMessage(seq: message.seq, payload: message.payload, to: &out)

@@ -114,6 +114,12 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         return .sent
     }
 
+    /// Makes room for `byteCount` more bytes of frames, for a sender about to write many, so
+    /// the buffer grows once rather than doubling its way there.
+    package func reserveSendCapacity(_ byteCount: Int) {
+        outbound.reserveCapacity(outbound.count + byteCount)
+    }
+
     @discardableResult
     public func ping(_ payload: [UInt8] = []) -> SendResult {
         send(.ping, Array(payload.prefix(125)))
