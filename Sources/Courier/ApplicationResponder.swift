@@ -3,20 +3,24 @@ import CourierLoop
 import CourierServer
 import Logging
 
-/// The frozen app: routes and middleware as the server calls them. A synchronous route with
-/// no middleware runs inline on the loop; anything else runs in a Task whose executor is the
-/// connection's loop.
+/// The frozen app: routes and middleware as the server calls them. A synchronous route behind
+/// no middleware, or only `RequestFilter`s, runs inline on the loop; anything else runs in a
+/// Task whose executor is the connection's loop.
 public struct ApplicationResponder: HTTPResponder {
     let router: Router
     let middleware: [any Middleware]
     let logger: Logger
     private let hasBodyLimits: Bool
+    /// The middleware, when every one is a filter (empty when there is none).
+    private let filters: [any RequestFilter]?
 
     init(router: Router, middleware: [any Middleware], logger: Logger) {
         self.router = router
         self.middleware = middleware
         self.logger = logger
         hasBodyLimits = router.routes.contains { $0.maxBodyBytes != nil }
+        let filters = middleware.compactMap { $0 as? any RequestFilter }
+        self.filters = filters.count == middleware.count ? filters : nil
     }
 
     public func maxBodyBytes(for head: HTTPRequestHead) -> Int? {
@@ -28,9 +32,26 @@ public struct ApplicationResponder: HTTPResponder {
         let head = serverRequest.head
         var request = Request(method: head.method, target: head.target, headers: head.headers, body: serverRequest.body,
                               version: head.version, remoteAddress: serverRequest.remoteAddress, loop: serverRequest.loop)
-        if middleware.isEmpty, case .found(.sync(let handler), let parameters) = router.match(request.method, request.path) {
+        guard let filters else {
+            let box = RequestBox(request: request)
+            Task(executorPreference: serverRequest.loop) {
+                let response = await handle(box.request)
+                send(response, writer: writer, loop: serverRequest.loop)
+            }
+            return
+        }
+        var response = Response()
+        do {
+            for filter in filters { try filter.filter(&request) }
+        } catch {
+            response = errorResponse(error, request)
+            refuseSplitHeaders(&response, request)
+            send(response, writer: writer, loop: serverRequest.loop)
+            return
+        }
+        // Matched after the filters, which may have changed the request.
+        if case .found(.sync(let handler), let parameters) = router.match(request.method, request.path) {
             request.parameters = parameters
-            var response = Response()
             do {
                 try handler(request, &response)
             } catch {
@@ -42,7 +63,9 @@ public struct ApplicationResponder: HTTPResponder {
         }
         let box = RequestBox(request: request)
         Task(executorPreference: serverRequest.loop) {
-            let response = await handle(box.request)
+            var response = Response()
+            await route(box.request, &response)
+            refuseSplitHeaders(&response, box.request)
             send(response, writer: writer, loop: serverRequest.loop)
         }
     }

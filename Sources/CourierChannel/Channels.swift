@@ -5,7 +5,7 @@ import Synchronization
 /// The Channel API as middleware: mounts the transports and the JavaScript client under
 /// `/_ah/channel/`, dispatches presence through the app's own router, and refuses (403) the
 /// presence paths to anyone outside, so presence cannot be forged.
-public struct Channels: Middleware {
+public struct Channels: RequestFilter {
     public static let connectedPath = "/_ah/channel/connected/"
     public static let disconnectedPath = "/_ah/channel/disconnected/"
     static let presencePrefixes = ["/_ah/channel/connected", "/_ah/channel/disconnected"]
@@ -18,14 +18,13 @@ public struct Channels: Middleware {
         self.presence = presence
     }
 
-    public func handle(_ request: Request, _ response: inout Response, next: Next) async throws {
+    public func filter(_ request: inout Request) throws {
         // Messages sent to clients that never connect are held too, so the sweep that forgets
         // them must run even on a server no channel has reached yet.
         if let loop = request.loop { service.ensureSweeper(on: loop) }
         if Self.presencePrefixes.contains(where: { request.path.hasPrefix($0) }), request.storage[InternalPresence.self] != true {
             throw HTTPError(.forbidden, "Presence notifications come only from the channel service.")
         }
-        try await next(request, &response)
     }
 
     public func mount(on app: Application) throws {

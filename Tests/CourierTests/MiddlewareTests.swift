@@ -66,6 +66,18 @@ struct CurrentUser: RequestStorageKey {
     typealias Value = String
 }
 
+/// Sets the user from a header, and refuses the banned one.
+struct UserFromHeader: RequestFilter {
+    func filter(_ request: inout Request) throws {
+        guard let name = request.headers["X-User"] else { return }
+        if name == "mallory" { throw HTTPError(.forbidden, "Not you") }
+        request.storage[CurrentUser.self] = name
+    }
+}
+
+/// Whether the handler ran inside a Task: a synchronous route behind only filters runs inline.
+private func runsInATask() -> Bool { withUnsafeCurrentTask { $0 != nil } }
+
 @Suite struct MiddlewareTests {
     @Test(arguments: bothModes)
     func middlewareSeesTheRequestBeforeAndTheResponseAfter(mode: TestMode) async throws {
@@ -82,6 +94,49 @@ struct CurrentUser: RequestStorageKey {
             let response = try await client.get("/me")
             #expect(response.text == "user ada (checked)")
             #expect(response.headers["X-Served-To"] == "ada")
+        }
+    }
+
+    @Test(arguments: bothModes)
+    func filtersChangeTheRequestOrRefuseItForSyncAndAsyncRoutes(mode: TestMode) async throws {
+        let app = Application()
+        app.use(UserFromHeader())
+        app.get("/sync") { request, response in
+            response.write("sync \(request.storage[CurrentUser.self] ?? "none") task=\(runsInATask())")
+        }
+        app.get("/async") { (request: Request, response: inout Response) async throws in
+            try await Task.sleep(for: .milliseconds(1))
+            response.write("async \(request.storage[CurrentUser.self] ?? "none")")
+        }
+        try await app.test(mode) { client throws in
+            let sync = try await client.get("/sync", headers: ["X-User": "ada"])
+            // Live, the loop calls it inline; in process, the test's own task calls the chain.
+            #expect(sync.text == "sync ada task=\(mode == .inProcess)")
+            #expect(try await client.get("/async", headers: ["X-User": "grace"]).text == "async grace")
+            #expect(try await client.get("/sync").text == "sync none task=\(mode == .inProcess)")
+            for path in ["/sync", "/async", "/nowhere"] {
+                let refused = try await client.get(path, headers: ["X-User": "mallory"])
+                #expect(refused.status == 403)
+                #expect(refused.text.contains("Not you"))
+            }
+            #expect(try await client.get("/nowhere", headers: ["X-User": "ada"]).status == 404)
+        }
+    }
+
+    @Test(arguments: bothModes)
+    func filtersMixWithOtherMiddlewareInOrder(mode: TestMode) async throws {
+        let app = Application()
+        app.use(Tracer(name: "outer"), UserFromHeader(), Tracer(name: "inner"))
+        app.get("/who") { request, response in
+            response.write("\(request.storage[CurrentUser.self] ?? "none") via \(request.headers["X-Way-In"] ?? "") task=\(runsInATask())")
+        }
+        try await app.test(mode) { client throws in
+            let response = try await client.get("/who", headers: ["X-User": "ada"])
+            #expect(response.text == "ada via outer,inner task=true")
+            #expect(response.headers["X-Way-Out"] == "inner,outer")
+            let refused = try await client.get("/who", headers: ["X-User": "mallory"])
+            #expect(refused.status == 403)
+            #expect(refused.headers["X-Way-Out"] == nil)
         }
     }
 

@@ -8,7 +8,7 @@ import Foundation
 ///
 ///     app.use(try Users())
 ///     if let user = request.user { ... } else { response.redirect(to: Users.loginURL(continue: request.url)) }
-public struct Users: Middleware {
+public struct Users: RequestFilter {
     public static let loginPath = "/_ah/login"
     public static let logoutPath = "/_ah/logout"
 
@@ -46,10 +46,8 @@ public struct Users: Middleware {
         "\(logoutPath)?continue=\(URLEncoding.encode(destination))"
     }
 
-    public func handle(_ request: Request, _ response: inout Response, next: Next) async throws {
-        var request = request
+    public func filter(_ request: inout Request) throws {
         request.user = currentUser(request)
-        try await next(request, &response)
     }
 
     func currentUser(_ request: Request) -> User? {
