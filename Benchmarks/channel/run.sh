@@ -24,7 +24,8 @@
 #   ROUNDS=3                   rounds
 #   LIGHT_CLIENTS=100 LIGHT_RATE=100       the light-rate latency run
 #   LOAD_CLIENTS=1000 LOAD_RATE=10000      the loaded latency run
-#   FANOUT_SUBSCRIBERS=10000 IN_FLIGHT=16  the fan-out run
+#   FANOUT_SUBSCRIBERS=10000 IN_FLIGHT=64  the fan-out run (publishes kept in flight: enough that
+#                              several land in one loop iteration, as under a busy topic)
 #   POSTERS=16                 keep-alive HTTP connections the latency runs POST over
 #   SIZE=32                    bytes of each message (the POST body)
 #   WARMUP=2 DURATION=10       seconds of each run (warm-up not recorded)
@@ -60,7 +61,7 @@ LIGHT_RATE=${LIGHT_RATE:-100}
 LOAD_CLIENTS=${LOAD_CLIENTS:-1000}
 LOAD_RATE=${LOAD_RATE:-10000}
 FANOUT_SUBSCRIBERS=${FANOUT_SUBSCRIBERS:-10000}
-IN_FLIGHT=${IN_FLIGHT:-16}
+IN_FLIGHT=${IN_FLIGHT:-64}
 POSTERS=${POSTERS:-16}
 SIZE=${SIZE:-32}
 WARMUP=${WARMUP:-2}
