@@ -33,10 +33,14 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     /// True when a comma-separated header (Connection, Upgrade, ...) lists `token`.
     public func containsToken(_ token: String, in name: String) -> Bool {
         for field in fields where Self.equalNames(field.name, name) {
-            for part in field.value.split(separator: ",") where Self.equalNames(part.trimmingSpaces, token) {
-                return true
-            }
+            if Self.listsToken(token, in: field.value) { return true }
         }
+        return false
+    }
+
+    /// True when the comma-separated `value` lists `token`.
+    static func listsToken(_ token: String, in value: String) -> Bool {
+        for part in value.split(separator: ",") where equalNames(part.trimmingSpaces, token) { return true }
         return false
     }
 

@@ -180,11 +180,11 @@ final class HTTPConnection: LoopConnection {
     func respond(sequence requestSequence: Int, head responseHead: HTTPResponseHead, body responseBody: [UInt8]) {
         guard isCurrent(requestSequence), streaming == nil else { return }
         let sendsBody = responseHead.status.allowsBody
-        writeHead(responseHead) { headers in
-            if sendsBody, !headers.contains("Content-Length") {
-                outbound.append(contentsOf: Self.contentLengthPrefix)
+        writeHead(responseHead) { hasContentLength in
+            if sendsBody, !hasContentLength {
+                outbound.append(staticText: "Content-Length: ")
                 HTTPResponseSerializer.appendDecimal(responseBody.count, into: &outbound)
-                outbound.append(contentsOf: Self.crlf)
+                outbound.append(staticText: "\r\n")
             }
         }
         if sendsBody, !isHeadRequest { outbound.append(contentsOf: responseBody) }
@@ -259,22 +259,20 @@ final class HTTPConnection: LoopConnection {
         context.untrack(self)
     }
 
-    /// Writes the status line, the app's headers, what `extra` adds, then Date and Connection.
-    private func writeHead(_ responseHead: HTTPResponseHead, extra: (inout HTTPHeaders) -> Void) {
-        var responseHead = responseHead
-        responseHead.version = .http1_1
-        let closeAfter = !keepAlive || context.isShuttingDown || responseHead.headers.containsToken("close", in: "Connection")
+    /// Writes the status line, the app's headers but Connection, what `extra` adds (told whether
+    /// the app set Content-Length), then Date and Connection.
+    private func writeHead(_ responseHead: HTTPResponseHead, extra: (_ hasContentLength: Bool) -> Void) {
+        let facts = HTTPResponseSerializer.writeServerHead(responseHead, into: &outbound)
+        let closeAfter = !keepAlive || context.isShuttingDown || facts.asksToClose
         if closeAfter { keepAlive = false }
-        responseHead.headers.remove("Connection")
-        HTTPResponseSerializer.writeHeadWithoutEnd(responseHead, into: &outbound)
-        extra(&responseHead.headers)
+        extra(facts.hasContentLength)
         outbound.append(contentsOf: context.dateCache.current())
         if closeAfter {
-            outbound.append(contentsOf: Self.connectionClose)
+            outbound.append(staticText: "Connection: close\r\n")
         } else if requestWasHTTP10 {
-            outbound.append(contentsOf: Self.connectionKeepAlive)
+            outbound.append(staticText: "Connection: keep-alive\r\n")
         }
-        outbound.append(contentsOf: Self.crlf)
+        outbound.append(staticText: "\r\n")
     }
 
     private var requestWasHTTP10 = false
@@ -302,9 +300,9 @@ final class HTTPConnection: LoopConnection {
         let text = Array("\(status.code) \(status.reasonPhrase)\n".utf8)
         keepAlive = false
         writeHead(head) { _ in
-            outbound.append(contentsOf: Self.contentLengthPrefix)
+            outbound.append(staticText: "Content-Length: ")
             HTTPResponseSerializer.appendDecimal(text.count, into: &outbound)
-            outbound.append(contentsOf: Self.crlf)
+            outbound.append(staticText: "\r\n")
         }
         outbound.append(contentsOf: text)
         flush()
@@ -398,9 +396,5 @@ final class HTTPConnection: LoopConnection {
     }
 
     private static let continueLine = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
-    private static let contentLengthPrefix = Array("Content-Length: ".utf8)
     private static let chunkedLine = Array("Transfer-Encoding: chunked\r\n".utf8)
-    private static let connectionClose = Array("Connection: close\r\n".utf8)
-    private static let connectionKeepAlive = Array("Connection: keep-alive\r\n".utf8)
-    private static let crlf: [UInt8] = [0x0D, 0x0A]
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes an `Encodable` straight into JSON bytes, with the output of Foundation's
 /// `JSONEncoder` at its default settings (insertion order, `/` escaped, integral doubles without
@@ -6,6 +9,10 @@ import Foundation
 /// benchmark showed Foundation's encoder as the largest user-space cost; anything this encoder
 /// does not handle exactly (dates, data, URLs, decimals, exponents, super-encoders) makes it
 /// give up, and the caller falls back to `JSONEncoder`.
+///
+/// Each thread keeps one encoder and reuses it: allocating the encoder, its container stack and
+/// a growing output array per response was a fifth of the JSON route's cost. Containers must not
+/// outlive the `encode(to:)` call they were made in (Foundation's do not either).
 final class StreamingJSONEncoder: Encoder {
     struct Unsupported: Error {}
 
@@ -17,25 +24,62 @@ final class StreamingJSONEncoder: Encoder {
     private(set) var bytes: [UInt8] = []
     private var frames: [Frame] = []
     private var levelStart = 0
-    var codingPath: [any CodingKey] = []
-    var userInfo: [CodingUserInfoKey: Any] = [:]
+    private var inUse = false
+    var codingPath: [any CodingKey] { [] }
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    /// A larger scratch buffer is dropped after use rather than held by the thread.
+    private static let retainedCapacity = 64 * 1024
 
     static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let encoder = StreamingJSONEncoder()
-        encoder.bytes.reserveCapacity(128)
-        try encoder.encodeValue(value)
-        return encoder.bytes
+        let encoder = threadEncoder()
+        // A value whose encode(to:) itself encodes JSON gets an encoder of its own.
+        if encoder.inUse { return try StreamingJSONEncoder().run(value) }
+        return try encoder.run(value)
     }
+
+    private func run<T: Encodable>(_ value: T) throws -> [UInt8] {
+        inUse = true
+        defer {
+            inUse = false
+            bytes.removeAll(keepingCapacity: bytes.capacity <= Self.retainedCapacity)
+            frames.removeAll(keepingCapacity: true)
+            levelStart = 0
+        }
+        try encodeValue(value)
+        // A copy of exactly the output (handing out `bytes` itself would leave the scratch
+        // buffer shared, and the next use would allocate a fresh one).
+        return bytes.withUnsafeBufferPointer { Array($0) }
+    }
+
+    /// The calling thread's encoder, made on first use and released when the thread exits.
+    private static func threadEncoder() -> StreamingJSONEncoder {
+        let key = threadKey
+        if let raw = pthread_getspecific(key) {
+            return Unmanaged<StreamingJSONEncoder>.fromOpaque(raw).takeUnretainedValue()
+        }
+        let encoder = StreamingJSONEncoder()
+        encoder.bytes.reserveCapacity(256)
+        pthread_setspecific(key, Unmanaged.passRetained(encoder).toOpaque())
+        return encoder
+    }
+
+    private static let threadKey: pthread_key_t = {
+        var key = pthread_key_t()
+        let status = pthread_key_create(&key) { raw in
+            if let raw { Unmanaged<StreamingJSONEncoder>.fromOpaque(raw).release() }
+        }
+        precondition(status == 0, "pthread_key_create failed: \(status)")
+        return key
+    }()
 
     func encodeValue<T: Encodable>(_ value: T) throws {
         // Metatype comparisons, not `as?` casts: a failed dynamic cast costs far more than the
         // write it guards, and every nested value passes through here.
         let type = T.self
         if type == String.self { return writeString(unsafeBitCast(value, to: String.self)) }
-        if type == Int.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: Int.self)).utf8) }
-        if type == Bool.self {
-            return bytes.append(contentsOf: unsafeBitCast(value, to: Bool.self) ? Array("true".utf8) : Array("false".utf8))
-        }
+        if type == Int.self { return writeInteger(unsafeBitCast(value, to: Int.self)) }
+        if type == Bool.self { return writeBool(unsafeBitCast(value, to: Bool.self)) }
         if type == Double.self { return try writeDouble(unsafeBitCast(value, to: Double.self)) }
         if type == Int64.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: Int64.self)).utf8) }
         if type == Int32.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: Int32.self)).utf8) }
@@ -51,10 +95,17 @@ final class StreamingJSONEncoder: Encoder {
         try value.encode(to: self)
         close(downTo: depth)
         levelStart = savedStart
-        if bytes.count == written { bytes.append(contentsOf: Array("{}".utf8)) }
+        if bytes.count == written { writeLiteral("{}") }
     }
 
-    private func writeDouble(_ number: Double) throws {
+    func writeInteger(_ number: Int) { bytes.append(contentsOf: String(number).utf8) }
+    func writeBool(_ flag: Bool) { writeLiteral(flag ? "true" : "false") }
+
+    func writeLiteral(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    func writeDouble(_ number: Double) throws {
         guard number.isFinite else { throw Unsupported() }
         if number == number.rounded(), abs(number) < 1e15 {
             bytes.append(contentsOf: String(Int(number)).utf8)
@@ -146,7 +197,29 @@ final class StreamingJSONEncoder: Encoder {
 
         mutating func encodeNil(forKey key: Key) throws {
             self.key(key)
-            encoder.bytes.append(contentsOf: Array("null".utf8))
+            encoder.writeLiteral("null")
+        }
+
+        // The common scalars written directly: the protocol's defaults route them through the
+        // generic `encode`, which costs a dynamic dispatch and the type tests in `encodeValue`.
+        mutating func encode(_ value: String, forKey key: Key) throws {
+            self.key(key)
+            encoder.writeString(value)
+        }
+
+        mutating func encode(_ value: Int, forKey key: Key) throws {
+            self.key(key)
+            encoder.writeInteger(value)
+        }
+
+        mutating func encode(_ value: Bool, forKey key: Key) throws {
+            self.key(key)
+            encoder.writeBool(value)
+        }
+
+        mutating func encode(_ value: Double, forKey key: Key) throws {
+            self.key(key)
+            try encoder.writeDouble(value)
         }
 
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
@@ -181,7 +254,7 @@ final class StreamingJSONEncoder: Encoder {
 
         mutating func encodeNil() throws {
             encoder.beginElement(in: index)
-            encoder.bytes.append(contentsOf: Array("null".utf8))
+            encoder.writeLiteral("null")
         }
 
         mutating func encode<T: Encodable>(_ value: T) throws {
@@ -205,7 +278,7 @@ final class StreamingJSONEncoder: Encoder {
     private struct Single: SingleValueEncodingContainer {
         let encoder: StreamingJSONEncoder
         var codingPath: [any CodingKey] { [] }
-        mutating func encodeNil() throws { encoder.bytes.append(contentsOf: Array("null".utf8)) }
+        mutating func encodeNil() throws { encoder.writeLiteral("null") }
         mutating func encode<T: Encodable>(_ value: T) throws { try encoder.encodeValue(value) }
     }
 }
