@@ -1,3 +1,4 @@
+import CourierHTTP
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +22,8 @@ final class StreamingJSONEncoder: Encoder {
         var count = 0
     }
 
-    private(set) var bytes: [UInt8] = []
+    /// A `ByteWriter`: JSON is many appends of a few bytes, ~100 instructions each to an array.
+    private var output = ByteWriter(capacity: 256)
     private var frames: [Frame] = []
     private var levelStart = 0
     private var inUse = false
@@ -42,14 +44,12 @@ final class StreamingJSONEncoder: Encoder {
         inUse = true
         defer {
             inUse = false
-            bytes.removeAll(keepingCapacity: bytes.capacity <= Self.retainedCapacity)
+            output.removeAll(retainedCapacity: Self.retainedCapacity)
             frames.removeAll(keepingCapacity: true)
             levelStart = 0
         }
         try encodeValue(value)
-        // A copy of exactly the output (handing out `bytes` itself would leave the scratch
-        // buffer shared, and the next use would allocate a fresh one).
-        return bytes.withUnsafeBufferPointer { Array($0) }
+        return Array(output.bytes.assumingMemoryBound(to: UInt8.self))
     }
 
     /// The calling thread's encoder, made on first use and released when the thread exits.
@@ -59,7 +59,6 @@ final class StreamingJSONEncoder: Encoder {
             return Unmanaged<StreamingJSONEncoder>.fromOpaque(raw).takeUnretainedValue()
         }
         let encoder = StreamingJSONEncoder()
-        encoder.bytes.reserveCapacity(256)
         pthread_setspecific(key, Unmanaged.passRetained(encoder).toOpaque())
         return encoder
     }
@@ -81,89 +80,92 @@ final class StreamingJSONEncoder: Encoder {
         if type == Int.self { return writeInteger(unsafeBitCast(value, to: Int.self)) }
         if type == Bool.self { return writeBool(unsafeBitCast(value, to: Bool.self)) }
         if type == Double.self { return try writeDouble(unsafeBitCast(value, to: Double.self)) }
-        if type == Int64.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: Int64.self)).utf8) }
-        if type == Int32.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: Int32.self)).utf8) }
-        if type == UInt.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: UInt.self)).utf8) }
-        if type == UInt64.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: UInt64.self)).utf8) }
+        if type == Int64.self { return output.append(String(unsafeBitCast(value, to: Int64.self))) }
+        if type == Int32.self { return output.append(String(unsafeBitCast(value, to: Int32.self))) }
+        if type == UInt.self { return output.append(String(unsafeBitCast(value, to: UInt.self))) }
+        if type == UInt64.self { return output.append(String(unsafeBitCast(value, to: UInt64.self))) }
         if type == Date.self || type == Data.self || type == URL.self || type == Decimal.self || type == Float.self {
             throw Unsupported()
         }
         let depth = frames.count
         let savedStart = levelStart
-        let written = bytes.count
+        let written = output.count
         levelStart = depth
         try value.encode(to: self)
         close(downTo: depth)
         levelStart = savedStart
-        if bytes.count == written { writeLiteral("{}") }
+        if output.count == written { writeLiteral("{}") }
     }
 
-    func writeInteger(_ number: Int) { bytes.append(contentsOf: String(number).utf8) }
+    func writeInteger(_ number: Int) { output.append(String(number)) }
     func writeBool(_ flag: Bool) { writeLiteral(flag ? "true" : "false") }
 
     func writeLiteral(_ text: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        output.append(staticText: text)
     }
 
     func writeDouble(_ number: Double) throws {
         guard number.isFinite else { throw Unsupported() }
         if number == number.rounded(), abs(number) < 1e15 {
-            bytes.append(contentsOf: String(Int(number)).utf8)
+            output.append(String(Int(number)))
             return
         }
         let text = number.description
         guard !text.contains("e") else { throw Unsupported() }
-        bytes.append(contentsOf: text.utf8)
+        output.append(text)
     }
 
-    func writeString(_ text: String) { Self.appendQuoted(text, to: &bytes) }
+    func writeString(_ text: String) { Self.appendQuoted(text, to: &output) }
 
-    /// One exclusive access to `bytes` for the whole string (appending byte by byte to a class
-    /// property paid a runtime exclusivity check per byte), and runs of bytes that need no
-    /// escape copied at once.
-    static func appendQuoted(_ text: String, to bytes: inout [UInt8]) {
+    /// Runs of bytes that need no escape are copied at once.
+    static func appendQuoted(_ text: String, to output: inout ByteWriter) {
+        // The contiguous bytes without copying the string (`withUTF8` needs a mutable copy).
+        if text.utf8.withContiguousStorageIfAvailable({ appendQuoted(utf8: $0, to: &output) }) != nil { return }
         var text = text
-        text.withUTF8 { utf8 in
-            bytes.append(0x22)
-            var runStart = 0
-            for index in utf8.indices {
-                let byte = utf8[index]
-                guard byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x2F else { continue }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                runStart = index + 1
-                switch byte {
-                case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
-                case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
-                case 0x2F: bytes.append(contentsOf: [0x5C, 0x2F])
-                case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
-                case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
-                case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
-                case 0x08: bytes.append(contentsOf: [0x5C, 0x62])
-                case 0x0C: bytes.append(contentsOf: [0x5C, 0x66])
-                default:
-                    let hex = Array("0123456789abcdef".utf8)
-                    bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-                }
+        text.withUTF8 { appendQuoted(utf8: $0, to: &output) }
+    }
+
+    private static func appendQuoted(utf8: UnsafeBufferPointer<UInt8>, to output: inout ByteWriter) {
+        output.append(0x22)
+        var runStart = 0
+        for index in utf8.indices {
+            let byte = utf8[index]
+            guard byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x2F else { continue }
+            output.append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            runStart = index + 1
+            output.append(0x5C)
+            switch byte {
+            case 0x22, 0x5C, 0x2F: output.append(byte)
+            case 0x0A: output.append(0x6E)
+            case 0x0D: output.append(0x72)
+            case 0x09: output.append(0x74)
+            case 0x08: output.append(0x62)
+            case 0x0C: output.append(0x66)
+            default:
+                let hex: StaticString = "0123456789abcdef"
+                output.append(staticText: "u00")
+                output.append(hex.utf8Start[Int(byte >> 4)])
+                output.append(hex.utf8Start[Int(byte & 0xF)])
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
-            bytes.append(0x22)
         }
+        output.append(UnsafeBufferPointer(rebasing: utf8[runStart...]))
+        output.append(0x22)
     }
 
     /// Closes every container above `depth` (a sibling value is about to be written).
     fileprivate func close(downTo depth: Int) {
-        while frames.count > depth { bytes.append(frames.removeLast().closer) }
+        while frames.count > depth { output.append(frames.removeLast().closer) }
     }
 
     /// Starts an element of the container at `index`: closes nested ones, adds the comma.
     fileprivate func beginElement(in index: Int) {
         close(downTo: index + 1)
-        if frames[index].count > 0 { bytes.append(0x2C) }
+        if frames[index].count > 0 { output.append(0x2C) }
         frames[index].count += 1
     }
 
     fileprivate func open(_ opener: UInt8, _ closer: UInt8) -> Int {
-        bytes.append(opener)
+        output.append(opener)
         frames.append(Frame(closer: closer))
         return frames.count - 1
     }
@@ -192,7 +194,7 @@ final class StreamingJSONEncoder: Encoder {
         private func key(_ key: Key) {
             encoder.beginElement(in: index)
             encoder.writeString(key.stringValue)
-            encoder.bytes.append(0x3A)
+            encoder.output.append(0x3A)
         }
 
         mutating func encodeNil(forKey key: Key) throws {
