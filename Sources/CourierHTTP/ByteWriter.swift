@@ -48,6 +48,8 @@ package struct ByteWriter: ~Copyable {
 
     /// A String's UTF-8 in one copy.
     @inlinable package mutating func append(_ text: String) {
+        // The contiguous bytes without copying the string (`withUTF8` needs a mutable copy).
+        if text.utf8.withContiguousStorageIfAvailable({ append(UnsafeRawBufferPointer($0)) }) != nil { return }
         var text = text
         text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }

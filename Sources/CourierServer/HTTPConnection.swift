@@ -13,6 +13,9 @@ final class HTTPConnection: LoopConnection {
     /// The stream's loop, for the methods that run on it (it is alive while they run); the
     /// stream's checked `unowned` costs a retain and release per use.
     private unowned(unsafe) let loop: EventLoop
+    /// The loop's responder, held here: called through the unowned context, the existential was
+    /// copied out and destroyed around each call.
+    private let responder: any HTTPResponder
     private var parser: HTTPRequestParser
     private var inbound: [UInt8] = []
     /// What this read's requests answered, sent in one write (a `ByteWriter`: appending the
@@ -43,6 +46,7 @@ final class HTTPConnection: LoopConnection {
         self.stream = stream
         self.context = context
         loop = stream.loop
+        responder = context.responder
         parser = HTTPRequestParser(limits: context.configuration.parserLimits)
     }
 
@@ -133,7 +137,7 @@ final class HTTPConnection: LoopConnection {
     }
 
     private func begin(_ requestHead: consuming HTTPRequestHead, framing: HTTPRequestParser.BodyFraming) {
-        bodyLimit = context.responder.maxBodyBytes(for: requestHead) ?? configuration.maxBodyBytes
+        bodyLimit = responder.maxBodyBytes(for: requestHead) ?? configuration.maxBodyBytes
         if case .length(let length) = framing, length > bodyLimit {
             reject(.payloadTooLarge, reason: "Content-Length \(length) over \(bodyLimit)")
             return
@@ -157,7 +161,7 @@ final class HTTPConnection: LoopConnection {
         if cachedRemoteAddress == nil { cachedRemoteAddress = stream.remoteAddress }
         let request = HTTPServerRequest(head: requestHead, body: body, remoteAddress: cachedRemoteAddress!, loop: loop)
         body = []
-        context.responder.respond(to: request, writer: HTTPResponseWriter(connection: self, sequence: sequence))
+        responder.respond(to: request, writer: HTTPResponseWriter(connection: self, sequence: sequence))
     }
 
     private func peerEnded(_ error: UVError?) {
