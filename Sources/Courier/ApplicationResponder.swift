@@ -113,14 +113,9 @@ public struct ApplicationResponder: HTTPResponder {
 
     private static func splitsHeaders(_ text: String) -> Bool {
         // The contiguous bytes without copying the string (`withUTF8` needs a mutable copy).
-        if let found = text.utf8.withContiguousStorageIfAvailable(containsLineBreakOrNUL) { return found }
+        if let found = text.utf8.withContiguousStorageIfAvailable(ByteScan.containsLineBreakOrNUL) { return found }
         var text = text
-        return text.withUTF8(containsLineBreakOrNUL)
-    }
-
-    private static func containsLineBreakOrNUL(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
-        for byte in utf8 where byte <= 0x0D && (byte == 0x0D || byte == 0x0A || byte == 0x00) { return true }
-        return false
+        return text.withUTF8(ByteScan.containsLineBreakOrNUL)
     }
 
     private func send(_ response: consuming Response, writer: HTTPResponseWriter, loop: EventLoop) {

@@ -128,11 +128,12 @@ final class StreamingJSONEncoder: Encoder {
     private static func appendQuoted(utf8: UnsafeBufferPointer<UInt8>, to output: inout ByteWriter) {
         output.append(0x22)
         var runStart = 0
-        for index in utf8.indices {
-            let byte = utf8[index]
-            guard byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x2F else { continue }
+        while true {
+            let index = ByteScan.firstJSONEscape(in: utf8, from: runStart)
             output.append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            guard index < utf8.count else { break }
             runStart = index + 1
+            let byte = utf8[index]
             output.append(0x5C)
             switch byte {
             case 0x22, 0x5C, 0x2F: output.append(byte)
@@ -148,7 +149,6 @@ final class StreamingJSONEncoder: Encoder {
                 output.append(hex.utf8Start[Int(byte & 0xF)])
             }
         }
-        output.append(UnsafeBufferPointer(rebasing: utf8[runStart...]))
         output.append(0x22)
     }
 
