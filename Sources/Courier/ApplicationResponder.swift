@@ -58,7 +58,8 @@ public struct ApplicationResponder: HTTPResponder {
                 response = errorResponse(error, request)
             }
             refuseSplitHeaders(&response, request)
-            send(response, writer: writer, loop: serverRequest.loop)
+            // Moved, not copied: a copy and its destroy were a tenth of the route's cost.
+            send(consume response, writer: writer, loop: serverRequest.loop)
             return
         }
         let box = RequestBox(request: request)
@@ -134,8 +135,10 @@ public struct ApplicationResponder: HTTPResponder {
     }
 
     private static func splitsHeaders(_ text: String) -> Bool {
+        // The contiguous bytes without copying the string (`withUTF8` needs a mutable copy).
+        if let found = text.utf8.withContiguousStorageIfAvailable(ByteScan.containsLineBreakOrNUL) { return found }
         var text = text
-        return text.withUTF8 { utf8 in utf8.contains { $0 <= 0x0D && ($0 == 0x0D || $0 == 0x0A || $0 == 0x00) } }
+        return text.withUTF8(ByteScan.containsLineBreakOrNUL)
     }
 
     private func send(_ response: consuming Response, writer: HTTPResponseWriter, loop: EventLoop) {

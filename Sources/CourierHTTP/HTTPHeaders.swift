@@ -20,7 +20,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
 
     /// The first value of `name`, or nil.
     public subscript(name: String) -> String? {
-        for field in fields where Self.equalNames(field.name, name) { return field.value }
+        for index in fields.indices where Self.equalNames(fields[index].name, name) { return fields[index].value }
         return nil
     }
 
@@ -33,10 +33,14 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     /// True when a comma-separated header (Connection, Upgrade, ...) lists `token`.
     public func containsToken(_ token: String, in name: String) -> Bool {
         for field in fields where Self.equalNames(field.name, name) {
-            for part in field.value.split(separator: ",") where Self.equalNames(part.trimmingSpaces, token) {
-                return true
-            }
+            if Self.listsToken(token, in: field.value) { return true }
         }
+        return false
+    }
+
+    /// True when the comma-separated `value` lists `token`.
+    static func listsToken(_ token: String, in value: String) -> Bool {
+        for part in value.split(separator: ",") where equalNames(part.trimmingSpaces, token) { return true }
         return false
     }
 
@@ -60,6 +64,14 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     mutating func append(_ field: Field) { fields.append(field) }
 
     public var description: String { fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n") }
+
+    /// Names as the server and apps spell them usually match exactly, and two equal small
+    /// strings are equal bit for bit: that test first, before the case-insensitive comparison.
+    static func equalNames(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        if a == b { return true }
+        return equalNames(a[...], b[...])
+    }
 
     static func equalNames<A: StringProtocol, B: StringProtocol>(_ a: A, _ b: B) -> Bool {
         guard a.utf8.count == b.utf8.count else { return false }

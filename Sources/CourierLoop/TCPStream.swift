@@ -8,6 +8,10 @@ import CLibUV
 /// backpressure, and `onDrain` fires when it empties.
 public final class TCPStream {
     public unowned let loop: EventLoop
+    /// The same loop for libuv's callbacks, which run only inside that loop's `uv_run`, so it
+    /// is alive: the checked `unowned` above paid a strong retain and release per use, several
+    /// times per read.
+    private unowned(unsafe) let runningLoop: EventLoop
     let handle: UnsafeMutablePointer<uv_tcp_t>
     private var streamHandle: UnsafeMutablePointer<uv_stream_t> {
         UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
@@ -34,6 +38,7 @@ public final class TCPStream {
 
     init(loop: EventLoop) {
         self.loop = loop
+        runningLoop = loop
         handle = .allocate(capacity: 1)
         uv_tcp_init(loop.uvLoop, handle)
         Handle.retain(self, in: handle)
@@ -107,20 +112,20 @@ public final class TCPStream {
         isReading = true
         uv_read_start(streamHandle, { handle, _, buffer in
             guard let handle, let buffer else { return }
-            let stream = Handle.owner(TCPStream.self, of: handle)
-            if stream.loop.readBufferInUse {
+            let loop = Handle.owner(TCPStream.self, of: handle).runningLoop
+            if loop.readBufferInUse {
                 // A read inside a read callback (never expected): give it its own memory.
                 let memory = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 16)
                 buffer.pointee = uv_buf_init(memory.assumingMemoryBound(to: CChar.self), 4096)
                 return
             }
-            stream.loop.readBufferInUse = true
-            let shared = stream.loop.readBuffer
+            loop.readBufferInUse = true
+            let shared = loop.readBuffer
             buffer.pointee = uv_buf_init(shared.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(shared.count))
         }, { handle, count, buffer in
             guard let handle, let buffer else { return }
             let stream = Handle.owner(TCPStream.self, of: handle)
-            let loop = stream.loop
+            let loop = stream.runningLoop
             let isShared = buffer.pointee.base == UnsafeMutableRawPointer(loop.readBuffer.baseAddress!).assumingMemoryBound(to: CChar.self)
             defer {
                 if isShared { loop.readBufferInUse = false } else { buffer.pointee.base?.deallocate() }

@@ -10,9 +10,17 @@ final class HTTPConnection: LoopConnection {
     /// `unowned(unsafe)`: the loop's bookkeeping outlives every connection it tracks, and a
     /// checked `unowned` paid a strong retain and release on each of the ~20 uses per request.
     unowned(unsafe) let context: ServerLoop
+    /// The stream's loop, for the methods that run on it (it is alive while they run); the
+    /// stream's checked `unowned` costs a retain and release per use.
+    private unowned(unsafe) let loop: EventLoop
+    /// The loop's responder, held here: called through the unowned context, the existential was
+    /// copied out and destroyed around each call.
+    private let responder: any HTTPResponder
     private var parser: HTTPRequestParser
     private var inbound: [UInt8] = []
-    private var outbound: [UInt8] = []
+    /// What this read's requests answered, sent in one write (a `ByteWriter`: appending the
+    /// head's pieces to an array cost ~100 instructions each).
+    private var outbound = ByteWriter(capacity: 1024)
 
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
@@ -37,6 +45,8 @@ final class HTTPConnection: LoopConnection {
     init(stream: TCPStream, context: ServerLoop) {
         self.stream = stream
         self.context = context
+        loop = stream.loop
+        responder = context.responder
         parser = HTTPRequestParser(limits: context.configuration.parserLimits)
     }
 
@@ -88,29 +98,30 @@ final class HTTPConnection: LoopConnection {
     private func parse(_ input: UnsafeRawBufferPointer) -> Int {
         var offset = 0
         while !responding, !closing, !upgraded {
-            let step: (consumed: Int, event: HTTPRequestParser.Event?)
+            // The event is taken apart once and its head moved along: holding it in a tuple and
+            // an optional binding made copies and destroys of the head per request.
+            let consumed: Int
+            let event: HTTPRequestParser.Event?
             do {
-                step = try parser.next(UnsafeRawBufferPointer(rebasing: input[offset...]))
+                (consumed, event) = try parser.next(UnsafeRawBufferPointer(rebasing: input[offset...]))
             } catch {
                 reject(error.status, reason: error.reason)
                 return input.count
             }
-            offset += step.consumed
-            guard let event = step.event else {
-                if step.consumed == 0 { break }
-                continue
-            }
-            switch event {
-            case .head(let requestHead, let framing):
+            offset += consumed
+            switch consume event {
+            case nil:
+                if consumed == 0 { return offset }
+            case .head(let requestHead, let framing)?:
                 begin(requestHead, framing: framing)
-            case .body(let bytes):
+            case .body(let bytes)?:
                 guard body.count + bytes.count <= bodyLimit else {
                     reject(.payloadTooLarge, reason: "body over \(bodyLimit) bytes")
                     return input.count
                 }
                 body.append(contentsOf: bytes)
                 setDeadline(.header)
-            case .end:
+            case .end?:
                 unparsedInput = UnsafeRawBufferPointer(rebasing: input[offset...])
                 dispatch()
                 unparsedInput = nil
@@ -125,16 +136,16 @@ final class HTTPConnection: LoopConnection {
         return offset
     }
 
-    private func begin(_ requestHead: HTTPRequestHead, framing: HTTPRequestParser.BodyFraming) {
-        bodyLimit = context.responder.maxBodyBytes(for: requestHead) ?? configuration.maxBodyBytes
+    private func begin(_ requestHead: consuming HTTPRequestHead, framing: HTTPRequestParser.BodyFraming) {
+        bodyLimit = responder.maxBodyBytes(for: requestHead) ?? configuration.maxBodyBytes
         if case .length(let length) = framing, length > bodyLimit {
             reject(.payloadTooLarge, reason: "Content-Length \(length) over \(bodyLimit)")
             return
         }
         if requestHead.expectsContinue, framing != .none, framing != .length(0) {
-            outbound.append(contentsOf: Self.continueLine)
+            outbound.append(staticText: "HTTP/1.1 100 Continue\r\n\r\n")
         }
-        head = requestHead
+        head = consume requestHead
         body = []
     }
 
@@ -148,9 +159,9 @@ final class HTTPConnection: LoopConnection {
         keepAlive = requestHead.wantsKeepAlive && !context.isShuttingDown
         setDeadline(.none)
         if cachedRemoteAddress == nil { cachedRemoteAddress = stream.remoteAddress }
-        let request = HTTPServerRequest(head: requestHead, body: body, remoteAddress: cachedRemoteAddress!, loop: stream.loop)
+        let request = HTTPServerRequest(head: requestHead, body: body, remoteAddress: cachedRemoteAddress!, loop: loop)
         body = []
-        context.responder.respond(to: request, writer: HTTPResponseWriter(connection: self, sequence: sequence))
+        responder.respond(to: request, writer: HTTPResponseWriter(connection: self, sequence: sequence))
     }
 
     private func peerEnded(_ error: UVError?) {
@@ -180,14 +191,14 @@ final class HTTPConnection: LoopConnection {
     func respond(sequence requestSequence: Int, head responseHead: HTTPResponseHead, body responseBody: [UInt8]) {
         guard isCurrent(requestSequence), streaming == nil else { return }
         let sendsBody = responseHead.status.allowsBody
-        writeHead(responseHead) { headers in
-            if sendsBody, !headers.contains("Content-Length") {
-                outbound.append(contentsOf: Self.contentLengthPrefix)
+        writeHead(responseHead) { hasContentLength in
+            if sendsBody, !hasContentLength {
+                outbound.append(staticText: "Content-Length: ")
                 HTTPResponseSerializer.appendDecimal(responseBody.count, into: &outbound)
-                outbound.append(contentsOf: Self.crlf)
+                outbound.append(staticText: "\r\n")
             }
         }
-        if sendsBody, !isHeadRequest { outbound.append(contentsOf: responseBody) }
+        if sendsBody, !isHeadRequest { outbound.append(responseBody) }
         finishResponse()
     }
 
@@ -200,7 +211,7 @@ final class HTTPConnection: LoopConnection {
         if !bodyless && !chunked && !responseHead.headers.contains("Content-Length") { keepAlive = false }
         streaming = (chunked, bodyless)
         writeHead(responseHead) { _ in
-            if chunked { outbound.append(contentsOf: Self.chunkedLine) }
+            if chunked { outbound.append(staticText: "Transfer-Encoding: chunked\r\n") }
         }
         flushUnlessParsing()
     }
@@ -211,7 +222,7 @@ final class HTTPConnection: LoopConnection {
             if streaming.chunked {
                 HTTPResponseSerializer.writeChunk(raw, into: &outbound)
             } else {
-                outbound.append(contentsOf: raw)
+                outbound.append(raw)
             }
         }
         flushUnlessParsing()
@@ -259,22 +270,20 @@ final class HTTPConnection: LoopConnection {
         context.untrack(self)
     }
 
-    /// Writes the status line, the app's headers, what `extra` adds, then Date and Connection.
-    private func writeHead(_ responseHead: HTTPResponseHead, extra: (inout HTTPHeaders) -> Void) {
-        var responseHead = responseHead
-        responseHead.version = .http1_1
-        let closeAfter = !keepAlive || context.isShuttingDown || responseHead.headers.containsToken("close", in: "Connection")
+    /// Writes the status line, the app's headers but Connection, what `extra` adds (told whether
+    /// the app set Content-Length), then Date and Connection.
+    private func writeHead(_ responseHead: HTTPResponseHead, extra: (_ hasContentLength: Bool) -> Void) {
+        let facts = HTTPResponseSerializer.writeServerHead(responseHead, into: &outbound)
+        let closeAfter = !keepAlive || context.isShuttingDown || facts.asksToClose
         if closeAfter { keepAlive = false }
-        responseHead.headers.remove("Connection")
-        HTTPResponseSerializer.writeHeadWithoutEnd(responseHead, into: &outbound)
-        extra(&responseHead.headers)
-        outbound.append(contentsOf: context.dateCache.current())
+        extra(facts.hasContentLength)
+        outbound.append(context.dateCache.current())
         if closeAfter {
-            outbound.append(contentsOf: Self.connectionClose)
+            outbound.append(staticText: "Connection: close\r\n")
         } else if requestWasHTTP10 {
-            outbound.append(contentsOf: Self.connectionKeepAlive)
+            outbound.append(staticText: "Connection: keep-alive\r\n")
         }
-        outbound.append(contentsOf: Self.crlf)
+        outbound.append(staticText: "\r\n")
     }
 
     private var requestWasHTTP10 = false
@@ -302,11 +311,11 @@ final class HTTPConnection: LoopConnection {
         let text = Array("\(status.code) \(status.reasonPhrase)\n".utf8)
         keepAlive = false
         writeHead(head) { _ in
-            outbound.append(contentsOf: Self.contentLengthPrefix)
+            outbound.append(staticText: "Content-Length: ")
             HTTPResponseSerializer.appendDecimal(text.count, into: &outbound)
-            outbound.append(contentsOf: Self.crlf)
+            outbound.append(staticText: "\r\n")
         }
-        outbound.append(contentsOf: text)
+        outbound.append(text)
         flush()
         stream.closeGracefully()
     }
@@ -317,8 +326,8 @@ final class HTTPConnection: LoopConnection {
 
     private func flush() {
         guard !outbound.isEmpty, !stream.isClosed else { return }
-        stream.write(outbound)
-        outbound.removeAll(keepingCapacity: outbound.capacity <= 64 * 1024)
+        stream.write(outbound.bytes)
+        outbound.removeAll(retainedCapacity: 64 * 1024)
     }
 
     /// Continues with pipelined input after a response or a drained write queue.
@@ -353,8 +362,8 @@ final class HTTPConnection: LoopConnection {
         deadlineKind = kind
         switch kind {
         case .none: deadline = 0
-        case .header: deadline = stream.loop.now + configuration.headerTimeoutMilliseconds
-        case .idle: deadline = stream.loop.now + configuration.idleTimeoutMilliseconds
+        case .header: deadline = loop.now + configuration.headerTimeoutMilliseconds
+        case .idle: deadline = loop.now + configuration.idleTimeoutMilliseconds
         }
     }
 
@@ -397,10 +406,4 @@ final class HTTPConnection: LoopConnection {
         stream.close()
     }
 
-    private static let continueLine = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
-    private static let contentLengthPrefix = Array("Content-Length: ".utf8)
-    private static let chunkedLine = Array("Transfer-Encoding: chunked\r\n".utf8)
-    private static let connectionClose = Array("Connection: close\r\n".utf8)
-    private static let connectionKeepAlive = Array("Connection: keep-alive\r\n".utf8)
-    private static let crlf: [UInt8] = [0x0D, 0x0A]
 }

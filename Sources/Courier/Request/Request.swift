@@ -23,11 +23,23 @@ public struct Request: Sendable {
     public init(method: HTTPMethod, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
                 version: HTTPVersion = .http1_1, remoteAddress: String = "in-process", loop: EventLoop? = nil) {
         self.method = method
-        if let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
-            self.path = URLEncoding.decodePath(target[..<mark])
-            self.query = String(target[target.utf8.index(after: mark)...])
+        // One pass over the bytes finds the `?` and whether the path has escapes to decode (two
+        // generic scans of the UTF-8 view cost more than building the request's strings).
+        var scanned = target
+        let (mark, escaped) = scanned.withUTF8 { bytes -> (Int?, Bool) in
+            var escaped = false
+            for index in bytes.indices {
+                if bytes[index] == UInt8(ascii: "?") { return (index, escaped) }
+                if bytes[index] == UInt8(ascii: "%") { escaped = true }
+            }
+            return (nil, escaped)
+        }
+        if let mark {
+            let end = target.utf8.index(target.utf8.startIndex, offsetBy: mark)
+            self.path = escaped ? URLEncoding.decodePath(target[..<end]) : String(target[..<end])
+            self.query = String(target[target.utf8.index(after: end)...])
         } else {
-            self.path = URLEncoding.decodePath(target)
+            self.path = escaped ? URLEncoding.decodePath(target) : target
             self.query = ""
         }
         self.headers = headers

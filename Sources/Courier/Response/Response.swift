@@ -13,6 +13,10 @@ public struct Response: Sendable {
     /// it over, on its loop (WebSocket routes set it).
     public var upgrade: (@Sendable (UpgradedStream) -> Void)?
 
+    /// An empty 200, built in place: through the defaulted initializer below, the server's
+    /// inline path copied the new value and destroyed the original.
+    public init() {}
+
     public init(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
         self.status = status
         self.headers = headers

@@ -1,4 +1,8 @@
+import CourierHTTP
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes an `Encodable` straight into JSON bytes, with the output of Foundation's
 /// `JSONEncoder` at its default settings (insertion order, `/` escaped, integral doubles without
@@ -6,6 +10,10 @@ import Foundation
 /// benchmark showed Foundation's encoder as the largest user-space cost; anything this encoder
 /// does not handle exactly (dates, data, URLs, decimals, exponents, super-encoders) makes it
 /// give up, and the caller falls back to `JSONEncoder`.
+///
+/// Each thread keeps one encoder and reuses it: allocating the encoder, its container stack and
+/// a growing output array per response was a fifth of the JSON route's cost. Containers must not
+/// outlive the `encode(to:)` call they were made in (Foundation's do not either).
 final class StreamingJSONEncoder: Encoder {
     struct Unsupported: Error {}
 
@@ -14,105 +22,150 @@ final class StreamingJSONEncoder: Encoder {
         var count = 0
     }
 
-    private(set) var bytes: [UInt8] = []
+    /// A `ByteWriter`: JSON is many appends of a few bytes, ~100 instructions each to an array.
+    private var output = ByteWriter(capacity: 256)
     private var frames: [Frame] = []
     private var levelStart = 0
-    var codingPath: [any CodingKey] = []
-    var userInfo: [CodingUserInfoKey: Any] = [:]
+    private var inUse = false
+    var codingPath: [any CodingKey] { [] }
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    /// A larger scratch buffer is dropped after use rather than held by the thread.
+    private static let retainedCapacity = 64 * 1024
 
     static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let encoder = StreamingJSONEncoder()
-        encoder.bytes.reserveCapacity(128)
-        try encoder.encodeValue(value)
-        return encoder.bytes
+        let encoder = threadEncoder()
+        // A value whose encode(to:) itself encodes JSON gets an encoder of its own.
+        if encoder.inUse { return try StreamingJSONEncoder().run(value) }
+        return try encoder.run(value)
     }
+
+    private func run<T: Encodable>(_ value: T) throws -> [UInt8] {
+        inUse = true
+        defer {
+            inUse = false
+            output.removeAll(retainedCapacity: Self.retainedCapacity)
+            frames.removeAll(keepingCapacity: true)
+            levelStart = 0
+        }
+        try encodeValue(value)
+        return Array(output.bytes.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// The calling thread's encoder, made on first use and released when the thread exits.
+    private static func threadEncoder() -> StreamingJSONEncoder {
+        let key = threadKey
+        if let raw = pthread_getspecific(key) {
+            return Unmanaged<StreamingJSONEncoder>.fromOpaque(raw).takeUnretainedValue()
+        }
+        let encoder = StreamingJSONEncoder()
+        pthread_setspecific(key, Unmanaged.passRetained(encoder).toOpaque())
+        return encoder
+    }
+
+    private static let threadKey: pthread_key_t = {
+        var key = pthread_key_t()
+        let status = pthread_key_create(&key) { raw in
+            if let raw { Unmanaged<StreamingJSONEncoder>.fromOpaque(raw).release() }
+        }
+        precondition(status == 0, "pthread_key_create failed: \(status)")
+        return key
+    }()
 
     func encodeValue<T: Encodable>(_ value: T) throws {
         // Metatype comparisons, not `as?` casts: a failed dynamic cast costs far more than the
         // write it guards, and every nested value passes through here.
         let type = T.self
         if type == String.self { return writeString(unsafeBitCast(value, to: String.self)) }
-        if type == Int.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: Int.self)).utf8) }
-        if type == Bool.self {
-            return bytes.append(contentsOf: unsafeBitCast(value, to: Bool.self) ? Array("true".utf8) : Array("false".utf8))
-        }
+        if type == Int.self { return writeInteger(unsafeBitCast(value, to: Int.self)) }
+        if type == Bool.self { return writeBool(unsafeBitCast(value, to: Bool.self)) }
         if type == Double.self { return try writeDouble(unsafeBitCast(value, to: Double.self)) }
-        if type == Int64.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: Int64.self)).utf8) }
-        if type == Int32.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: Int32.self)).utf8) }
-        if type == UInt.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: UInt.self)).utf8) }
-        if type == UInt64.self { return bytes.append(contentsOf: String(unsafeBitCast(value, to: UInt64.self)).utf8) }
+        if type == Int64.self { return output.append(String(unsafeBitCast(value, to: Int64.self))) }
+        if type == Int32.self { return output.append(String(unsafeBitCast(value, to: Int32.self))) }
+        if type == UInt.self { return output.append(String(unsafeBitCast(value, to: UInt.self))) }
+        if type == UInt64.self { return output.append(String(unsafeBitCast(value, to: UInt64.self))) }
         if type == Date.self || type == Data.self || type == URL.self || type == Decimal.self || type == Float.self {
             throw Unsupported()
         }
         let depth = frames.count
         let savedStart = levelStart
-        let written = bytes.count
+        let written = output.count
         levelStart = depth
         try value.encode(to: self)
         close(downTo: depth)
         levelStart = savedStart
-        if bytes.count == written { bytes.append(contentsOf: Array("{}".utf8)) }
+        if output.count == written { writeLiteral("{}") }
     }
 
-    private func writeDouble(_ number: Double) throws {
+    func writeInteger(_ number: Int) { output.append(String(number)) }
+    func writeBool(_ flag: Bool) { writeLiteral(flag ? "true" : "false") }
+
+    func writeLiteral(_ text: StaticString) {
+        output.append(staticText: text)
+    }
+
+    func writeDouble(_ number: Double) throws {
         guard number.isFinite else { throw Unsupported() }
         if number == number.rounded(), abs(number) < 1e15 {
-            bytes.append(contentsOf: String(Int(number)).utf8)
+            output.append(String(Int(number)))
             return
         }
         let text = number.description
         guard !text.contains("e") else { throw Unsupported() }
-        bytes.append(contentsOf: text.utf8)
+        output.append(text)
     }
 
-    func writeString(_ text: String) { Self.appendQuoted(text, to: &bytes) }
+    func writeString(_ text: String) { Self.appendQuoted(text, to: &output) }
 
-    /// One exclusive access to `bytes` for the whole string (appending byte by byte to a class
-    /// property paid a runtime exclusivity check per byte), and runs of bytes that need no
-    /// escape copied at once.
-    static func appendQuoted(_ text: String, to bytes: inout [UInt8]) {
+    /// Runs of bytes that need no escape are copied at once.
+    static func appendQuoted(_ text: String, to output: inout ByteWriter) {
+        // The contiguous bytes without copying the string (`withUTF8` needs a mutable copy).
+        if text.utf8.withContiguousStorageIfAvailable({ appendQuoted(utf8: $0, to: &output) }) != nil { return }
         var text = text
-        text.withUTF8 { utf8 in
-            bytes.append(0x22)
-            var runStart = 0
-            for index in utf8.indices {
-                let byte = utf8[index]
-                guard byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x2F else { continue }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                runStart = index + 1
-                switch byte {
-                case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
-                case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
-                case 0x2F: bytes.append(contentsOf: [0x5C, 0x2F])
-                case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
-                case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
-                case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
-                case 0x08: bytes.append(contentsOf: [0x5C, 0x62])
-                case 0x0C: bytes.append(contentsOf: [0x5C, 0x66])
-                default:
-                    let hex = Array("0123456789abcdef".utf8)
-                    bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-                }
+        text.withUTF8 { appendQuoted(utf8: $0, to: &output) }
+    }
+
+    private static func appendQuoted(utf8: UnsafeBufferPointer<UInt8>, to output: inout ByteWriter) {
+        output.append(0x22)
+        var runStart = 0
+        while true {
+            let index = ByteScan.firstJSONEscape(in: utf8, from: runStart)
+            output.append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            guard index < utf8.count else { break }
+            runStart = index + 1
+            let byte = utf8[index]
+            output.append(0x5C)
+            switch byte {
+            case 0x22, 0x5C, 0x2F: output.append(byte)
+            case 0x0A: output.append(0x6E)
+            case 0x0D: output.append(0x72)
+            case 0x09: output.append(0x74)
+            case 0x08: output.append(0x62)
+            case 0x0C: output.append(0x66)
+            default:
+                let hex: StaticString = "0123456789abcdef"
+                output.append(staticText: "u00")
+                output.append(hex.utf8Start[Int(byte >> 4)])
+                output.append(hex.utf8Start[Int(byte & 0xF)])
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
-            bytes.append(0x22)
         }
+        output.append(0x22)
     }
 
     /// Closes every container above `depth` (a sibling value is about to be written).
     fileprivate func close(downTo depth: Int) {
-        while frames.count > depth { bytes.append(frames.removeLast().closer) }
+        while frames.count > depth { output.append(frames.removeLast().closer) }
     }
 
     /// Starts an element of the container at `index`: closes nested ones, adds the comma.
     fileprivate func beginElement(in index: Int) {
         close(downTo: index + 1)
-        if frames[index].count > 0 { bytes.append(0x2C) }
+        if frames[index].count > 0 { output.append(0x2C) }
         frames[index].count += 1
     }
 
     fileprivate func open(_ opener: UInt8, _ closer: UInt8) -> Int {
-        bytes.append(opener)
+        output.append(opener)
         frames.append(Frame(closer: closer))
         return frames.count - 1
     }
@@ -141,12 +194,34 @@ final class StreamingJSONEncoder: Encoder {
         private func key(_ key: Key) {
             encoder.beginElement(in: index)
             encoder.writeString(key.stringValue)
-            encoder.bytes.append(0x3A)
+            encoder.output.append(0x3A)
         }
 
         mutating func encodeNil(forKey key: Key) throws {
             self.key(key)
-            encoder.bytes.append(contentsOf: Array("null".utf8))
+            encoder.writeLiteral("null")
+        }
+
+        // The common scalars written directly: the protocol's defaults route them through the
+        // generic `encode`, which costs a dynamic dispatch and the type tests in `encodeValue`.
+        mutating func encode(_ value: String, forKey key: Key) throws {
+            self.key(key)
+            encoder.writeString(value)
+        }
+
+        mutating func encode(_ value: Int, forKey key: Key) throws {
+            self.key(key)
+            encoder.writeInteger(value)
+        }
+
+        mutating func encode(_ value: Bool, forKey key: Key) throws {
+            self.key(key)
+            encoder.writeBool(value)
+        }
+
+        mutating func encode(_ value: Double, forKey key: Key) throws {
+            self.key(key)
+            try encoder.writeDouble(value)
         }
 
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
@@ -181,7 +256,7 @@ final class StreamingJSONEncoder: Encoder {
 
         mutating func encodeNil() throws {
             encoder.beginElement(in: index)
-            encoder.bytes.append(contentsOf: Array("null".utf8))
+            encoder.writeLiteral("null")
         }
 
         mutating func encode<T: Encodable>(_ value: T) throws {
@@ -205,7 +280,7 @@ final class StreamingJSONEncoder: Encoder {
     private struct Single: SingleValueEncodingContainer {
         let encoder: StreamingJSONEncoder
         var codingPath: [any CodingKey] { [] }
-        mutating func encodeNil() throws { encoder.bytes.append(contentsOf: Array("null".utf8)) }
+        mutating func encodeNil() throws { encoder.writeLiteral("null") }
         mutating func encode<T: Encodable>(_ value: T) throws { try encoder.encodeValue(value) }
     }
 }

@@ -1,6 +1,8 @@
 /// A webapp2 path template: literal text with `<name>` (one path segment) or `<name:regex>`
 /// parts. Compiled once, when the app is built; a bad template fails there, naming itself.
-struct RouteTemplate: Sendable, CustomStringConvertible {
+/// A class: reading a route out of the router's array copied the template as a value (its
+/// strings, names and regex, each retained and released), several times per request.
+final class RouteTemplate: Sendable, CustomStringConvertible {
     let source: String
     let names: [String]
     private let literal: String?

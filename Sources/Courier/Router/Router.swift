@@ -13,6 +13,13 @@ struct Router: Sendable {
             for entry in handlers where entry.method == method { return entry.handler }
             return nil
         }
+
+        /// What a 405 lists: the route's methods, and HEAD wherever GET is.
+        var allowedMethods: Set<HTTPMethod> {
+            var methods = Set(handlers.map(\.method))
+            if handler(for: .get) != nil { methods.insert(.head) }
+            return methods
+        }
     }
 
     enum Match {
@@ -43,17 +50,16 @@ struct Router: Sendable {
     }
 
     func match(_ method: HTTPMethod, _ path: String) -> Match {
-        var allowed: Set<HTTPMethod> = []
+        // The set of allowed methods is made only for a 405 (it was made for every request).
+        var allowed: Set<HTTPMethod>?
         for index in routes.indices {
             guard let parameters = routes[index].template.match(path) else { continue }
-            let route = routes[index]
-            if let handler = route.handler(for: method) ?? (method == .head ? route.handler(for: .get) : nil) {
+            if let handler = routes[index].handler(for: method) ?? (method == .head ? routes[index].handler(for: .get) : nil) {
                 return .found(handler, parameters)
             }
-            allowed.formUnion(route.handlers.map(\.method))
-            if route.handler(for: .get) != nil { allowed.insert(.head) }
+            allowed = routes[index].allowedMethods.union(allowed ?? [])
         }
-        if allowed.isEmpty { return .notFound }
+        guard let allowed, !allowed.isEmpty else { return .notFound }
         return .methodNotAllowed(allow: allowed.sorted { $0.rawValue < $1.rawValue })
     }
 
