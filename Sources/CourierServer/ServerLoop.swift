@@ -43,7 +43,9 @@ public final class ServerLoop {
         }
         self.listener = listener
         let shortest = min(configuration.headerTimeoutMilliseconds, configuration.idleTimeoutMilliseconds)
-        let interval = max(10, min(1_000, shortest / 4))
+        // At most 250 ms: WebSocket pings come due in this sweep, and a finer sweep spreads a
+        // crowd of them over more loop iterations.
+        let interval = max(10, min(250, shortest / 4))
         let sweeper = Timer(loop: loop)
         sweeper.start(after: interval, repeating: interval) { [unowned self] in sweep() }
         self.sweeper = sweeper
