@@ -36,6 +36,11 @@
 #   RUNS="light load fanout"   which measurements, in this order
 #   SERVERS="courier hummingbird"   which servers, and their order
 #   SERVER_CPU=0 CLIENT_CPU=1  taskset cores for the server and ChannelLoad
+#   AWAKE="" (or "light", "light load")
+#                              during these runs, a busy loop at nice 19 keeps the server's
+#                              core from going idle: a diagnostic of how much of a latency is
+#                              this VM waking an idle vCPU, not the server (see NOTES.md).
+#                              It takes a little CPU from either server; off by default.
 #   NOFILE=65536               ulimit -n wanted (the hard limit if lower)
 #   SKIP_BUILD=1               use the binaries already built
 #   COURIER_BIN, HUMMINGBIRD_BIN, CHANNELLOAD_BIN   use this binary instead (not built)
@@ -71,6 +76,7 @@ SOURCES=${SOURCES:-"127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5"}
 RUNS=${RUNS:-"light load fanout"}
 SERVERS=${SERVERS:-"courier hummingbird"}
 SERVER_CPU=${SERVER_CPU:-0}
+AWAKE=${AWAKE:-}
 CLIENT_CPU=${CLIENT_CPU:-1}
 NOFILE=${NOFILE:-65536}
 SKIP_BUILD=${SKIP_BUILD:-0}
@@ -86,7 +92,7 @@ RAW="$OUT/raw.tsv"
 : > "$RAW"
 
 # Reconstruct the command line for the report, with the overrides given.
-CMDLINE=$(command_line Benchmarks/channel/run.sh ROUNDS LIGHT_CLIENTS LIGHT_RATE LOAD_CLIENTS LOAD_RATE FANOUT_SUBSCRIBERS IN_FLIGHT POSTERS SIZE WARMUP DURATION DRAIN SOURCES RUNS SERVERS SERVER_CPU CLIENT_CPU NOFILE SKIP_BUILD COURIER_BIN HUMMINGBIRD_BIN CHANNELLOAD_BIN HOLD_BUILD_LOCK PORT_BASE)
+CMDLINE=$(command_line Benchmarks/channel/run.sh ROUNDS LIGHT_CLIENTS LIGHT_RATE LOAD_CLIENTS LOAD_RATE FANOUT_SUBSCRIBERS IN_FLIGHT POSTERS SIZE WARMUP DURATION DRAIN SOURCES RUNS SERVERS SERVER_CPU AWAKE CLIENT_CPU NOFILE SKIP_BUILD COURIER_BIN HUMMINGBIRD_BIN CHANNELLOAD_BIN HOLD_BUILD_LOCK PORT_BASE)
 
 
 require_tools taskset flock python3
@@ -220,6 +226,11 @@ measure() {
         fanout) args="fanout --subscribers $FANOUT_SUBSCRIBERS --in-flight $IN_FLIGHT" ;;
     esac
     start_server "$s" || return
+    local spinner=""
+    if [[ " $AWAKE " == *" $kind "* ]]; then
+        taskset -c "$SERVER_CPU" nice -n 19 bash -c 'while :; do :; done' 9>&- &
+        spinner=$!
+    fi
     # shellcheck disable=SC2086
     if client $args --port "$port" --kind "$s" --server-pid "$SERVER_PID" --size "$SIZE" \
             --warmup "$WARMUP" --duration "$DURATION" --sources "$SOURCES_CSV" >"$f" 2>"$f.err"; then
@@ -229,6 +240,7 @@ measure() {
     else
         log "  $(label "$s"): $kind run failed: $(tail -n 3 "$f.err")"
     fi
+    [[ -n "$spinner" ]] && kill "$spinner" 2>/dev/null && wait "$spinner" 2>/dev/null
     stop_server
 }
 
