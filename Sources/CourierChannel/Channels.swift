@@ -36,8 +36,8 @@ public struct Channels: RequestFilter {
         }
         if service.settings.webSocketEnabled {
             let heartbeatMilliseconds = UInt64(service.settings.heartbeatSeconds * 1000)
-            // A third each: a silent client is closed about two thirds of a heartbeat after its
-            // last frame (three quarters with the pings' random spread), which leaves room for
+            // A third each: a silent client is closed two thirds of a heartbeat after its last
+            // frame (up to five sixths with the pings' random spread), which leaves room for
             // the server's timeout sweep (up to 250 ms) and the presence grace (1 s), so
             // `disconnected` comes within one heartbeat (section 5).
             let configuration = WebSocketConfiguration(maxMessageBytes: 8 * 1024,

@@ -39,8 +39,8 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
     private enum State { case open, closeSent(at: UInt64), closed }
     private var state = State.open
     private var lastReceived: UInt64
-    /// How long this connection may be silent before its next ping: the interval plus up to a
-    /// quarter of it, drawn anew after each ping. Sockets opened together (a restart, a crowd
+    /// How long this connection may be silent before its next ping: the interval plus up to
+    /// half of it, drawn anew after each ping. Sockets opened together (a restart, a crowd
     /// joining) are then pinged over a spread of sweeps, not in one: 1,000 pings in one loop
     /// iteration held the loop for about 15 ms on the channel benchmark's machine.
     private var pingDelay: UInt64
@@ -316,7 +316,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
     }
 
     private static func pingDelay(_ configuration: WebSocketConfiguration) -> UInt64 {
-        configuration.pingIntervalMilliseconds + UInt64.random(in: 0...configuration.pingIntervalMilliseconds / 4)
+        configuration.pingIntervalMilliseconds + UInt64.random(in: 0...configuration.pingIntervalMilliseconds / 2)
     }
 
     public func beginShutdown() { close(code: WebSocketCloseCode.goingAway, reason: "server shutting down") }

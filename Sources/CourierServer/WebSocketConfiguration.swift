@@ -5,7 +5,7 @@ public struct WebSocketConfiguration: Sendable {
     /// Unsent bytes allowed to pile up for a client that does not read; past it a send is
     /// dropped and the connection is closed with 1008.
     public var maxBackpressureBytes: Int
-    /// A connection silent this long is pinged (after up to a quarter more, a random spread so
+    /// A connection silent this long is pinged (after up to half as long again, a random spread so
     /// that connections opened together are not all pinged at once)...
     public var pingIntervalMilliseconds: UInt64
     /// ...and closed if nothing at all arrives this long after the ping.
