@@ -12,9 +12,14 @@ protocol ChannelConnection: AnyObject, Sendable {
     func terminate(code: Int, description: String)
     /// A connection the client has silently abandoned (long-poll: no poll within the heartbeat).
     func isStale(now: Double) -> Bool
+    /// `sendMessage` held a message for this connection: deliver it now or at the end of the
+    /// loop iteration. Called from any thread.
+    func messageHeld()
 }
 
 extension ChannelConnection {
+    func messageHeld() { schedulePump() }
+
     /// Runs `pump` on the connection's loop, batched to the end of the iteration when already there.
     func schedulePump() {
         if loop.inEventLoop {

@@ -68,7 +68,7 @@ final class ChannelHub: Sendable {
         let connection = state.withLock { state -> (any ChannelConnection)? in
             hold(payload, in: state.session(for: clientID, now: now))
         }
-        connection?.schedulePump()
+        connection?.messageHeld()
     }
 
     /// Appends the message to the session; returns the connection to wake, if it is not

@@ -12,6 +12,7 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
     private var cursor: UInt64 = 0
     private var closingDeliberately = false
     private var ended = false
+    private var sentThisIteration = false
 
     private struct ClientFrame: Decodable {
         let type: String
@@ -70,6 +71,22 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
         attached.replaced?.scheduleTerminate(code: ChannelFailure.replaced.code, description: ChannelFailure.replaced.description)
         if attached.becamePresent { service.reportPresence(verified.clientID, connected: true) }
         pump()
+    }
+
+    /// The first message of a loop iteration leaves at once rather than after the iteration's
+    /// other work (a route that sends and then answers its own request would otherwise write
+    /// the answer first): under 10,000 sends a second that put each frame behind the
+    /// iteration's HTTP responses. Later ones in the same iteration go together at its end.
+    func messageHeld() {
+        guard loop.inEventLoop else { return schedulePump() }
+        guard !sentThisIteration else { return }
+        sentThisIteration = true
+        loop.deferToEndOfIteration { [self] in
+            sentThisIteration = false
+            pump()
+        }
+        pump()
+        socket.flushNow()
     }
 
     func pump() {

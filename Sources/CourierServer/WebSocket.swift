@@ -120,6 +120,13 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         return .sent
     }
 
+    /// Writes what is queued now instead of at the end of the loop iteration, for a sender
+    /// that knows nothing more is coming for this socket in this iteration.
+    package func flushNow() {
+        loop.assertInLoop()
+        flush()
+    }
+
     /// Makes room for `byteCount` more bytes of frames, for a sender about to write many, so
     /// the buffer grows once rather than doubling its way there.
     package func reserveSendCapacity(_ byteCount: Int) {

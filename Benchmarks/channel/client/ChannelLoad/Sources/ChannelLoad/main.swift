@@ -441,6 +441,10 @@ func latency(_ options: Options) throws {
     var scheduled = 0   // messages due so far
     var sent = 0        // messages handed to a POST
     var sentInWindow = 0
+    /// How late each POST of the window left against its schedule: a message's latency minus
+    /// this is what the server (and the way back) took; this is the client's own share,
+    /// waiting for a free poster or for its core.
+    var lateness = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
     var measuring = false
     var cpuReading: (Double, Double?)?
     bench.lastDelivery = start
@@ -458,7 +462,10 @@ func latency(_ options: Options) throws {
         while sent < scheduled, !bench.freePosters.isEmpty {
             let intended = due(sent)
             try bench.post("/send?c=\(bench.ids[sent % count])", body: messageBody(time: intended, size: size))
-            if intended >= bench.measureFrom && intended < bench.measureEnd { sentInWindow += 1 }
+            if intended >= bench.measureFrom && intended < bench.measureEnd {
+                sentInWindow += 1
+                lateness.record(nowNanoseconds() &- intended)
+            }
             sent += 1
         }
         if now >= bench.measureEnd && sent == scheduled {
@@ -494,6 +501,7 @@ func latency(_ options: Options) throws {
     emit("rate", fixed(Double(bench.histogram.totalCount) / duration, 0))
     emitPercentiles(bench.histogram)
     emitPercentiles(bench.postHistogram, prefix: "post_")
+    emitPercentiles(lateness, prefix: "send_late_")
     emit("post_errors", bench.postErrors)
     emit("client_cpu", fixed(clientCPU, 2))
     if let serverCPU { emit("server_cpu", fixed(serverCPU, 2)) }
