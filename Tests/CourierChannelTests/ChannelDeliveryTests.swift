@@ -1,5 +1,6 @@
 import Courier
 import CourierChannel
+import CourierTesting
 import Testing
 
 /// Section 4: ordered, recoverable delivery over the WebSocket transport.
@@ -14,6 +15,31 @@ import Testing
             for text in texts { try service.sendMessage(clientID: "order", message: text) }
             let frames = try await socket.next(50)
             #expect(frames == texts.enumerated().map { .message(UInt64($0.offset + 1), $0.element) })
+            #expect(await socket.isSilent())
+        }
+    }
+
+    /// A route on the client's own loop sends several messages in one go: the first leaves at
+    /// once, the rest at the end of the loop iteration; all arrive, in order, once each, and a
+    /// later request's message follows them.
+    @Test func messagesSentByARouteOnTheClientsLoopArriveInOrder() async throws {
+        let service = ChannelService(secret: testSecret, settings: testSettings(), clock: ManualClock())
+        let routes: (Application) -> Void = { app in
+            app.post("/burst") { request, response in
+                let count = Int(request["n"]) ?? 0
+                for index in 1...count { try service.sendMessage(clientID: "burst", message: "\(request["tag"])\(index)") }
+                response.status = .noContent
+            }
+        }
+        try await withChannelServer(service, routes: routes) { port in
+            let socket = try ChannelSocket(port: port)
+            _ = try await socket.opened(token: try service.createChannel(clientID: "burst"))
+            let client = TestClient(port: port)
+            #expect(try await client.post("/burst?n=5&tag=a").status == 204)
+            #expect(try await client.post("/burst?n=1&tag=b").status == 204)
+            #expect(try await client.post("/burst?n=3&tag=c").status == 204)
+            let expected = ["a1", "a2", "a3", "a4", "a5", "b1", "c1", "c2", "c3"]
+            #expect(try await socket.next(9) == expected.enumerated().map { .message(UInt64($0.offset + 1), $0.element) })
             #expect(await socket.isSilent())
         }
     }
