@@ -43,7 +43,7 @@ let package = Package(
                                .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: strict),
         .target(name: "CourierChannel",
-                dependencies: ["Courier", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+                dependencies: ["Courier", "CourierHTTP", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .target(name: "CourierTesting", dependencies: ["Courier"], swiftSettings: strict),
         .executableTarget(name: "Hello", dependencies: ["Courier"], path: "Examples/Hello", swiftSettings: strict),

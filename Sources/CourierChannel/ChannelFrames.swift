@@ -1,3 +1,6 @@
+import Courier
+import CourierHTTP
+
 /// The JSON frames of the channel protocol (docs/channel-protocol.md), written by hand: they
 /// are on the delivery path of every message.
 enum ChannelFrames {
@@ -29,9 +32,16 @@ enum ChannelFrames {
 
     static func error(code: Int, description: String) -> String {
         var out = Array("{\"type\":\"error\",\"code\":\(code),\"description\":".utf8)
-        appendJSONString(description, to: &out)
+        out += jsonString(description)
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `text` as a JSON string literal, quotes included, by the framework's JSON writer.
+    static func jsonString(_ text: String) -> [UInt8] {
+        var writer = ByteWriter(capacity: text.utf8.count + 8)
+        JSONString.append(text, to: &writer)
+        return Array(writer.bytes)
     }
 
     static let pong = "{\"type\":\"pong\"}"
@@ -63,31 +73,6 @@ enum ChannelFrames {
             rest /= 10
             index -= 1
         }
-    }
-
-    /// `text` as a JSON string literal (RFC 8259 §7): quotes, backslashes and control
-    /// characters escaped, everything else copied as UTF-8.
-    static func appendJSONString(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        let needsEscape = text.utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
-        if !needsEscape {
-            out.append(contentsOf: text.utf8)
-        } else {
-            for byte in text.utf8 {
-                switch byte {
-                case 0x22: out += [0x5C, 0x22]
-                case 0x5C: out += [0x5C, 0x5C]
-                case 0x0A: out += [0x5C, UInt8(ascii: "n")]
-                case 0x0D: out += [0x5C, UInt8(ascii: "r")]
-                case 0x09: out += [0x5C, UInt8(ascii: "t")]
-                case ..<0x20:
-                    let hex = Array("0123456789abcdef".utf8)
-                    out += [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
-                default: out.append(byte)
-                }
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }
 

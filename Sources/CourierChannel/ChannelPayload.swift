@@ -11,10 +11,7 @@ final class ChannelPayload: Sendable {
     init(_ text: String, time: Double) {
         self.text = text
         self.time = time
-        var json: [UInt8] = []
-        json.reserveCapacity(text.utf8.count + 2)
-        ChannelFrames.appendJSONString(text, to: &json)
-        self.json = json
+        json = ChannelFrames.jsonString(text)
     }
 
     /// What the message counts against the held-bytes budget.
