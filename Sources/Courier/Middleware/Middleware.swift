@@ -43,7 +43,8 @@ public struct MiddlewareFunction: Middleware {
 /// (set the user from a cookie) or refuse it by throwing (an `HTTPError` becomes the answer).
 /// A synchronous route behind nothing but filters runs inline on the loop, with no Task:
 /// through an async middleware, each request of the channel benchmark paid a Task and its
-/// trips through the executor.
+/// trips through the executor. The server may call `filter` without `handle`, so a filter
+/// keeps all its work in `filter` (the `handle` given here calls it, then `next`).
 public protocol RequestFilter: Middleware {
     func filter(_ request: inout Request) throws
 }
