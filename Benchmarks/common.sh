@@ -58,3 +58,90 @@ stop_server() {
     wait "$SERVER_PID" 2>/dev/null
     SERVER_PID=""
 }
+
+# ---- the servers a run compares ------------------------------------------------
+# A script defines binary_of NAME and args_of NAME, build_server NAME (builds it; non-zero on
+# failure) and answers NAME (true when the server on NAME's port serves), and sets
+# KNOWN_SERVERS; the rest is here.
+
+label() {
+    case "$1" in
+        courier) echo "Courier" ;;
+        hummingbird) echo "Hummingbird" ;;
+        floor) echo "C floor" ;;
+    esac
+}
+port_of() {
+    case "$1" in
+        courier) echo $((PORT_BASE)) ;;
+        hummingbird) echo $((PORT_BASE + 1)) ;;
+        floor) echo $((PORT_BASE + 2)) ;;
+    esac
+}
+# bin_overridden NAME: its binary was given (COURIER_BIN, ...), so it is not built.
+bin_overridden() {
+    case "$1" in
+        courier) [[ -n "${COURIER_BIN:-}" ]] ;;
+        hummingbird) [[ -n "${HUMMINGBIRD_BIN:-}" ]] ;;
+        floor) [[ -n "${FLOOR_BIN:-}" ]] ;;
+    esac
+}
+
+# collect_servers: AVAILABLE[NAME]=1 for each server of $SERVERS with a binary, building it
+# first unless SKIP_BUILD=1 or its binary was given; one whose build fails is skipped.
+declare -A AVAILABLE=()
+collect_servers() {
+    local s bin
+    for s in $SERVERS; do
+        if [[ " $KNOWN_SERVERS " != *" $s "* ]]; then log "unknown server '$s' (know: $KNOWN_SERVERS)"; exit 1; fi
+        if [[ "$SKIP_BUILD" != 1 ]] && ! bin_overridden "$s"; then
+            build_server "$s" || { log "SKIPPING $(label "$s")"; continue; }
+        fi
+        bin=$(binary_of "$s")
+        if [[ -x "$bin" ]]; then
+            AVAILABLE[$s]=1
+        else
+            log "SKIPPING $(label "$s"): no binary at $bin"
+        fi
+    done
+    if [[ ${#AVAILABLE[@]} -eq 0 ]]; then
+        log "no server to measure"
+        exit 1
+    fi
+}
+
+# start_server NAME: starts it pinned to $SERVER_CPU (SERVER_PID); non-zero unless it answers
+# within 30 s, or when something else already answers on its port.
+start_server() {
+    local s=$1 port bin
+    port=$(port_of "$s")
+    bin=$(binary_of "$s")
+    if answers "$s"; then
+        log "port $port already answers before $(label "$s") started: something else is there"
+        return 1
+    fi
+    # 9>&- : a server must not inherit the build lock held on fd 9.
+    # shellcheck disable=SC2046
+    taskset -c "$SERVER_CPU" "$bin" $(args_of "$s") >>"$LOGS/server-$s.log" 2>&1 9>&- &
+    SERVER_PID=$!
+    for _ in $(seq 300); do
+        if answers "$s"; then return 0; fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            log "$(label "$s") exited before answering (log: ${LOGS#"$ROOT"/}/server-$s.log):"
+            tail -n 5 "$LOGS/server-$s.log" | sed 's/^/    /' >&2
+            SERVER_PID=""
+            return 1
+        fi
+        sleep 0.1
+    done
+    log "$(label "$s") did not answer on port $port within 30 s"
+    stop_server
+    return 1
+}
+
+# record SERVER ROUND KIND LOGFILE: appends the client's "key=value" lines to $RAW as
+# "server round kind key value" rows.
+record() {
+    local s=$1 round=$2 kind=$3 file=$4
+    awk -F= -v s="$s" -v r="$round" -v k="$kind" 'NF == 2 {printf "%s\t%s\t%s\t%s\t%s\n", s, r, k, $1, $2}' "$file" >>"$RAW"
+}

@@ -69,32 +69,12 @@ require_tools wrk taskset curl gcc pkg-config python3
 
 # ---- servers -----------------------------------------------------------------
 
-label() {
-    case "$1" in
-        courier) echo "Courier" ;;
-        hummingbird) echo "Hummingbird" ;;
-        floor) echo "C floor" ;;
-    esac
-}
-port_of() {
-    case "$1" in
-        courier) echo $((PORT_BASE)) ;;
-        hummingbird) echo $((PORT_BASE + 1)) ;;
-        floor) echo $((PORT_BASE + 2)) ;;
-    esac
-}
+KNOWN_SERVERS="courier hummingbird floor"
 binary_of() {
     case "$1" in
         courier) echo "${COURIER_BIN:-$ROOT/.build/release/Hello}" ;;
         hummingbird) echo "${HUMMINGBIRD_BIN:-$HERE/hummingbird/HBHello/.build/release/HBHello}" ;;
         floor) echo "${FLOOR_BIN:-$OUT/floor}" ;;
-    esac
-}
-bin_overridden() {
-    case "$1" in
-        courier) [[ -n "${COURIER_BIN:-}" ]] ;;
-        hummingbird) [[ -n "${HUMMINGBIRD_BIN:-}" ]] ;;
-        floor) [[ -n "${FLOOR_BIN:-}" ]] ;;
     esac
 }
 args_of() {
@@ -105,46 +85,23 @@ args_of() {
     esac
 }
 
-declare -A AVAILABLE=()
-
-build_one() {
-    local s=$1 blog="$LOGS/build-$1.log" rc
-    log "building $(label "$s") (log: ${blog#"$ROOT"/})"
-    case "$s" in
-        courier)
-            (cd "$ROOT" && flock "$LOCK" swift build -c release --product Hello) >"$blog" 2>&1 ;;
-        hummingbird)
-            (cd "$HERE/hummingbird/HBHello" && flock "$LOCK" swift build -c release --product HBHello) >"$blog" 2>&1 ;;
+build_server() {
+    local blog="$LOGS/build-floor.log"
+    case "$1" in
+        courier) build "$ROOT" Hello courier ;;
+        hummingbird) build "$HERE/hummingbird/HBHello" HBHello hummingbird ;;
         floor)
+            log "building the C floor (log: ${blog#"$ROOT"/})"
             # shellcheck disable=SC2046
-            gcc -O2 -Wall -o "$OUT/floor" "$HERE/cfloor/floor.c" $(pkg-config --cflags --libs libuv) >"$blog" 2>&1 ;;
+            gcc -O2 -Wall -o "$OUT/floor" "$HERE/cfloor/floor.c" $(pkg-config --cflags --libs libuv) >"$blog" 2>&1 || {
+                log "build of the C floor failed. Last lines of ${blog#"$ROOT"/}:"
+                tail -n 15 "$blog" | sed 's/^/    /' >&2
+                return 1
+            } ;;
     esac
-    rc=$?
-    if [[ $rc -ne 0 ]]; then
-        log "SKIPPING $(label "$s"): its build failed (exit $rc). Last lines of ${blog#"$ROOT"/}:"
-        tail -n 15 "$blog" | sed 's/^/    /' >&2
-        return 1
-    fi
-    return 0
 }
 
-for s in $SERVERS; do
-    if [[ -z "$(label "$s")" ]]; then log "unknown server '$s' (know: courier hummingbird floor)"; exit 1; fi
-    if [[ "$SKIP_BUILD" != 1 ]] && ! bin_overridden "$s"; then
-        build_one "$s" || continue
-    fi
-    bin=$(binary_of "$s")
-    if [[ -x "$bin" ]]; then
-        AVAILABLE[$s]=1
-    else
-        log "SKIPPING $(label "$s"): no binary at $bin"
-    fi
-done
-
-if [[ ${#AVAILABLE[@]} -eq 0 ]]; then
-    log "no server to measure"
-    exit 1
-fi
+collect_servers
 
 # ---- measuring ---------------------------------------------------------------
 
@@ -152,36 +109,9 @@ STOP_SECONDS=5
 trap 'stop_server' EXIT
 trap 'exit 130' INT TERM
 
-port_answers() {
-    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/plaintext"
-}
-
-# Start $1 pinned; returns non-zero if it does not answer within 30 s.
-start_server() {
-    local s=$1 port bin
-    port=$(port_of "$s")
-    bin=$(binary_of "$s")
-    if port_answers "$port"; then
-        log "port $port already answers before $(label "$s") started: something else is there"
-        return 1
-    fi
-    # 9>&- : a server must not inherit the build lock held on fd 9.
-    # shellcheck disable=SC2046
-    taskset -c "$SERVER_CPU" "$bin" $(args_of "$s") >>"$LOGS/server-$s.log" 2>&1 9>&- &
-    SERVER_PID=$!
-    for _ in $(seq 300); do
-        if port_answers "$port"; then return 0; fi
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            log "$(label "$s") exited before answering (log: ${LOGS#"$ROOT"/}/server-$s.log):"
-            tail -n 5 "$LOGS/server-$s.log" | sed 's/^/    /' >&2
-            SERVER_PID=""
-            return 1
-        fi
-        sleep 0.1
-    done
-    log "$(label "$s") did not answer on port $port within 30 s"
-    stop_server
-    return 1
+# answers SERVER: it serves /plaintext.
+answers() {
+    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$(port_of "$1")/plaintext"
 }
 
 # Check status and body of each route once; a wrong body is only warned about.

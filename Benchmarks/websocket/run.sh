@@ -102,34 +102,23 @@ fi
 
 # ---- build -------------------------------------------------------------------
 
-label() {
-    case "$1" in
-        courier) echo "Courier" ;;
-        hummingbird) echo "Hummingbird" ;;
-    esac
-}
-port_of() {
-    case "$1" in
-        courier) echo $((PORT_BASE)) ;;
-        hummingbird) echo $((PORT_BASE + 1)) ;;
-    esac
-}
+KNOWN_SERVERS="courier hummingbird"
 binary_of() {
     case "$1" in
         courier) echo "${COURIER_BIN:-$ROOT/.build/release/Echo}" ;;
         hummingbird) echo "${HUMMINGBIRD_BIN:-$HERE/hummingbird/HBEcho/.build/release/HBEcho}" ;;
     esac
 }
-bin_overridden() {
-    case "$1" in
-        courier) [[ -n "${COURIER_BIN:-}" ]] ;;
-        hummingbird) [[ -n "${HUMMINGBIRD_BIN:-}" ]] ;;
-    esac
-}
 args_of() {
     case "$1" in
         courier) echo "--port $(port_of courier) --workers 1 --no-compression" ;;
         hummingbird) echo "--port $(port_of hummingbird) --threads 1" ;;
+    esac
+}
+build_server() {
+    case "$1" in
+        courier) build "$ROOT" Echo courier ;;
+        hummingbird) build "$HERE/hummingbird/HBEcho" HBEcho hummingbird ;;
     esac
 }
 WSLOAD=${WSLOAD_BIN:-$HERE/client/WSLoad/.build/release/WSLoad}
@@ -139,27 +128,7 @@ if [[ "$SKIP_BUILD" != 1 && -z "${WSLOAD_BIN:-}" ]]; then
 fi
 [[ -x "$WSLOAD" ]] || { log "no load client at $WSLOAD"; exit 1; }
 
-declare -A AVAILABLE=()
-for s in $SERVERS; do
-    if [[ -z "$(label "$s")" ]]; then log "unknown server '$s' (know: courier hummingbird)"; exit 1; fi
-    if [[ "$SKIP_BUILD" != 1 ]] && ! bin_overridden "$s"; then
-        case "$s" in
-            courier) build "$ROOT" Echo courier ;;
-            hummingbird) build "$HERE/hummingbird/HBEcho" HBEcho hummingbird ;;
-        esac || { log "SKIPPING $(label "$s")"; continue; }
-    fi
-    bin=$(binary_of "$s")
-    if [[ -x "$bin" ]]; then
-        AVAILABLE[$s]=1
-    else
-        log "SKIPPING $(label "$s"): no binary at $bin"
-    fi
-done
-
-if [[ ${#AVAILABLE[@]} -eq 0 ]]; then
-    log "no server to measure"
-    exit 1
-fi
+collect_servers
 
 # ---- measuring ---------------------------------------------------------------
 
@@ -171,41 +140,9 @@ client() {
     taskset -c "$CLIENT_CPU" "$WSLOAD" "$@" 9>&-
 }
 
-echoes() {
-    client probe --port "$1" >/dev/null 2>&1
-}
-
-# Start $1 pinned; returns non-zero unless it echoes within 30 s.
-start_server() {
-    local s=$1 port bin
-    port=$(port_of "$s")
-    bin=$(binary_of "$s")
-    if echoes "$port"; then
-        log "port $port already echoes before $(label "$s") started: something else is there"
-        return 1
-    fi
-    # shellcheck disable=SC2046
-    taskset -c "$SERVER_CPU" "$bin" $(args_of "$s") >>"$LOGS/server-$s.log" 2>&1 9>&- &
-    SERVER_PID=$!
-    for _ in $(seq 300); do
-        if echoes "$port"; then return 0; fi
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            log "$(label "$s") exited before echoing (log: ${LOGS#"$ROOT"/}/server-$s.log):"
-            tail -n 5 "$LOGS/server-$s.log" | sed 's/^/    /' >&2
-            SERVER_PID=""
-            return 1
-        fi
-        sleep 0.1
-    done
-    log "$(label "$s") did not echo on port $port within 30 s"
-    stop_server
-    return 1
-}
-
-# record SERVER ROUND KIND LOGFILE: appends "server round kind key value" rows.
-record() {
-    local s=$1 round=$2 kind=$3 file=$4
-    awk -F= -v s="$s" -v r="$round" -v k="$kind" 'NF == 2 {printf "%s\t%s\t%s\t%s\t%s\n", s, r, k, $1, $2}' "$file" >>"$RAW"
+# answers SERVER: one connection opened and one message echoed.
+answers() {
+    client probe --port "$(port_of "$1")" >/dev/null 2>&1
 }
 
 # shellcheck disable=SC2086
