@@ -376,6 +376,21 @@ struct CPUMeter {
         guard let serverPID, let ticks = cpuTicks(pid: serverPID) else { return (client, nil) }
         return (client, Double(ticks - serverTicksAtStart) / Double(sysconf(Int32(_SC_CLK_TCK))) / seconds)
     }
+
+    var started = false
+    var atEnd: (Double, Double?)?
+
+    /// Called on every turn of a run's loop: starts at `from`, takes its reading at `end`.
+    mutating func observe(now: UInt64, from: UInt64, end: UInt64) {
+        if !started && now >= from {
+            started = true
+            start()
+        }
+        if started && atEnd == nil && now >= end { atEnd = read() }
+    }
+
+    /// The reading taken at the window's end (or now, for a run cut short).
+    var reading: (Double, Double?) { atEnd ?? read() }
 }
 
 func micros(_ nanoseconds: UInt64) -> String { fixed(Double(nanoseconds) / 1000, 1) }
@@ -445,17 +460,11 @@ func latency(_ options: Options) throws {
     /// this is what the server (and the way back) took; this is the client's own share,
     /// waiting for a free poster or for its core.
     var lateness = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-    var measuring = false
-    var cpuReading: (Double, Double?)?
     bench.lastDelivery = start
 
     while true {
         let now = nowNanoseconds()
-        if !measuring && now >= bench.measureFrom {
-            measuring = true
-            cpu.start()
-        }
-        if cpuReading == nil && now >= bench.measureEnd { cpuReading = cpu.read() }
+        cpu.observe(now: now, from: bench.measureFrom, end: bench.measureEnd)
         if now < bench.measureEnd {
             while due(scheduled) <= now { scheduled += 1 }
         }
@@ -478,7 +487,7 @@ func latency(_ options: Options) throws {
         // Spin, so POSTs leave on time.
         try bench.poll(timeoutMilliseconds: 0)
     }
-    let (clientCPU, serverCPU) = cpuReading ?? cpu.read()
+    let (clientCPU, serverCPU) = cpu.reading
     // Messages of the window that never arrived count with a latency they certainly
     // exceeded (from the end of the window to now), so the percentiles stay a lower bound
     // rather than leaving them out.
@@ -537,15 +546,9 @@ func fanout(_ options: Options) throws {
     bench.lastDelivery = start
     var published = 0
     var publishedInWindow = 0
-    var measuring = false
-    var cpuReading: (Double, Double?)?
     while true {
         let now = nowNanoseconds()
-        if !measuring && now >= bench.measureFrom {
-            measuring = true
-            cpu.start()
-        }
-        if cpuReading == nil && now >= bench.measureEnd { cpuReading = cpu.read() }
+        cpu.observe(now: now, from: bench.measureFrom, end: bench.measureEnd)
         if now < bench.measureEnd {
             while !bench.freePosters.isEmpty {
                 try bench.post("/publish?t=\(topic)", body: messageBody(time: nowNanoseconds(), size: size))
@@ -561,7 +564,7 @@ func fanout(_ options: Options) throws {
         }
         try bench.poll(timeoutMilliseconds: 10)
     }
-    let (clientCPU, serverCPU) = cpuReading ?? cpu.read()
+    let (clientCPU, serverCPU) = cpu.reading
     let drainSeconds = Double(nowNanoseconds() - bench.measureEnd) / 1e9
 
     emit("mode", "fanout")
