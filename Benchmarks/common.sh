@@ -145,3 +145,25 @@ record() {
     local s=$1 round=$2 kind=$3 file=$4
     awk -F= -v s="$s" -v r="$round" -v k="$kind" 'NF == 2 {printf "%s\t%s\t%s\t%s\t%s\n", s, r, k, $1, $2}' "$file" >>"$RAW"
 }
+
+# hold_build_lock: with HOLD_BUILD_LOCK=1, takes the swift build lock on fd 9 for the rest of
+# the run, so no (flock-wrapped) build runs beside the measurements.
+hold_build_lock() {
+    [[ "$HOLD_BUILD_LOCK" == 1 ]] || return 0
+    exec 9>"$LOCK"
+    if ! flock -n 9; then
+        log "waiting for $LOCK (a swift build is running)"
+        flock 9
+    fi
+    log "holding $LOCK while measuring (HOLD_BUILD_LOCK=0 to not)"
+}
+
+# rotate_servers ROUND: rotated=(the available servers, in $SERVERS order turned by ROUND - 1),
+# so no server always goes first.
+rotate_servers() {
+    local round=$1 order=() s i n
+    for s in $SERVERS; do [[ -n "${AVAILABLE[$s]:-}" ]] && order+=("$s"); done
+    n=${#order[@]}
+    rotated=()
+    for i in $(seq 0 $((n - 1))); do rotated+=("${order[$(( (i + round - 1) % n ))]}"); done
+}

@@ -180,25 +180,13 @@ measure() {
     stop_server
 }
 
-if [[ "$HOLD_BUILD_LOCK" == 1 ]]; then
-    exec 9>"$LOCK"
-    if ! flock -n 9; then
-        log "waiting for $LOCK (a swift build is running)"
-        flock 9
-    fi
-    log "holding $LOCK while measuring (HOLD_BUILD_LOCK=0 to not)"
-fi
+hold_build_lock
 
 LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "load average before measuring: $LOAD_AT_START; ulimit -n $(ulimit -n)"
 
-order=()
-for s in $SERVERS; do [[ -n "${AVAILABLE[$s]:-}" ]] && order+=("$s"); done
-
 for round in $(seq "$ROUNDS"); do
-    n=${#order[@]}
-    rotated=()
-    for i in $(seq 0 $((n - 1))); do rotated+=("${order[$(( (i + round - 1) % n ))]}"); done
+    rotate_servers "$round"
     log "round $round/$ROUNDS: ${rotated[*]}"
     for kind in $RUNS; do
         for s in "${rotated[@]}"; do measure "$s" "$round" "$kind"; done
