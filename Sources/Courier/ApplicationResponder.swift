@@ -43,32 +43,25 @@ public struct ApplicationResponder: HTTPResponder {
         var response = Response()
         do {
             for filter in filters { try filter.filter(&request) }
+            // Matched after the filters, which may have changed the request.
+            guard case .found(.sync(let handler), let parameters) = router.match(request.method, request.path) else {
+                let box = RequestBox(request: request)
+                Task(executorPreference: serverRequest.loop) {
+                    var response = Response()
+                    await route(box.request, &response)
+                    refuseSplitHeaders(&response, box.request)
+                    send(response, writer: writer, loop: serverRequest.loop)
+                }
+                return
+            }
+            request.parameters = parameters
+            try handler(request, &response)
         } catch {
             response = errorResponse(error, request)
-            refuseSplitHeaders(&response, request)
-            send(response, writer: writer, loop: serverRequest.loop)
-            return
         }
-        // Matched after the filters, which may have changed the request.
-        if case .found(.sync(let handler), let parameters) = router.match(request.method, request.path) {
-            request.parameters = parameters
-            do {
-                try handler(request, &response)
-            } catch {
-                response = errorResponse(error, request)
-            }
-            refuseSplitHeaders(&response, request)
-            // Moved, not copied: a copy and its destroy were a tenth of the route's cost.
-            send(consume response, writer: writer, loop: serverRequest.loop)
-            return
-        }
-        let box = RequestBox(request: request)
-        Task(executorPreference: serverRequest.loop) {
-            var response = Response()
-            await route(box.request, &response)
-            refuseSplitHeaders(&response, box.request)
-            send(response, writer: writer, loop: serverRequest.loop)
-        }
+        refuseSplitHeaders(&response, request)
+        // Moved, not copied: a copy and its destroy were a tenth of the route's cost.
+        send(consume response, writer: writer, loop: serverRequest.loop)
     }
 
     /// The whole chain for one request, errors turned into responses; used in-process by tests.

@@ -244,7 +244,7 @@ final class ChannelHub: Sendable {
         for connection in connections {
             let loop = connection.loop
             if loop.inEventLoop {
-                loop.deferToEndOfIteration { connection.pump() }
+                connection.schedulePump()
             } else {
                 byLoop[ObjectIdentifier(loop), default: []].append(connection)
             }
