@@ -43,7 +43,13 @@ build() {
 
 # stop_server: SIGTERM the server in $SERVER_PID, SIGKILL it after $STOP_SECONDS (default 10).
 SERVER_PID=""
+SPINNER_PID=""
 stop_server() {
+    if [[ -n "$SPINNER_PID" ]]; then
+        kill "$SPINNER_PID" 2>/dev/null
+        wait "$SPINNER_PID" 2>/dev/null
+        SPINNER_PID=""
+    fi
     [[ -z "$SERVER_PID" ]] && return
     local seconds=${STOP_SECONDS:-10}
     kill -TERM "$SERVER_PID" 2>/dev/null
@@ -64,7 +70,15 @@ stop_server() {
 # failure) and answers NAME (true when the server on NAME's port serves), and sets
 # KNOWN_SERVERS; the rest is here.
 
+# A server name may carry a variant: NAME-poll (run with busy polling, a script's args_of says
+# how) or NAME-awake (a busy loop at nice 19 shares its core, so the core never goes idle: a
+# diagnostic of what waking an idle vCPU costs). base_of strips the variant.
+base_of() { echo "${1%%-*}"; }
 label() {
+    case "$1" in
+        *-poll) echo "$(label "${1%-poll}") (busy poll)"; return ;;
+        *-awake) echo "$(label "${1%-awake}") (core kept awake)"; return ;;
+    esac
     case "$1" in
         courier) echo "Courier" ;;
         hummingbird) echo "Hummingbird" ;;
@@ -72,7 +86,7 @@ label() {
     esac
 }
 port_of() {
-    case "$1" in
+    case "$(base_of "$1")" in
         courier) echo $((PORT_BASE)) ;;
         hummingbird) echo $((PORT_BASE + 1)) ;;
         floor) echo $((PORT_BASE + 2)) ;;
@@ -80,7 +94,7 @@ port_of() {
 }
 # bin_overridden NAME: its binary was given (COURIER_BIN, ...), so it is not built.
 bin_overridden() {
-    case "$1" in
+    case "$(base_of "$1")" in
         courier) [[ -n "${COURIER_BIN:-}" ]] ;;
         hummingbird) [[ -n "${HUMMINGBIRD_BIN:-}" ]] ;;
         floor) [[ -n "${FLOOR_BIN:-}" ]] ;;
@@ -88,14 +102,20 @@ bin_overridden() {
 }
 
 # collect_servers: AVAILABLE[NAME]=1 for each server of $SERVERS with a binary, building it
-# first unless SKIP_BUILD=1 or its binary was given; one whose build fails is skipped.
+# first unless SKIP_BUILD=1 or its binary was given; one whose build fails is skipped. A
+# variant shares its base's binary, built once.
 declare -A AVAILABLE=()
 collect_servers() {
-    local s bin
+    local s bin base
+    local -A built=()
     for s in $SERVERS; do
         if [[ " $KNOWN_SERVERS " != *" $s "* ]]; then log "unknown server '$s' (know: $KNOWN_SERVERS)"; exit 1; fi
+        base=$(base_of "$s")
         if [[ "$SKIP_BUILD" != 1 ]] && ! bin_overridden "$s"; then
-            build_server "$s" || { log "SKIPPING $(label "$s")"; continue; }
+            if [[ -z "${built[$base]:-}" ]]; then
+                if build_server "$base"; then built[$base]=ok; else built[$base]=failed; fi
+            fi
+            [[ "${built[$base]}" == ok ]] || { log "SKIPPING $(label "$s")"; continue; }
         fi
         bin=$(binary_of "$s")
         if [[ -x "$bin" ]]; then
@@ -125,7 +145,13 @@ start_server() {
     taskset -c "$SERVER_CPU" "$bin" $(args_of "$s") >>"$LOGS/server-$s.log" 2>&1 9>&- &
     SERVER_PID=$!
     for _ in $(seq 300); do
-        if answers "$s"; then return 0; fi
+        if answers "$s"; then
+            if [[ "$s" == *-awake ]]; then
+                taskset -c "$SERVER_CPU" nice -n 19 bash -c 'while :; do :; done' 9>&- &
+                SPINNER_PID=$!
+            fi
+            return 0
+        fi
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
             log "$(label "$s") exited before answering (log: ${LOGS#"$ROOT"/}/server-$s.log):"
             tail -n 5 "$LOGS/server-$s.log" | sed 's/^/    /' >&2

@@ -34,13 +34,20 @@
 #   SOURCES="127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5"
 #                              loopback source addresses the WebSocket clients are spread over
 #   RUNS="light load fanout"   which measurements, in this order
-#   SERVERS="courier hummingbird"   which servers, and their order
+#   SERVERS="courier courier-poll hummingbird hummingbird-awake"
+#                              which servers, and their order. Besides the two servers as they
+#                              come, there are variants, each started the same way:
+#                              courier-poll      Courier with --busy-poll-us $BUSY_POLL_US: its
+#                                                loop polls instead of sleeping (ServerConfiguration
+#                                                .busyPollMicroseconds), so it is never woken
+#                              courier-awake, hummingbird-awake
+#                                                a busy loop at nice 19 shares the server's core,
+#                                                so the core never goes idle (what an idle vCPU
+#                                                costs to wake on this VM; see NOTES.md)
+#   VARIANT_RUNS="light"       the runs the variants take part in: they only differ from their
+#                              base while the core would otherwise go idle between messages
+#   BUSY_POLL_US=20000         courier-poll's window: longer than the light run's gap (10 ms)
 #   SERVER_CPU=0 CLIENT_CPU=1  taskset cores for the server and ChannelLoad
-#   AWAKE="" (or "light", "light load")
-#                              during these runs, a busy loop at nice 19 keeps the server's
-#                              core from going idle: a diagnostic of how much of a latency is
-#                              this VM waking an idle vCPU, not the server (see NOTES.md).
-#                              It takes a little CPU from either server; off by default.
 #   NOFILE=65536               ulimit -n wanted (the hard limit if lower)
 #   SKIP_BUILD=1               use the binaries already built
 #   COURIER_BIN, HUMMINGBIRD_BIN, CHANNELLOAD_BIN   use this binary instead (not built)
@@ -74,9 +81,10 @@ DURATION=${DURATION:-10}
 DRAIN=${DRAIN:-10}
 SOURCES=${SOURCES:-"127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5"}
 RUNS=${RUNS:-"light load fanout"}
-SERVERS=${SERVERS:-"courier hummingbird"}
+SERVERS=${SERVERS:-"courier courier-poll hummingbird hummingbird-awake"}
+VARIANT_RUNS=${VARIANT_RUNS:-"light"}
+BUSY_POLL_US=${BUSY_POLL_US:-20000}
 SERVER_CPU=${SERVER_CPU:-0}
-AWAKE=${AWAKE:-}
 CLIENT_CPU=${CLIENT_CPU:-1}
 NOFILE=${NOFILE:-65536}
 SKIP_BUILD=${SKIP_BUILD:-0}
@@ -92,7 +100,7 @@ RAW="$OUT/raw.tsv"
 : > "$RAW"
 
 # Reconstruct the command line for the report, with the overrides given.
-CMDLINE=$(command_line Benchmarks/channel/run.sh ROUNDS LIGHT_CLIENTS LIGHT_RATE LOAD_CLIENTS LOAD_RATE FANOUT_SUBSCRIBERS IN_FLIGHT POSTERS SIZE WARMUP DURATION DRAIN SOURCES RUNS SERVERS SERVER_CPU AWAKE CLIENT_CPU NOFILE SKIP_BUILD COURIER_BIN HUMMINGBIRD_BIN CHANNELLOAD_BIN HOLD_BUILD_LOCK PORT_BASE)
+CMDLINE=$(command_line Benchmarks/channel/run.sh ROUNDS LIGHT_CLIENTS LIGHT_RATE LOAD_CLIENTS LOAD_RATE FANOUT_SUBSCRIBERS IN_FLIGHT POSTERS SIZE WARMUP DURATION DRAIN SOURCES RUNS SERVERS VARIANT_RUNS BUSY_POLL_US SERVER_CPU CLIENT_CPU NOFILE SKIP_BUILD COURIER_BIN HUMMINGBIRD_BIN CHANNELLOAD_BIN HOLD_BUILD_LOCK PORT_BASE)
 
 
 require_tools taskset flock python3
@@ -105,9 +113,9 @@ fi
 
 # ---- build -------------------------------------------------------------------
 
-KNOWN_SERVERS="courier hummingbird"
+KNOWN_SERVERS="courier courier-poll courier-awake hummingbird hummingbird-awake"
 binary_of() {
-    case "$1" in
+    case "$(base_of "$1")" in
         courier) echo "${COURIER_BIN:-$HERE/courier/ChannelBench/.build/release/ChannelBench}" ;;
         hummingbird) echo "${HUMMINGBIRD_BIN:-$HERE/hummingbird/HBChannel/.build/release/HBChannel}" ;;
     esac
@@ -115,6 +123,9 @@ binary_of() {
 args_of() {
     case "$1" in
         courier) echo "--port $(port_of courier) --workers 1 --host 127.0.0.1" ;;
+        courier-poll) echo "$(args_of courier) --busy-poll-us $BUSY_POLL_US" ;;
+        courier-awake) args_of courier ;;
+        hummingbird-awake) args_of hummingbird ;;
         hummingbird) echo "--port $(port_of hummingbird) --threads 1" ;;
     esac
 }
@@ -145,7 +156,7 @@ client() {
 
 # answers SERVER: one channel opened and one message through it.
 answers() {
-    client probe --port "$(port_of "$1")" --kind "$1" >/dev/null 2>&1
+    client probe --port "$(port_of "$1")" --kind "$(base_of "$1")" >/dev/null 2>&1
 }
 
 # shellcheck disable=SC2086
@@ -161,14 +172,10 @@ measure() {
         load) args="latency --clients $LOAD_CLIENTS --rate $LOAD_RATE --posters $POSTERS --drain $DRAIN" ;;
         fanout) args="fanout --subscribers $FANOUT_SUBSCRIBERS --in-flight $IN_FLIGHT" ;;
     esac
+    if [[ "$s" == *-* && " $VARIANT_RUNS " != *" $kind "* ]]; then return; fi
     start_server "$s" || return
-    local spinner=""
-    if [[ " $AWAKE " == *" $kind "* ]]; then
-        taskset -c "$SERVER_CPU" nice -n 19 bash -c 'while :; do :; done' 9>&- &
-        spinner=$!
-    fi
     # shellcheck disable=SC2086
-    if client $args --port "$port" --kind "$s" --server-pid "$SERVER_PID" --size "$SIZE" \
+    if client $args --port "$port" --kind "$(base_of "$s")" --server-pid "$SERVER_PID" --size "$SIZE" \
             --warmup "$WARMUP" --duration "$DURATION" --sources "$SOURCES_CSV" >"$f" 2>"$f.err"; then
         record "$s" "$round" "$kind" "$f"
         log "  $(label "$s") $kind: $(awk -F= '$1 ~ /^(p50_us|p99_us|p999_us|rate|lost|publish_rate|fanout_p99_us|server_cpu|client_cpu)$/ {printf "%s=%s ", $1, $2}' "$f")"
@@ -176,7 +183,6 @@ measure() {
     else
         log "  $(label "$s"): $kind run failed: $(tail -n 3 "$f.err")"
     fi
-    [[ -n "$spinner" ]] && kill "$spinner" 2>/dev/null && wait "$spinner" 2>/dev/null
     stop_server
 }
 
@@ -209,14 +215,24 @@ NOTES_FILE="$HERE/NOTES.md"
 AVAILABLE_LIST="${!AVAILABLE[*]}"
 export RAW RESULTS_MD WRITE_RESULTS SERVERS AVAILABLE_LIST CMDLINE MACHINE LOAD_AT_START LOAD_AT_END SERVER_CPU CLIENT_CPU \
     SWIFT_VERSION ROUNDS LIGHT_CLIENTS LIGHT_RATE LOAD_CLIENTS LOAD_RATE FANOUT_SUBSCRIBERS IN_FLIGHT POSTERS SIZE WARMUP \
-    DURATION DRAIN NOTES_FILE
+    DURATION DRAIN NOTES_FILE BUSY_POLL_US VARIANT_RUNS
 python3 - <<'PY'
 import statistics, sys, datetime, re, os
 
 E = os.environ
 raw_path, results_path, write = E["RAW"], E["RESULTS_MD"], E["WRITE_RESULTS"] == "1"
-servers = [s for s in E["SERVERS"].split() if s in ("courier", "hummingbird")]
-labels = {"courier": "Courier", "hummingbird": "Hummingbird"}
+servers = E["SERVERS"].split()
+def label(s):
+    base, _, variant = s.partition("-")
+    name = {"courier": "Courier", "hummingbird": "Hummingbird"}[base]
+    return name + {"": "", "poll": " (busy poll)", "awake": " (core kept awake)"}[variant]
+labels = {s: label(s) for s in servers}
+# Ratio columns: each Courier against the Hummingbird run the same way, and busy-polling
+# Courier also against Hummingbird with its core kept awake (the fairest pairing: neither
+# pays for waking an idle core).
+pairs = [(a, b) for a, b in (("courier", "hummingbird"), ("courier-poll", "hummingbird"),
+                             ("courier-poll", "hummingbird-awake"), ("courier-awake", "hummingbird-awake"))
+         if a in servers and b in servers]
 available = set(E["AVAILABLE_LIST"].split())
 
 values = {}
@@ -257,24 +273,22 @@ rows_spec = [
     ("fan-out: publishes/s", "fanout", "publish_rate", lambda x: "n/a" if x is None else f"{x:,.1f}/s"),
     ("fan-out: publish → arrival p99", "fanout", "fanout_p99_us", fmt_us),
 ]
-head = ["measure"] + [labels[s] for s in servers]
-both = "courier" in servers and "hummingbird" in servers
-if both:
-    head.append("Courier/Hummingbird")
+head = ["measure"] + [labels[s] for s in servers] + [f"{labels[a]}/{labels[b]}" for a, b in pairs]
 rows = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
 for title, kind, key, fmt in rows_spec:
     if not any(values.get((s, kind, key)) for s in servers):
         continue
     cells = [title] + [fmt(median(s, kind, key)) for s in servers]
-    if both:
-        cells.append(ratio(median("courier", kind, key), median("hummingbird", kind, key)))
+    cells += [ratio(median(a, kind, key), median(b, kind, key)) for a, b in pairs]
     rows.append("| " + " | ".join(cells) + " |")
 table = "\n".join(rows)
 
 goals = []
-c, h = median("courier", "light", "p99_us"), median("hummingbird", "light", "p99_us")
-if c is not None and h is not None:
-    goals.append(f"light-rate p99 at most half of Hummingbird's: {'met' if c <= h / 2 else 'NOT met'} ({c:,.0f} µs vs {h:,.0f} µs)")
+for a, b in pairs:
+    c, h = median(a, "light", "p99_us"), median(b, "light", "p99_us")
+    if c is not None and h is not None:
+        goals.append(f"light-rate p99 at most half of Hummingbird's, {labels[a]} vs {labels[b]}: "
+                     f"{'met' if c <= h / 2 else 'NOT met'} ({c:,.0f} µs vs {h:,.0f} µs)")
 c = median("courier", "load", "p99_us")
 if c is not None:
     goals.append(f"p99 under 1 ms at {Lr:,.0f} msg/s: {'met' if c < 1000 else 'NOT met'} ({fmt_us(c)})")
@@ -319,6 +333,7 @@ section = f"""## Channel (Benchmarks/channel/run.sh)
 - Machine: {E["MACHINE"]} (load average before measuring: {E["LOAD_AT_START"]}; after: {E["LOAD_AT_END"]})
 - Setup: each server alone on core {E["SERVER_CPU"]} (`taskset -c {E["SERVER_CPU"]}`; Courier's `Benchmarks/channel/courier/ChannelBench`, `app.use(Channels(service))` with `--workers 1`; Hummingbird 2.28.1 + hummingbird-websocket 2.8.1 `Benchmarks/channel/hummingbird/HBChannel`, one NIO event loop thread, no WebSocket extensions, a `Mutex`-guarded dictionary client ID → `WebSocketOutboundWriter`), the load client ChannelLoad (Swift, epoll, HdrHistogram 0.2.0) on core {E["CLIENT_CPU"]}, loopback only (Swift {E["SWIFT_VERSION"]}, release builds). {E["ROUNDS"]} interleaved round(s), each server started afresh for each measurement; cells are medians over the rounds.
 - Latency: the clients open their channels (Courier: token from `POST /token`, then the channel protocol over `/_ah/channel/ws`; Hummingbird: `/ws?c=ID`), then {E["WARMUP"]} s warm-up and {E["DURATION"]} s recorded of `POST /send?c=ID` with a {size}-byte body over {E["POSTERS"]} keep-alive connections (one request in flight on each), the target client round-robin. Each message is due at a fixed time on the schedule and carries it; latency runs from that time to the message's arrival at its client, so a POST that had to wait counts its wait (no coordinated omission). A message still missing {E["DRAIN"]} s after the run counts with that wait as a lower bound.
+- Variants, measured in the {E["VARIANT_RUNS"]} run(s) only: *busy poll* is the same Courier binary with `--busy-poll-us {E["BUSY_POLL_US"]}` (`ServerConfiguration.busyPollMicroseconds`: after a read the loop keeps polling, without sleeping, for that long, so its core stays busy and a message finds it awake); *core kept awake* runs a busy loop at nice 19 on the server's core beside the server, so the core never goes idle but the server still sleeps and is woken.
 - Fan-out: {fs:,} clients subscribed to one topic (`POST /subscribe`), {inflight} `POST /publish` requests kept in flight for {E["WARMUP"]} s + {E["DURATION"]} s; the rate is the message frames that arrived at the clients during the {E["DURATION"]} s, and every copy is checked to arrive in the end.
 
 {table}

@@ -14,12 +14,14 @@ struct RoomEvent: Encodable {
 }
 
 let usage = """
-    Usage: Chat [--host H] [--port P] [--workers N] [--long-poll-only]
+    Usage: Chat [--host H] [--port P] [--workers N] [--busy-poll-us N] [--long-poll-only]
                 [--secret-file PATH] [--token-seconds N]
 
       --host H             address to listen on (default 0.0.0.0)
       --port P             port to listen on (default 8080, or $PORT)
       --workers N          event loops (default: one per core)
+      --busy-poll-us N     keep each loop polling for N µs after a read instead of
+                           sleeping: lower latency, a busy core (default 0, off)
       --long-poll-only     turn the WebSocket transport off, so clients long-poll
       --secret-file PATH   where the channel token secret is kept
                            (default courier-data/channel-secret; $COURIER_CHANNEL_SECRET wins)

@@ -126,8 +126,8 @@ public final class Application: Sendable {
         return server
     }
 
-    /// Serves until SIGINT/SIGTERM. Reads `--port`, `--host` and `--workers` from the command
-    /// line (and PORT from the environment).
+    /// Serves until SIGINT/SIGTERM. Reads `--port`, `--host`, `--workers` and `--busy-poll-us`
+    /// from the command line (and PORT from the environment).
     public func run(arguments: [String] = CommandLine.arguments) throws {
         var configuration = configuration
         try CommandLineOptions(arguments).apply(to: &configuration)

@@ -38,5 +38,11 @@ public struct CommandLineOptions: Sendable {
             configuration.workers = workers
         }
         if let host = value("host") { configuration.host = host }
+        if let microseconds = try integer("busy-poll-us") {
+            guard (0...10_000_000).contains(microseconds) else {
+                throw ApplicationError("--busy-poll-us must be 0...10000000 (microseconds), got \(microseconds)")
+            }
+            configuration.busyPollMicroseconds = UInt64(microseconds)
+        }
     }
 }

@@ -9,6 +9,8 @@ public final class EventLoop: @unchecked Sendable {
     let uvLoop: UnsafeMutablePointer<uv_loop_t>
     private var mailbox: Mailbox!
     private(set) var endOfIteration: EndOfIteration!
+    /// Set when the loop was made with a busy-poll window; every read or mailbox delivery extends it.
+    let busyPoll: BusyPoll?
     private let thread = Atomic<UInt>(0)
     private let finished = Mutex<Bool>(false)
     private var stopHandlers: [() -> Void] = []
@@ -25,10 +27,13 @@ public final class EventLoop: @unchecked Sendable {
     private var localJobs: [UnownedJob] = []
     private var drainHandlers: [() -> Void] = []
 
-    public init(name: String = "courier-loop") {
+    /// `busyPollMicroseconds` > 0: after each read the loop keeps polling without sleeping for
+    /// that long (see `BusyPoll`); 0, the default, sleeps in `epoll_wait` as soon as it is idle.
+    public init(name: String = "courier-loop", busyPollMicroseconds: UInt64 = 0) {
         self.name = name
         uvLoop = .allocate(capacity: 1)
         uv_loop_init(uvLoop)
+        busyPoll = busyPollMicroseconds > 0 ? BusyPoll(loop: uvLoop, microseconds: busyPollMicroseconds) : nil
         readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
         mailbox = Mailbox(loop: uvLoop, owner: Unmanaged.passUnretained(self).toOpaque()) { async in
             guard let async, let data = async.pointee.data else { return }
@@ -120,6 +125,7 @@ public final class EventLoop: @unchecked Sendable {
             runLocalJobs()
             mailbox.closeHandle()
             endOfIteration.close()
+            busyPoll?.close()
             uv_stop(uvLoop)
         }
     }
@@ -150,10 +156,15 @@ public final class EventLoop: @unchecked Sendable {
         mailbox.post(.closure(work))
     }
 
+    /// True while the loop is inside a busy-poll window, polling instead of sleeping; any
+    /// thread may ask. Always false without a window.
+    public var isBusyPolling: Bool { busyPoll?.isPolling ?? false }
+
     /// Milliseconds of the loop's clock, refreshed once per loop iteration.
     public var now: UInt64 { uv_now(uvLoop) }
 
     private func drainMailbox() {
+        busyPoll?.noteActivity()
         for item in mailbox.take() { run(item) }
     }
 

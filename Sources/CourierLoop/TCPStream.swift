@@ -120,6 +120,7 @@ public final class TCPStream {
                 return
             }
             loop.readBufferInUse = true
+            loop.busyPoll?.noteActivity()
             let shared = loop.readBuffer
             buffer.pointee = uv_buf_init(shared.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(shared.count))
         }, { handle, count, buffer in

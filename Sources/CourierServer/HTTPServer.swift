@@ -40,7 +40,7 @@ public final class HTTPServer: Sendable {
         signal(SIGPIPE, SIG_IGN)
         var port = configuration.port
         for index in 0..<configuration.workers {
-            let loop = EventLoop(name: "courier-\(index)")
+            let loop = EventLoop(name: "courier-\(index)", busyPollMicroseconds: configuration.busyPollMicroseconds)
             loop.startThread()
             let context = ServerLoop(loop: loop, configuration: configuration, responder: responder, logger: logger) { [self] in
                 loopStopped(loop)

@@ -21,12 +21,18 @@ public struct ServerConfiguration: Sendable {
     public var shutdownDeadlineMilliseconds: UInt64
     /// Installs SIGINT/SIGTERM handlers that shut the server down gracefully.
     public var handlesSignals: Bool
+    /// 0 (the default): a loop with nothing to do sleeps in `epoll_wait`. Above 0: after each
+    /// read a loop keeps polling, without sleeping, for this many microseconds, so a request
+    /// arriving in that window costs no wake-up (0.3–4 ms on the VM the benchmarks ran on) but
+    /// the loop's core stays busy for the window. For a server with cores to itself that wants
+    /// the lowest latency; see `Benchmarks/channel/NOTES.md`.
+    public var busyPollMicroseconds: UInt64
 
     public init(host: String = "0.0.0.0", port: Int = 8080, workers: Int = ServerConfiguration.coreCount,
                 parserLimits: HTTPRequestParser.Limits = .init(), maxBodyBytes: Int = 1 << 20,
                 headerTimeoutMilliseconds: UInt64 = 10_000, idleTimeoutMilliseconds: UInt64 = 60_000,
                 maxPendingWriteBytes: Int = 1 << 20, shutdownDeadlineMilliseconds: UInt64 = 10_000,
-                handlesSignals: Bool = true) {
+                handlesSignals: Bool = true, busyPollMicroseconds: UInt64 = 0) {
         self.host = host
         self.port = port
         self.workers = max(1, workers)
@@ -37,6 +43,7 @@ public struct ServerConfiguration: Sendable {
         self.maxPendingWriteBytes = maxPendingWriteBytes
         self.shutdownDeadlineMilliseconds = shutdownDeadlineMilliseconds
         self.handlesSignals = handlesSignals
+        self.busyPollMicroseconds = busyPollMicroseconds
     }
 
     public static var coreCount: Int {

@@ -21,11 +21,18 @@ import Testing
         #expect(configuration.workers == 3)
     }
 
-    @Test(arguments: [["--port", "abc"], ["--port=12x"], ["--port", "70000"], ["--port=-1"], ["--workers", "0"], ["--workers=many"]])
+    @Test(arguments: [["--port", "abc"], ["--port=12x"], ["--port", "70000"], ["--port=-1"], ["--workers", "0"], ["--workers=many"],
+                            ["--busy-poll-us", "-5"], ["--busy-poll-us=soon"], ["--busy-poll-us", "20000000"]])
     func badNumbersAreErrorsNamingTheOption(arguments: [String]) {
         let error = #expect(throws: ApplicationError.self) { _ = try configured(arguments) }
         let option = arguments[0].split(separator: "=")[0]
         #expect(error?.description.contains(option) == true, "\(error?.description ?? "")")
+    }
+
+    @Test func busyPollingIsOffUnlessAsked() throws {
+        #expect(try configured([]).busyPollMicroseconds == 0)
+        #expect(try configured(["--busy-poll-us", "50"]).busyPollMicroseconds == 50)
+        #expect(try configured(["--busy-poll-us=20000"]).busyPollMicroseconds == 20_000)
     }
 
     @Test func optionsTheAppAddsAreReadByName() {

@@ -14,7 +14,8 @@ import TicTacToeApp
 let options = CommandLineOptions()
 if CommandLine.arguments.contains("--help") {
     print("""
-    usage: TicTacToe [--port 8080] [--workers N] [--db PATH] [--data-dir DIR]
+    usage: TicTacToe [--port 8080] [--workers N] [--busy-poll-us N] [--db PATH] [--data-dir DIR]
+      --busy-poll-us N keep each loop polling for N µs after a read instead of sleeping (default 0, off)
       --db PATH        SQLite file for the games (default DIR/tictactoe.sqlite, created on first start)
       --data-dir DIR   where secrets are kept (default courier-data)
     """)
