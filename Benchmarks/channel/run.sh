@@ -34,7 +34,7 @@
 #   SOURCES="127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5"
 #                              loopback source addresses the WebSocket clients are spread over
 #   RUNS="light load fanout"   which measurements, in this order
-#   SERVERS="courier courier-poll hummingbird hummingbird-awake"
+#   SERVERS="courier courier-poll courier-awake hummingbird hummingbird-awake"
 #                              which servers, and their order. Besides the two servers as they
 #                              come, there are variants, each started the same way:
 #                              courier-poll      Courier with --busy-poll-us $BUSY_POLL_US: its
@@ -81,7 +81,7 @@ DURATION=${DURATION:-10}
 DRAIN=${DRAIN:-10}
 SOURCES=${SOURCES:-"127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5"}
 RUNS=${RUNS:-"light load fanout"}
-SERVERS=${SERVERS:-"courier courier-poll hummingbird hummingbird-awake"}
+SERVERS=${SERVERS:-"courier courier-poll courier-awake hummingbird hummingbird-awake"}
 VARIANT_RUNS=${VARIANT_RUNS:-"light"}
 BUSY_POLL_US=${BUSY_POLL_US:-20000}
 SERVER_CPU=${SERVER_CPU:-0}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Every Channel API failure, each with a readable message (App Engine's
 /// InvalidChannelClientIdError, InvalidChannelTokenDurationError, InvalidMessageError, ...).
 public enum ChannelError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -5,6 +7,8 @@ public enum ChannelError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidTokenDuration(Int)
     case invalidMessage(byteCount: Int)
     case invalidTopic(String)
+    /// `sendJSON` was given a value `JSONEncoder` cannot encode; the encoder's reason.
+    case unencodableMessage(String)
 
     public var description: String {
         switch self {
@@ -16,8 +20,15 @@ public enum ChannelError: Error, Equatable, Sendable, CustomStringConvertible {
             "invalid message of \(count) bytes: it must be 1...32767 UTF-8 bytes"
         case .invalidTopic(let topic):
             "invalid topic '\(topic.prefix(40))': it must be a non-empty string of at most 256 UTF-8 bytes"
+        case .unencodableMessage(let reason):
+            "the message could not be encoded as JSON: \(reason)"
         }
     }
+}
+
+/// So `localizedDescription` reads the same message, not Foundation's generic one.
+extension ChannelError: LocalizedError {
+    public var errorDescription: String? { description }
 }
 
 /// The limits of the original API.

@@ -10,6 +10,10 @@ final class ChannelHub: Sendable {
         let cursor: UInt64
         let lastSeq: UInt64
         let replaced: (any ChannelConnection)?
+        /// A fresh open (no session to resume) while an earlier connection was still counted
+        /// present: that connection's presence ends here, so report it disconnected before this
+        /// one connected. A page reload or a second tab is a new connection, not a blip.
+        let endsEarlierPresence: Bool
         let becamePresent: Bool
     }
 
@@ -66,7 +70,9 @@ final class ChannelHub: Sendable {
         let now = clock.now()
         let payload = ChannelPayload(text, time: now)
         let connection = state.withLock { state -> (any ChannelConnection)? in
-            hold(payload, in: state.session(for: clientID, now: now))
+            let session = state.session(for: clientID, now: now)
+            session.lastSentDirectly = now
+            return hold(payload, in: session)
         }
         connection?.messageHeld()
     }
@@ -80,12 +86,17 @@ final class ChannelHub: Sendable {
         return connection
     }
 
-    /// Messages for `connection` after `cursor`, if it is still the client's connection.
-    func take(for clientID: String, connection: any ChannelConnection, after cursor: UInt64) -> [HeldMessage] {
+    /// Messages for `connection` after `cursor` (about `maxBytes` of them), if it is still the
+    /// client's connection; nil when some of them have been dropped by the bounds, because the
+    /// connection fell further behind than the session holds: it cannot deliver every message
+    /// in order any more, and must end (410) rather than skip them.
+    func take(for clientID: String, connection: any ChannelConnection, after cursor: UInt64,
+              maxBytes: Int = .max) -> [HeldMessage]? {
         state.withLock { state in
             guard let session = state.sessions[clientID], session.connection === connection else { return [] }
             session.pumpScheduled = false
-            let messages = session.messages(after: cursor)
+            guard !session.hasLost(after: cursor) else { return nil }
+            let messages = session.messages(after: cursor, maxBytes: maxBytes)
             if let last = messages.last { session.deliveredThrough = max(session.deliveredThrough, last.seq) }
             return messages
         }
@@ -103,13 +114,12 @@ final class ChannelHub: Sendable {
             if session.replacedConnectionIDs.contains(connection.connectionID) { return .failure(.replaced) }
             session.trim(now: now, limits: settings)
             let lastSeq = session.nextSeq - 1
-            var cursor = session.deliveredThrough
-            if let resume, !resume.sessionID.isEmpty {
-                guard resume.sessionID == session.sessionID, resume.lastSeq <= lastSeq else { return .failure(.sessionLost) }
-                if resume.lastSeq < lastSeq, let oldest = session.oldestHeldSeq, oldest > resume.lastSeq + 1 {
-                    return .failure(.sessionLost)
-                }
-                if resume.lastSeq < lastSeq, session.oldestHeldSeq == nil { return .failure(.sessionLost) }
+            // A fresh open starts after what was handed out or has aged out unread.
+            var cursor = max(session.deliveredThrough, session.lastDroppedSeq)
+            let fresh = resume?.sessionID.isEmpty ?? true
+            if let resume, !fresh {
+                guard resume.sessionID == session.sessionID, resume.lastSeq <= lastSeq,
+                      !session.hasLost(after: resume.lastSeq) else { return .failure(.sessionLost) }
                 cursor = resume.lastSeq
             }
             var replaced: (any ChannelConnection)?
@@ -120,12 +130,14 @@ final class ChannelHub: Sendable {
             session.connection = connection
             session.tokenExpiry = tokenExpiry
             session.absentSince = nil
-            let becamePresent = !session.present
+            let endsEarlierPresence = fresh && session.present
+            let becamePresent = !session.present || endsEarlierPresence
             session.present = true
             session.pumpScheduled = session.nextSeq - 1 > cursor
             state.sessions[clientID] = session
             return .success(Attached(sessionID: session.sessionID, cursor: cursor, lastSeq: lastSeq,
-                                     replaced: replaced, becamePresent: becamePresent))
+                                     replaced: replaced, endsEarlierPresence: endsEarlierPresence,
+                                     becamePresent: becamePresent))
         }
         return try result.get()
     }
@@ -177,7 +189,7 @@ final class ChannelHub: Sendable {
                     } else if connection.isStale(now: now) {
                         result.stale.append((clientID, connection))
                     }
-                } else if session.present, let since = session.absentSince, now - since >= settings.presenceGraceSeconds {
+                } else if session.present, let since = session.absentSince, now - since >= settings.effectivePresenceGraceSeconds {
                     session.present = false
                     result.disconnected.append(clientID)
                 }
@@ -185,8 +197,13 @@ final class ChannelHub: Sendable {
             if now - state.lastPrune >= 5 {
                 state.lastPrune = now
                 let window = settings.recoveryWindowSeconds
+                // Gone: away for the window, and nothing sent to it directly within the window
+                // (those messages are still owed to it: a client that has not connected yet
+                // gets them when it does). Publishes do not count, or a busy topic would keep
+                // every abandoned subscriber alive.
                 let gone = state.sessions.filter { _, session in
-                    session.connection == nil && !session.present && session.absentSince.map { now - $0 >= window } ?? false
+                    guard session.connection == nil, !session.present, let since = session.absentSince else { return false }
+                    return now - max(since, session.lastSentDirectly) >= window
                 }
                 guard !gone.isEmpty else { return result }
                 for clientID in gone.keys { state.sessions[clientID] = nil }

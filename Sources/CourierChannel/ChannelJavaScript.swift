@@ -114,6 +114,7 @@ enum ChannelJavaScript {
   Socket.prototype._fail = function (code, description) {
     if (this.readyState === S.CLOSED) return;
     if (this._t) this._t.close();
+    if (code === 410) { this._c.session = ''; this._c.seq = 0; } // nothing to resume: open() starts afresh
     this.readyState = S.CLOSED;
     call(this, 'onerror', { code: code, description: description });
     call(this, 'onclose');

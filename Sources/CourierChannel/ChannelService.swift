@@ -66,8 +66,13 @@ public final class ChannelService: Sendable {
     }
 
     /// Sends `value` encoded as JSON (Go's SendJSON).
-    public func sendJSON<T: Encodable>(clientID: String, _ value: T) throws {
-        let data = try JSONEncoder().encode(value)
+    public func sendJSON<T: Encodable>(clientID: String, _ value: T) throws(ChannelError) {
+        let data: Data
+        do {
+            data = try JSONEncoder().encode(value)
+        } catch {
+            throw .unencodableMessage(String(describing: error))
+        }
         try sendMessage(clientID: clientID, message: String(decoding: data, as: UTF8.self))
     }
 
@@ -118,6 +123,13 @@ public final class ChannelService: Sendable {
     func reportPresence(_ clientID: String, connected: Bool) {
         logger.debug("presence", metadata: ["client": "\(clientID)", "connected": "\(connected)"])
         presenceDispatcher.withLock { $0 }?(clientID, connected)
+    }
+
+    /// What a new connection means for presence: the end of an earlier one first, if it ends
+    /// one, then this one's connected (none for a resume that recovery covers).
+    func reportPresence(of attached: ChannelHub.Attached, clientID: String) {
+        if attached.endsEarlierPresence { reportPresence(clientID, connected: false) }
+        if attached.becamePresent { reportPresence(clientID, connected: true) }
     }
 
     /// Starts the periodic sweep (presence grace, token expiry, abandoned long-polls, clients

@@ -19,6 +19,9 @@ final class ChannelSession {
     var deliveredThrough: UInt64 = 0
     var tokenExpiry: Double = .infinity
     var absentSince: Double?
+    /// When `sendMessage` last held a message here (publishes not counted): the session is
+    /// kept for the recovery window after it, so the message is delivered if the client comes.
+    var lastSentDirectly: Double = 0
     let sessionID: String
     var replacedConnectionIDs: [String] = []
 
@@ -30,6 +33,12 @@ final class ChannelSession {
     var heldCount: Int { held.count - heldStart }
     var nextSeq: UInt64 { firstHeldSeq + UInt64(heldCount) }
     var oldestHeldSeq: UInt64? { heldCount > 0 ? firstHeldSeq : nil }
+    /// The last sequence number the bounds have dropped (0 if none).
+    var lastDroppedSeq: UInt64 { firstHeldSeq - 1 }
+
+    /// Whether some message after `seq` was dropped by the bounds: a reader at `seq` can no
+    /// longer get everything, in order.
+    func hasLost(after seq: UInt64) -> Bool { seq < lastDroppedSeq }
 
     @discardableResult
     func append(_ payload: ChannelPayload, limits: ChannelSettings) -> UInt64 {
@@ -56,15 +65,18 @@ final class ChannelSession {
         }
     }
 
-    /// The held messages after `seq` (sequence numbers are consecutive, so the first one wanted
-    /// is found by arithmetic).
-    func messages(after seq: UInt64) -> [HeldMessage] {
+    /// The held messages after `seq`, as many as fit in `maxBytes` of text but at least one
+    /// (sequence numbers are consecutive, so the first one wanted is found by arithmetic).
+    func messages(after seq: UInt64, maxBytes: Int = .max) -> [HeldMessage] {
         let first = max(seq + 1, firstHeldSeq)
         guard first < nextSeq else { return [] }
         let start = heldStart + Int(first - firstHeldSeq)
         var messages: [HeldMessage] = []
-        messages.reserveCapacity(held.count - start)
+        messages.reserveCapacity(maxBytes == .max ? held.count - start : 16)
+        var bytes = 0
         for (offset, payload) in held[start...].enumerated() {
+            bytes += payload.byteCount
+            if bytes > maxBytes && !messages.isEmpty { break }
             messages.append(HeldMessage(seq: first + UInt64(offset), payload: payload))
         }
         return messages

@@ -3,7 +3,9 @@ public struct ChannelSettings: Sendable {
     /// How long messages are held for a client that is away (and kept for one never connected).
     public var recoveryWindowSeconds: Double
     public var maxHeldMessages: Int
-    /// Held bytes per client ID, so memory stays bounded whatever the app sends.
+    /// Held bytes per client ID. The default is what `maxHeldMessages` messages of the largest
+    /// size take (1000 × 32,767 bytes), so at the defaults the count is the bound section 4
+    /// promises; lower it to cap a client's memory harder.
     public var maxHeldBytes: Int
     /// A silent client is declared gone within this interval (WebSocket ping, long-poll liveness).
     public var heartbeatSeconds: Double
@@ -14,7 +16,8 @@ public struct ChannelSettings: Sendable {
     /// Serve the WebSocket transport (turn off to force long-polling, e.g. behind a proxy).
     public var webSocketEnabled: Bool
 
-    public init(recoveryWindowSeconds: Double = 120, maxHeldMessages: Int = 1000, maxHeldBytes: Int = 4 << 20,
+    public init(recoveryWindowSeconds: Double = 120, maxHeldMessages: Int = 1000,
+                maxHeldBytes: Int = 1000 * ChannelLimits.maxMessageBytes,
                 heartbeatSeconds: Double = 30, presenceGraceSeconds: Double = 1, pollTimeoutSeconds: Double = 20,
                 webSocketEnabled: Bool = true) {
         self.recoveryWindowSeconds = recoveryWindowSeconds
@@ -25,4 +28,26 @@ public struct ChannelSettings: Sendable {
         self.pollTimeoutSeconds = pollTimeoutSeconds
         self.webSocketEnabled = webSocketEnabled
     }
+
+    // Timings derived from the heartbeat, so that `disconnected` for a silently dead client
+    // comes within one heartbeat (section 5) whatever the heartbeat is set to.
+
+    /// A WebSocket silent this long is pinged (plus a random spread of up to half of it), and
+    /// closed if the pong does not come within as long again: gone 0.625 heartbeats after its
+    /// last frame at the latest.
+    var webSocketPingMilliseconds: UInt64 { max(1, UInt64(heartbeatSeconds * 250)) }
+
+    /// The grace, shortened when the heartbeat is so short that the silent WebSocket's close
+    /// (0.625 heartbeats), the grace and two 250 ms sweeps would not fit in one heartbeat.
+    var effectivePresenceGraceSeconds: Double {
+        min(presenceGraceSeconds, max(0, heartbeatSeconds * 0.375 - 0.5))
+    }
+
+    /// The poll timeout, shortened so a live long-poll client's next poll always arrives
+    /// (with a second to spare) before it would be counted gone.
+    var longPollWaitSeconds: Double { max(0.5, min(pollTimeoutSeconds, heartbeatSeconds - 1.5)) }
+
+    /// A long-poll client with no new poll for this long is gone: a heartbeat less the sweep's
+    /// period, but never before a live client's next poll is due.
+    var longPollStaleSeconds: Double { max(heartbeatSeconds - 0.25, longPollWaitSeconds + 1) }
 }

@@ -33,8 +33,10 @@ struct TokenSigner: @unchecked Sendable {
 
     /// The client ID and expiry of a genuine token; `.expired` only for a genuine one.
     func verify(_ token: String) throws(Failure) -> (clientID: String, expiry: Double) {
+        // Only the canonical spelling: base64 decoders ignore the unused low bits of the last
+        // character, so without the round trip a changed last character could still verify.
         guard token.utf8.count < 1024, let bytes = Self.decodeBase64URL(token), bytes.count > 1 + 8 + 16 + 32,
-              bytes[0] == Self.version else { throw .invalid }
+              bytes[0] == Self.version, Self.base64URL(bytes) == token else { throw .invalid }
         let payload = Array(bytes.dropLast(32))
         let mac = Array(bytes.suffix(32))
         guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key) else { throw .invalid }

@@ -30,19 +30,16 @@ public struct Channels: RequestFilter {
     public func mount(on app: Application) throws {
         let service = service
         app.get("/_ah/channel/jsapi") { _, response in
-            response.contentType = "text/javascript; charset=utf-8"
+            response.contentType = "text/javascript"  // exactly as section 3 gives it; the source is ASCII
             response.headers.set("Cache-Control", "no-cache")
             response.write(ChannelJavaScript.source)
         }
         if service.settings.webSocketEnabled {
-            let heartbeatMilliseconds = UInt64(service.settings.heartbeatSeconds * 1000)
-            // A third each: a silent client is closed two thirds of a heartbeat after its last
-            // frame (up to five sixths with the pings' random spread), which leaves room for
-            // the server's timeout sweep (up to 250 ms) and the presence grace (1 s), so
-            // `disconnected` comes within one heartbeat (section 5).
+            // See ChannelSettings.webSocketPingMilliseconds: with the presence grace and the
+            // sweeps, `disconnected` comes within one heartbeat of a client going silent.
+            let ping = service.settings.webSocketPingMilliseconds
             let configuration = WebSocketConfiguration(maxMessageBytes: 8 * 1024,
-                                                       pingIntervalMilliseconds: heartbeatMilliseconds / 3,
-                                                       pongTimeoutMilliseconds: heartbeatMilliseconds / 3)
+                                                       pingIntervalMilliseconds: ping, pongTimeoutMilliseconds: ping)
             app.webSocket("/_ah/channel/ws", configuration: configuration) { _, socket in
                 _ = WebSocketChannelConnection(socket: socket, service: service)
             }

@@ -63,7 +63,7 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
             return frames.isEmpty ? nil : Answer(frames: frames)
         }
         if let ready { return ready }
-        let timeout = service.settings.pollTimeoutSeconds
+        let timeout = service.settings.longPollWaitSeconds
         return await withCheckedContinuation { continuation in
             let id = state.withLock { state -> Int? in
                 let frames = collect(&state)
@@ -88,8 +88,15 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
         }
     }
 
+    /// The frames due after what the client has acknowledged. When some were dropped by the
+    /// bounds before it polled for them, the connection ends here with 410 (and the sweep
+    /// reports the client gone): skipping them would break in-order, exactly-once delivery.
     private func collect(_ state: inout State) -> [String] {
-        let messages = service.hub.take(for: clientID, connection: self, after: state.ack)
+        guard let messages = service.hub.take(for: clientID, connection: self, after: state.ack) else {
+            state.ended = true
+            state.endStatus = HTTPStatus(code: ChannelFailure.sessionLost.code)
+            return [ChannelFrames.error(code: ChannelFailure.sessionLost.code, description: ChannelFailure.sessionLost.description)]
+        }
         if let last = messages.last { state.ack = last.seq }
         return messages.map { ChannelFrames.message(seq: $0.seq, payload: $0.payload) }
     }
@@ -100,7 +107,8 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
         state.withLock { state in
             guard let waiter = state.waiter else { return }
             state.waiter = nil
-            waiter.resume(returning: Answer(frames: collect(&state)))
+            let frames = collect(&state)
+            waiter.resume(returning: Answer(status: state.ended ? state.endStatus : .ok, frames: frames))
         }
     }
 
@@ -118,7 +126,7 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
             let frames = collect(&state)
             guard !frames.isEmpty else { return }
             state.waiter = nil
-            waiter.resume(returning: Answer(frames: frames))
+            waiter.resume(returning: Answer(status: state.ended ? state.endStatus : .ok, frames: frames))
         }
     }
 
@@ -146,11 +154,8 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
     /// Gone when no poll has arrived for a heartbeat. Counted from the poll's arrival, not its
     /// answer: a client is almost always inside a poll, so that is where it dies (a closed tab, a
     /// lost network), and its last poll, still waiting, is no sign of life. A live client starts
-    /// a new poll at least every poll timeout, so the limit is never below that (plus a second
-    /// for the answer's way back).
+    /// a new poll at least every poll timeout, which `longPollStaleSeconds` allows for.
     func isStale(now: Double) -> Bool {
-        // Less the sweep's period (0.25 s), so the report lands within one heartbeat.
-        let limit = max(service.settings.heartbeatSeconds - 0.25, service.settings.pollTimeoutSeconds + 1)
-        return now - Double(bitPattern: lastPollBits.load(ordering: .relaxed)) > limit
+        now - Double(bitPattern: lastPollBits.load(ordering: .relaxed)) > service.settings.longPollStaleSeconds
     }
 }

@@ -5,12 +5,13 @@ import Courier
 enum LongPollEndpoint {
     static func poll(_ request: Request, _ response: inout Response, service: ChannelService) async throws {
         let cid = request["cid"]
-        guard !cid.isEmpty, cid.utf8.count <= 64, let loop = request.loop else {
+        // A token in a URL ends up in logs and referrers (section 2): refused, not read.
+        guard !cid.isEmpty, cid.utf8.count <= 64, !request.queryContains("token"), let loop = request.loop else {
             return reply(&response, status: .badRequest, [ChannelFrames.error(code: 400, description: ChannelFailure.badRequest.description)])
         }
         let verified: (clientID: String, expiry: Double)
         do {
-            verified = try service.signer.verify(request["token"])
+            verified = try service.signer.verify(request.formValue("token"))
         } catch .expired {
             return reply(&response, status: .unauthorized, [ChannelFrames.error(code: 401, description: ChannelFailure.tokenTimedOut.description)])
         } catch {
@@ -37,14 +38,14 @@ enum LongPollEndpoint {
             created.prime(cursor: attached.cursor, opened: ChannelFrames.opened(sessionID: attached.sessionID, seq: attached.lastSeq))
             connection = created
             attached.replaced?.scheduleTerminate(code: ChannelFailure.replaced.code, description: ChannelFailure.replaced.description)
-            if attached.becamePresent { service.reportPresence(verified.clientID, connected: true) }
+            service.reportPresence(of: attached, clientID: verified.clientID)
         }
         let answer = await connection.poll(seen: seen)
         reply(&response, status: answer.status, answer.frames)
     }
 
     static func close(_ request: Request, service: ChannelService) {
-        guard let verified = try? service.signer.verify(request["token"]),
+        guard !request.queryContains("token"), let verified = try? service.signer.verify(request.formValue("token")),
               let connection = service.hub.connection(of: verified.clientID) as? LongPollConnection,
               connection.connectionID == request["cid"] else { return }
         connection.end(with: [])

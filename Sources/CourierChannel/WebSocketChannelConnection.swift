@@ -27,7 +27,13 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
         service.ensureSweeper(on: socket.loop)
         socket.onText = { [self] _, text in received(text) }
         socket.onClose = { [self] _, _, _ in closed() }
+        socket.onSendDrained = { [self] in pump() }
     }
+
+    /// Frames queued on the socket beyond this wait in the session until it drains: a replay
+    /// of many held messages (up to 1000 of 32 KiB) goes out in steps, never past the socket's
+    /// backpressure bound (1 MiB), which would close a client that is reading.
+    static let sendWindowBytes = 256 * 1024
 
     private func received(_ text: String) {
         guard let frame = try? JSONDecoder().decode(ClientFrame.self, from: Data(text.utf8)) else {
@@ -69,7 +75,7 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
         cursor = attached.cursor
         socket.send(ChannelFrames.opened(sessionID: attached.sessionID, seq: attached.lastSeq))
         attached.replaced?.scheduleTerminate(code: ChannelFailure.replaced.code, description: ChannelFailure.replaced.description)
-        if attached.becamePresent { service.reportPresence(verified.clientID, connected: true) }
+        service.reportPresence(of: attached, clientID: verified.clientID)
         pump()
     }
 
@@ -91,17 +97,24 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
 
     func pump() {
         guard let clientID, !ended else { return }
-        let messages = service.hub.take(for: clientID, connection: self, after: cursor)
-        guard !messages.isEmpty else { return }
-        // A hint: a frame header is 2 or 4 bytes unless escaping made the message over 64 KiB.
-        socket.reserveSendCapacity(messages.reduce(0) { $0 + 4 + ChannelFrames.messageByteCount(seq: $1.seq, payload: $1.payload) })
-        for message in messages {
-            let byteCount = ChannelFrames.messageByteCount(seq: message.seq, payload: message.payload)
-            let sent = socket.sendText(byteCount: byteCount) { out in
-                ChannelFrames.appendMessage(seq: message.seq, payload: message.payload, to: &out)
+        while socket.unsentBytes < Self.sendWindowBytes {
+            guard let messages = service.hub.take(for: clientID, connection: self, after: cursor,
+                                                  maxBytes: Self.sendWindowBytes - socket.unsentBytes) else {
+                return terminate(code: ChannelFailure.sessionLost.code, description: ChannelFailure.sessionLost.description)
             }
-            if sent == .dropped { return }
-            cursor = message.seq
+            guard !messages.isEmpty else { return }
+            // A hint: a frame header is 2 or 4 bytes unless escaping made the message over 64 KiB.
+            socket.reserveSendCapacity(messages.reduce(0) { $0 + 4 + ChannelFrames.messageByteCount(seq: $1.seq, payload: $1.payload) })
+            for message in messages {
+                let byteCount = ChannelFrames.messageByteCount(seq: message.seq, payload: message.payload)
+                let sent = socket.sendText(byteCount: byteCount) { out in
+                    ChannelFrames.appendMessage(seq: message.seq, payload: message.payload, to: &out)
+                }
+                if sent == .dropped { return }
+                cursor = message.seq
+            }
+            // A full window goes to the kernel now; what it does not take, `onSendDrained` follows.
+            if socket.unsentBytes >= Self.sendWindowBytes { socket.flushNow() }
         }
     }
 

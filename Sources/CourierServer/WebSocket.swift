@@ -25,6 +25,10 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
     public var onPong: ((WebSocket, [UInt8]) -> Void)?
     /// Called once: the code the client sent (1005 for none), or 1006 when the connection died.
     public var onClose: ((WebSocket, UInt16, String) -> Void)?
+    /// Called when everything queued for this socket has been handed to the kernel: a sender
+    /// with a long backlog (a channel replaying held messages) sends while `unsentBytes` is
+    /// low and goes on from here, instead of queueing it all and passing the backpressure bound.
+    package var onSendDrained: (() -> Void)?
 
     private let stream: TCPStream
     /// `unowned(unsafe)`, as in HTTPConnection: the loop's bookkeeping outlives its connections.
@@ -68,7 +72,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         context.track(self)
         stream.onRead = { [unowned self] bytes in received(bytes) }
         stream.onEnd = { [unowned self] _ in connectionLost() }
-        stream.onDrain = nil
+        stream.onDrain = { [unowned self] in onSendDrained?() }
         stream.onClose = { [unowned self] in streamClosed() }
         stream.startReading()
         if !inbound.isEmpty {
@@ -126,6 +130,9 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         loop.assertInLoop()
         flush()
     }
+
+    /// Bytes sent on this socket that the kernel has not taken yet.
+    package var unsentBytes: Int { stream.pendingWriteBytes + outbound.count }
 
     /// Makes room for `byteCount` more bytes of frames, for a sender about to write many, so
     /// the buffer grows once rather than doubling its way there.
@@ -297,6 +304,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         onBinary = nil
         onPong = nil
         onClose = nil
+        onSendDrained = nil
     }
 
     // MARK: LoopConnection

@@ -1,5 +1,6 @@
 import Courier
 import CourierChannel
+import Foundation
 import Testing
 
 /// Section 1 of CHANNEL_API.md: the limits and errors of the server API.
@@ -55,6 +56,19 @@ import Testing
         #expect(ChannelError.invalidClientID("").description.contains("256"))
         #expect(ChannelError.invalidTokenDuration(0).description.contains("1...1440"))
         #expect(ChannelError.invalidMessage(byteCount: 0).description.contains("32767"))
+        // The same words through Foundation's `localizedDescription`, not its generic text.
+        let error: any Error = ChannelError.invalidClientID("")
+        #expect(error.localizedDescription == ChannelError.invalidClientID("").description)
+    }
+
+    /// `sendJSON` throws `ChannelError` like the rest, also when the value cannot be encoded.
+    @Test func sendJSONOfAnUnencodableValueIsAChannelError() {
+        #expect(throws: ChannelError.self) { try service.sendJSON(clientID: "json", Double.nan) }
+        let error = #expect(throws: ChannelError.self) { try service.sendJSON(clientID: "json", ["x": Double.infinity]) }
+        #expect(error?.description.hasPrefix("the message could not be encoded as JSON") == true)
+        #expect(throws: ChannelError.invalidMessage(byteCount: 32_769)) {
+            try service.sendJSON(clientID: "json", String(repeating: "y", count: 32_767))
+        }
     }
 
     @Test func aClientIDMayHaveManyTokens() throws {

@@ -71,6 +71,48 @@ import Testing
         }
     }
 
+    /// A page reload: the old connection drops and a fresh open (no session to resume) comes
+    /// within the grace. That is a new connection, not a blip: the old one's disconnected, then
+    /// the new one's connected.
+    @Test func aFreshOpenWithinTheGraceIsANewConnection() async throws {
+        let log = PresenceLog()
+        let service = ChannelService(secret: testSecret, settings: testSettings())
+        try await withChannelServer(service, presence: log) { port in
+            let token = try service.createChannel(clientID: "p6")
+            let first = try ChannelSocket(port: port)
+            _ = try await first.opened(token: token)
+            #expect(await log.wait(forCount: 1) == [event("p6", true)])
+            first.client.drop()
+            try await Task.sleep(for: .milliseconds(200))
+            let second = try ChannelSocket(port: port)
+            _ = try await second.opened(token: token)
+            #expect(await log.wait(forCount: 3) == [event("p6", true), event("p6", false), event("p6", true)])
+            try await Task.sleep(for: .milliseconds(1_500))
+            #expect(log.all.count == 3)
+            second.closeLikeTheJavaScriptClient()
+            #expect(await log.wait(forCount: 4) == [event("p6", true), event("p6", false), event("p6", true), event("p6", false)])
+        }
+    }
+
+    /// A second tab: a fresh connection replaces a live one (which gets 409). Each connection
+    /// has its connected and its disconnected, in order.
+    @Test func aFreshConnectionReplacingALiveOneEndsItsPresence() async throws {
+        let log = PresenceLog()
+        let service = ChannelService(secret: testSecret, settings: testSettings())
+        try await withChannelServer(service, presence: log) { port in
+            let token = try service.createChannel(clientID: "p7")
+            let first = try ChannelSocket(port: port)
+            _ = try await first.opened(token: token)
+            #expect(await log.wait(forCount: 1) == [event("p7", true)])
+            let second = try ChannelSocket(port: port)
+            _ = try await second.opened(token: token)
+            #expect(try await first.next() == .error(409, "Replaced+by+another+connection."))
+            #expect(await log.wait(forCount: 3) == [event("p7", true), event("p7", false), event("p7", true)])
+            try await Task.sleep(for: .milliseconds(1_500))
+            #expect(log.all.count == 3)
+        }
+    }
+
     @Test func eachConnectionAfterAnAbsenceIsReportedAgain() async throws {
         let log = PresenceLog()
         let service = ChannelService(secret: testSecret, settings: testSettings())

@@ -25,6 +25,96 @@ import Testing
         }
     }
 
+    /// Section 4: messages sent before the first connect are delivered "within the window"
+    /// of each message: one sent at 100 s is still owed at 126 s, though the client ID has
+    /// had no connection since 0 s. The one sent at 0 s has aged out.
+    @Test func aMessageSentLateInTheWindowOutlivesTheFirstOne() async throws {
+        let clock = ManualClock()
+        let service = ChannelService(secret: testSecret, settings: testSettings(), clock: clock)
+        try await withChannelServer(service) { port in
+            // Any request starts the service's sweep, which forgets clients gone past the window.
+            _ = try await ChannelSocket(port: port).opened(token: try service.createChannel(clientID: "someone else"))
+            let token = try service.createChannel(clientID: "late", durationMinutes: 10)
+            try service.sendMessage(clientID: "late", message: "at 0 s")
+            clock.advance(by: 100)
+            try service.sendMessage(clientID: "late", message: "at 100 s")
+            clock.advance(by: 26)
+            try await Task.sleep(for: .milliseconds(800))  // a few sweeps
+            let socket = try ChannelSocket(port: port)
+            _ = try await socket.opened(token: token)
+            #expect(try await socket.next() == .message(2, "at 100 s"))
+            #expect(await socket.isSilent())
+            // Once the window has passed since the last message, the client ID is forgotten.
+            socket.closeLikeTheJavaScriptClient()
+            try await Task.sleep(for: .milliseconds(300))  // the server takes the close first
+            clock.advance(by: 121)
+            try await Task.sleep(for: .milliseconds(800))
+            let later = try ChannelSocket(port: port)
+            let opened = try await later.opened(token: token)
+            #expect(opened.seq == 0)
+        }
+    }
+
+    /// Section 4 bounds holding by count (1000) and age; the default byte budget fits 1000
+    /// messages of the largest size, so 200 of them sent to an absent client all come back.
+    @Test func twoHundredLargestMessagesAreAllHeld() async throws {
+        let service = ChannelService(secret: testSecret, settings: testSettings(), clock: ManualClock())
+        try await withChannelServer(service) { port in
+            let token = try service.createChannel(clientID: "large")
+            let body = String(repeating: "x", count: ChannelLimits.maxMessageBytes - 4)
+            for index in 1...200 { try service.sendMessage(clientID: "large", message: String(format: "%04d", index) + body) }
+            let socket = try ChannelSocket(port: port, timeoutMilliseconds: 20_000)
+            _ = try await socket.opened(token: token)
+            let frames = try await socket.next(200)
+            #expect(frames.map(\.seq) == (1...200).map { Optional(UInt64($0)) })
+            #expect(frames.last?.data == "0200" + body)
+            #expect(await socket.isSilent())
+        }
+    }
+
+    /// A connected client that reads too slowly for the bounds: it gets its messages in order
+    /// for as long as the session holds them, then 410 and the close, never a silent gap.
+    @Test func aWebSocketThatFallsBehindTheBoundsEndsWith410NotAGap() async throws {
+        let service = ChannelService(secret: testSecret, settings: testSettings(maxHeldMessages: 20), clock: ManualClock())
+        try await withChannelServer(service) { port in
+            let token = try service.createChannel(clientID: "slow")
+            let slow = try WebSocketTestClient(port: port, path: "/_ah/channel/ws", receiveBufferBytes: 4_096)
+            slow.sendText("{\"type\":\"open\",\"token\":\"\(token)\",\"session\":\"\",\"seq\":0}")
+            #expect(try JSONDecoderFrame.decode(try await slow.readFrame()).type == "opened")
+            let payload = String(repeating: "s", count: 2_000)
+            for index in 1...600 { try service.sendMessage(clientID: "slow", message: "\(index) \(payload)") }
+            var seqs: [UInt64] = []
+            var last = ChannelFrame(type: "none")
+            while true {
+                let frame = try await slow.readFrame()
+                guard frame.opcode == 1 else { break }
+                last = try JSONDecoderFrame.decode(frame)
+                guard last.type == "message", let seq = last.seq else { break }
+                seqs.append(seq)
+            }
+            #expect(seqs == (0..<seqs.count).map { UInt64($0 + 1) }, "messages out of order or with a gap")
+            #expect(seqs.count < 600)
+            #expect(last == .error(410, "Channel+session+expired."))
+        }
+    }
+
+    /// The same for long-polling: more messages than the session holds arrive between two polls.
+    @Test func aLongPollThatFallsBehindTheBoundsEndsWith410NotAGap() async throws {
+        let service = ChannelService(secret: testSecret, settings: testSettings(maxHeldMessages: 10, pollTimeoutSeconds: 0.5),
+                                     clock: ManualClock())
+        try await withChannelServer(service) { port in
+            let token = try service.createChannel(clientID: "slow-lp")
+            let poller = try LongPollClient(port: port)
+            let opened = try await poller.poll(token: token)
+            #expect(opened.frames.first?.type == "opened")
+            try service.sendMessage(clientID: "slow-lp", message: "first")
+            #expect(try await poller.poll(token: token, seq: 0).frames == [.message(1, "first")])
+            for index in 2...30 { try service.sendMessage(clientID: "slow-lp", message: "m\(index)") }
+            let behind = try await poller.poll(token: token, seq: 1)
+            #expect(behind.status == 410 && behind.frames == [.error(410, "Channel+session+expired.")])
+        }
+    }
+
     @Test func clientThatNeverReadsHoldsOnlyMaxHeldMessages() async throws {
         let service = ChannelService(secret: testSecret, settings: testSettings(maxHeldMessages: 10), clock: ManualClock())
         try await withChannelServer(service) { port in

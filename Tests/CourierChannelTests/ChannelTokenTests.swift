@@ -1,5 +1,6 @@
 import Courier
 import CourierChannel
+import CourierTesting
 import Testing
 
 /// Section 2: tokens are checked on open, and expiry is enforced before and during a connection.
@@ -28,6 +29,50 @@ import Testing
                 #expect(try await socket.next() == .error(401, "Invalid+token."), "token \(token)")
                 #expect(try await socket.next().type == "close")
             }
+        }
+    }
+
+    /// Base64 leaves unused bits in a token's last character; a decoder that ignores them would
+    /// accept a changed last character. Every other spelling of the last character is refused.
+    @Test func everyOtherLastCharacterIsInvalid() async throws {
+        let service = ChannelService(secret: testSecret, settings: testSettings(), clock: ManualClock())
+        try await withChannelServer(service) { port in
+            let token = try service.createChannel(clientID: "alice")
+            let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+            let poller = try LongPollClient(port: port)
+            var accepted: [String] = []
+            for character in alphabet where character != token.last {
+                let changed = String(token.dropLast()) + String(character)
+                let answer = try await poller.poll(token: changed)
+                if answer.status != 401 || answer.frames != [.error(401, "Invalid+token.")] { accepted.append(String(character)) }
+            }
+            #expect(accepted.isEmpty, "a token ending in \(accepted) instead of \(token.last!) was not refused")
+            #expect(try await poller.poll(token: token).status == 200)
+        }
+    }
+
+    /// Section 2: a token never appears in a URL. A long-poll naming one in its query is
+    /// refused (400), even when the body carries it too, and a close naming it only there closes
+    /// nothing.
+    @Test func aTokenInTheURLIsRefused() async throws {
+        let service = ChannelService(secret: testSecret, settings: testSettings(pollTimeoutSeconds: 0.5), clock: ManualClock())
+        try await withChannelServer(service) { port in
+            let token = try service.createChannel(clientID: "url")
+            func post(_ target: String, _ body: String) async throws -> TestResponse {
+                try await rawRequest(port: port, "POST \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            }
+            for body in ["cid=a1", "cid=a2&token=\(token)"] {
+                let response = try await post("/_ah/channel/poll?token=\(token)", body)
+                #expect(response.status == 400, "\(body)")
+                #expect(response.text == "[{\"type\":\"error\",\"code\":400,\"description\":\"Bad+request.\"}]")
+            }
+            let poller = try LongPollClient(port: port, cid: "live")
+            #expect(try await poller.poll(token: token).status == 200)
+            #expect(try await post("/_ah/channel/close?token=\(token)", "cid=live").status == 204)
+            try service.sendMessage(clientID: "url", message: "still open")
+            let next = try await poller.poll(token: token, seq: 0)
+            #expect(next.status == 200 && next.frames == [.message(1, "still open")])
         }
     }
 

@@ -365,7 +365,16 @@ def test_second_connection_for_the_client_replaces_the_first(browser, chat_port)
     texts = [e["data"]["text"] for e in events if e["kind"] == "message" and e["data"]["kind"] == "message"]
     assert texts == ["after the replacement", "still the second"]
     assert "tester: after the replacement" not in log_lines(browser, "message")
-    assert f"{me} left" not in log_lines(browser, "leave")
+    # CHANNEL_API.md 5: one connected per connection and one disconnected after it. The second
+    # socket is a new connection, not a blip: the first one's leave, then the second one's join.
+    second_joined = lambda: browser.execute_script(
+        "return second.events.filter(e => e.kind === 'message' && e.data.kind === 'join' && e.data.from === arguments[0]).length",
+        me)
+    wait_for(lambda: second_joined() >= 1, "the second connection's join")
+    time.sleep(SETTLE_SECONDS)
+    room = [(e["data"]["kind"], e["data"]["from"]) for e in browser.execute_script("return second.events")
+            if e["kind"] == "message" and e["data"]["kind"] in ("join", "leave") and e["data"]["from"] == me]
+    assert room == [("leave", me), ("join", me)]
 
 
 @pytest.mark.parametrize("transport", ["websocket", "long-poll"])
@@ -465,3 +474,42 @@ def test_token_expiring_while_connected_gets_401_timed_out_then_one_onclose(brow
     assert browser.find_element("id", "status").text == "disconnected (reload to rejoin)"
     assert log_lines(browser, "status") == ["error 401: Token timed out."]
     assert "tester: after expiry" not in log_lines(browser, "message")
+
+
+def test_open_again_after_the_session_is_gone_starts_afresh(browser, chat_port):
+    # CHANNEL_API.md 3 and 4: when recovery is impossible the client gets onerror (410) then
+    # onclose, and "the app reopens as in the original": channel.open() again must open, not
+    # try to resume the lost session forever.
+    me = open_chat(browser, chat_port)
+    browser.execute_script("""
+        socket.close();
+        window.events = [];
+        window.reopened = null;
+        const channel = new goog.appengine.Channel(token);
+        channel.session = 'a-session-the-server-never-had';  // what a resume after a restart sends
+        channel.seq = 7;
+        channel.open({
+          onopen: () => events.push({kind: 'open'}),
+          onerror: (e) => events.push({kind: 'error', code: e.code, description: e.description}),
+          onclose: () => {
+            events.push({kind: 'close'});
+            window.reopened = channel.open({
+              onopen: () => events.push({kind: 'open again'}),
+              onmessage: (m) => events.push({kind: 'message', data: JSON.parse(m.data)}),
+              onerror: (e) => events.push({kind: 'error again', code: e.code}),
+              onclose: () => events.push({kind: 'close again'}),
+            });
+          },
+        });""")
+    wait_for(lambda: {"kind": "open again"} in browser.execute_script("return events"), "the second open's onopen")
+    post(chat_port, "tester", "after the reopen")
+    wait_for(lambda: any(e["kind"] == "message" and e["data"].get("text") == "after the reopen"
+                         for e in browser.execute_script("return events")), "a message on the reopened socket")
+    events = browser.execute_script("return events")
+    assert [e for e in events if e["kind"] != "message"] == [
+        {"kind": "error", "code": 410, "description": "Channel+session+expired."},
+        {"kind": "close"},
+        {"kind": "open again"},
+    ]
+    assert browser.execute_script("return reopened.readyState") == 1
+

@@ -64,6 +64,18 @@ public struct Request: Sendable {
         return values
     }
 
+    /// The first value of `name` in the urlencoded form body only, never the query (webapp2's
+    /// `request.POST.get(name)`), or "": for values that must not travel in a URL.
+    public func formValue(_ name: String) -> String {
+        guard isFormEncoded else { return "" }
+        return URLEncoding.values(named: name, in: Substring(decoding: body, as: UTF8.self)).first ?? ""
+    }
+
+    /// Whether the query string names `name` at all.
+    public func queryContains(_ name: String) -> Bool {
+        !URLEncoding.values(named: name, in: query[...]).isEmpty
+    }
+
     /// Query and form fields merged, first value of each name.
     public var fields: [String: String] {
         var result: [String: String] = [:]
