@@ -22,7 +22,6 @@ public final class Application: Sendable {
         var router = Router()
         var middleware: [any Middleware] = []
         var errors: [ApplicationError] = []
-        var userRoutes = 0
         var mounting = false
     }
 
@@ -65,8 +64,7 @@ public final class Application: Sendable {
     private func add(_ template: String, _ handlers: [(HTTPMethod, Handler)], maxBodyBytes: Int?) {
         builder.withLock { builder in
             do throws(ApplicationError) {
-                try builder.router.add(template, handlers, maxBodyBytes: maxBodyBytes)
-                if !builder.mounting { builder.userRoutes += 1 }
+                try builder.router.add(template, handlers, maxBodyBytes: maxBodyBytes, mounted: builder.mounting)
             } catch {
                 builder.errors.append(error)
             }
@@ -75,20 +73,14 @@ public final class Application: Sendable {
 
     // MARK: Middleware
 
-    /// Adds middleware, outermost first. Middleware must come before the app's own routes (a
-    /// route registered earlier would silently bypass it), so a later `use` is a build error.
+    /// Adds middleware, outermost first. It wraps every route, whether added before or after
+    /// it (the chain is assembled when the server starts), and the routes it mounts are matched
+    /// before the app's own, as in DESIGN.md's example, which adds routes first.
     public func use(_ middleware: any Middleware...) {
-        let accepted = builder.withLock { builder -> Bool in
-            if builder.userRoutes > 0 {
-                let names = middleware.map { "\(type(of: $0))" }.joined(separator: ", ")
-                builder.errors.append(ApplicationError("middleware \(names) added after routes; call app.use before adding routes"))
-                return false
-            }
+        builder.withLock { builder in
             builder.middleware += middleware
             builder.mounting = true
-            return true
         }
-        guard accepted else { return }
         defer { builder.withLock { $0.mounting = false } }
         for item in middleware {
             do {

@@ -13,6 +13,9 @@ public struct ApplicationResponder: HTTPResponder {
     private let hasBodyLimits: Bool
     /// The middleware, when every one is a filter (empty when there is none).
     private let filters: [any RequestFilter]?
+    /// Methods this server implements: RFC 9110's, and any other a route was added for. Any
+    /// other gets 501 (RFC 9110 §9.1), not 405 or 404.
+    private let implementedMethods: Set<HTTPMethod>
 
     init(router: Router, middleware: [any Middleware], logger: Logger) {
         self.router = router
@@ -21,6 +24,8 @@ public struct ApplicationResponder: HTTPResponder {
         hasBodyLimits = router.routes.contains { $0.maxBodyBytes != nil }
         let filters = middleware.compactMap { $0 as? any RequestFilter }
         self.filters = filters.count == middleware.count ? filters : nil
+        implementedMethods = Set([.get, .head, .post, .put, .delete, .patch, .options, .connect, .trace] as [HTTPMethod])
+            .union(router.routes.flatMap(\.allowedMethods))
     }
 
     public func maxBodyBytes(for head: HTTPRequestHead) -> Int? {
@@ -100,10 +105,21 @@ public struct ApplicationResponder: HTTPResponder {
             } catch {
                 response = errorResponse(error, request)
             }
+        case .methodNotAllowed(let allow) where request.method == .options:
+            // OPTIONS on a route that does not handle it: which methods it takes (RFC 9110 §9.3.7).
+            response.status = .noContent
+            response.headers.set("Allow", (allow + [.options]).map(\.rawValue).joined(separator: ", "))
+        case .methodNotAllowed where !implementedMethods.contains(request.method),
+             .notFound where !implementedMethods.contains(request.method):
+            response = HTTPError(.notImplemented).response
         case .methodNotAllowed(let allow):
             var error = HTTPError(.methodNotAllowed)
             error.headers.set("Allow", allow.map(\.rawValue).joined(separator: ", "))
             response = error.response
+        case .notFound where request.method == .options && request.path == "*":
+            // `OPTIONS *`: what the server as a whole supports.
+            response.status = .noContent
+            response.headers.set("Allow", implementedMethods.subtracting([.connect, .trace]).map(\.rawValue).sorted().joined(separator: ", "))
         case .notFound:
             response = HTTPError(.notFound).response
         }

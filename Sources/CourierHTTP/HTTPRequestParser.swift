@@ -162,7 +162,7 @@ public struct HTTPRequestParser: Sendable {
             index += 1
         }
         guard index > targetStart, index < requestLineEnd else { throw .bad("malformed request line") }
-        let target = String(decoding: UnsafeRawBufferPointer(rebasing: input[targetStart..<index]), as: UTF8.self)
+        let target = try originForm(of: UnsafeRawBufferPointer(rebasing: input[targetStart..<index]), method: method)
         index += 1
         let version = try parseVersion(UnsafeRawBufferPointer(rebasing: input[index..<requestLineEnd]))
 
@@ -176,6 +176,26 @@ public struct HTTPRequestParser: Sendable {
             lineStart = lineEnd + 2
         }
         return HTTPRequestHead(method: method, target: target, version: version, headers: headers)
+    }
+
+    /// RFC 9112 §3.2: the request target as a path (and query). Origin-form is kept; the
+    /// absolute-form a server MUST accept becomes its path and query; `*` only with OPTIONS, an
+    /// authority only with CONNECT (answered by the router); anything else, or a fragment, is 400.
+    private static func originForm(of bytes: UnsafeRawBufferPointer, method: HTTPMethod) throws(HTTPParseError) -> String {
+        if bytes.contains(0x23) { throw .bad("fragment in request target") }
+        let text = String(decoding: bytes, as: UTF8.self)
+        if bytes[0] == 0x2F { return text }
+        if method == .options, bytes.count == 1, bytes[0] == 0x2A { return text }
+        if method == .connect { return text }
+        let lowered = text.lowercased()
+        for scheme in ["http://", "https://"] where lowered.hasPrefix(scheme) {
+            let rest = text.dropFirst(scheme.count)
+            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+            guard authorityEnd > rest.startIndex else { throw .bad("absolute-form target without a host") }
+            let pathAndQuery = rest[authorityEnd...]
+            return pathAndQuery.first == "/" ? String(pathAndQuery) : "/" + pathAndQuery
+        }
+        throw .bad("request target is neither a path nor an absolute URI")
     }
 
     private static func parseVersion(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> HTTPVersion {
@@ -218,6 +238,8 @@ public struct HTTPRequestParser: Sendable {
         for field in head.headers {
             if HTTPHeaders.equalNames(field.name, "Host") {
                 hosts += 1
+                // RFC 9112 §3.2: 400 for an invalid Host; uri-host [":" port], possibly empty.
+                guard field.value.utf8.allSatisfy(isHostByte) else { throw .bad("invalid Host") }
             } else if HTTPHeaders.equalNames(field.name, "Transfer-Encoding") {
                 for coding in field.value.split(separator: ",", omittingEmptySubsequences: false) {
                     transferCodings.append(coding.trimmingSpaces)
@@ -286,9 +308,15 @@ public struct HTTPRequestParser: Sendable {
             index += 1
         }
         guard index > 0 else { throw .bad("missing chunk size") }
+        // RFC 9112 §7.1: whitespace only before an extension, and an extension has a name.
+        let sizeEnd = index
         while index < lineEnd, input[index] == space || input[index] == tab { index += 1 }
+        if index == lineEnd, index > sizeEnd { throw .bad("whitespace after chunk size") }
         if index < lineEnd {
             guard input[index] == semicolon else { throw .bad("invalid chunk size") }
+            var name = index + 1
+            while name < lineEnd, input[name] == space || input[name] == tab { name += 1 }
+            guard name < lineEnd, Self.isTokenByte(input[name]) else { throw .bad("chunk extension without a name") }
             for byte in input[index..<lineEnd] where (byte < space && byte != tab) || byte == 0x7F {
                 throw .bad("control byte in chunk extension")
             }
@@ -334,6 +362,16 @@ public struct HTTPRequestParser: Sendable {
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+    /// What a Host value may hold (RFC 3986 reg-name, IP literal, port): unreserved, sub-delims,
+    /// pct-encoded, ":" and brackets.
+    static func isHostByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
+        case 0x2D, 0x2E, 0x5F, 0x7E, 0x21, 0x24, 0x26, 0x27, 0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x3B, 0x3D, 0x25, 0x3A, 0x5B, 0x5D: true
+        default: false
+        }
+    }
 
     /// RFC 9110 tchar.
     static func isTokenByte(_ byte: UInt8) -> Bool {

@@ -79,8 +79,17 @@ final class HTTPConnection: LoopConnection {
         }
         parsing = false
         if upgraded { return }
+        timeNextRequest()
         flush()
         updateReading()
+    }
+
+    /// Bytes of the next request already here (pipelined behind the last one, or sent during
+    /// its response) are a request in progress: the header timeout (408) runs for them, not
+    /// the idle one, which would close the connection silently much later.
+    private func timeNextRequest() {
+        guard !responding, !closing, deadlineKind == .idle, !(inbound.isEmpty && parser.isIdle) else { return }
+        setDeadline(.header)
     }
 
     private func parseInbound() {
@@ -297,7 +306,10 @@ final class HTTPConnection: LoopConnection {
             return
         }
         setDeadline(.idle)
-        if !parsing { pump() }
+        if !parsing {
+            pump()
+            timeNextRequest()
+        }
     }
 
     /// Sends an error status for a request that could not be read, then closes.

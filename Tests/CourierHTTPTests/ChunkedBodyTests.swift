@@ -109,6 +109,11 @@ private func chunked(_ body: String, host: String = "a") -> [UInt8] {
         RejectionCase("bare CR in size line", "5\r5\r\nhello\r\n0\r\n\r\n"),
         RejectionCase("control byte in extension", "5;a=\u{01}\r\nhello\r\n0\r\n\r\n"),
         RejectionCase("NUL in extension", "5;a\u{00}\r\nhello\r\n0\r\n\r\n"),
+        // RFC 9112 §7.1: whitespace (BWS) only in front of an extension, and no nameless one.
+        RejectionCase("whitespace after the size", "5 \r\nhello\r\n0\r\n\r\n"),
+        RejectionCase("tab after the size", "5\t\r\nhello\r\n0\r\n\r\n"),
+        RejectionCase("extension without a name", "5;\r\nhello\r\n0\r\n\r\n"),
+        RejectionCase("extension with only an equals sign", "5;=x\r\nhello\r\n0\r\n\r\n"),
         RejectionCase("data longer than its size", "5\r\nhello!\r\n0\r\n\r\n"),
         RejectionCase("data not followed by CRLF", "5\r\nhelloX0\r\n\r\n"),
         RejectionCase("data followed by bare LF", "5\r\nhello\n0\r\n\r\n"),

@@ -63,10 +63,17 @@ import Testing
         #expect(method == .post)
     }
 
-    @Test(arguments: ["/", "*", "/a/b/c?x=1&y=%20", "http://example.com:8080/p?q", "example.com:443", "/~user/;p=1"])
+    /// Origin-form and asterisk-form are kept as sent; the absolute-form becomes its path
+    /// (RequestTargetTests); the authority-form is CONNECT's.
+    @Test(arguments: ["/", "*", "/a/b/c?x=1&y=%20", "/~user/;p=1"])
     func targetsAreKeptAsSent(target: String) throws {
         let only = try #require(parse(request("OPTIONS \(target) HTTP/1.1", "Host: a")).requests.first)
         #expect(only.target == target)
+    }
+
+    @Test func connectKeepsItsAuthorityForm() throws {
+        let only = try #require(parse(request("CONNECT example.com:443 HTTP/1.1", "Host: example.com:443")).requests.first)
+        #expect(only.target == "example.com:443")
     }
 
     @Test func http10NeedsNoHost() throws {

@@ -20,6 +20,29 @@ extension HTTPServerTests {
             }
         }
 
+        /// The start of a next request that came with the one before (pipelined) is a request
+        /// in progress: when it stalls, 408 at the header timeout, not a silent idle close.
+        @Test(arguments: [true, false])
+        func unfinishedNextRequestGets408(sameWrite: Bool) async throws {
+            try await withServer(configuration: .forTests(headerTimeoutMilliseconds: 300, idleTimeoutMilliseconds: 5_000)) { server in
+                let client = try RawClient(port: server.port, timeoutSeconds: 5)
+                let first = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", next = "GET /hel"
+                if sameWrite {
+                    client.send(first + next)
+                    #expect(try client.readResponse().text == "hello")
+                } else {
+                    client.send(first)
+                    #expect(try client.readResponse().text == "hello")
+                    client.send(next)
+                }
+                var response: TestResponse?
+                let elapsed = try milliseconds { response = try client.readResponse() }
+                #expect(response?.status == 408)
+                #expect(elapsed < 2_000, "408 came after \(elapsed) ms, not at the 300 ms header timeout")
+                #expect(client.waitForClose())
+            }
+        }
+
         @Test func stalledBodyGets408ThenClose() async throws {
             try await withServer(configuration: .forTests(headerTimeoutMilliseconds: 300)) { server in
                 let client = try RawClient(port: server.port, timeoutSeconds: 5)

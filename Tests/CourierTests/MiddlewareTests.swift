@@ -48,12 +48,6 @@ struct CallsNextTwice: Middleware {
     }
 }
 
-struct LateMiddleware: Middleware {
-    func handle(_ request: Request, _ response: inout Response, next: Next) async throws {
-        try await next(request, &response)
-    }
-}
-
 struct FailsToMount: Middleware {
     func handle(_ request: Request, _ response: inout Response, next: Next) async throws {
         try await next(request, &response)
@@ -240,14 +234,6 @@ private func runsInATask() -> Bool { withUnsafeCurrentTask { $0 != nil } }
             #expect(refused.text.trimmingCharacters(in: .whitespacesAndNewlines) == "Admins only")
             #expect(try await client.get("/public").text == "public")
         }
-    }
-
-    @Test func middlewareAddedAfterRoutesIsABuildErrorNamingIt() {
-        let app = Application()
-        app.get("/") { _, _ in }
-        app.use(LateMiddleware())
-        let error = #expect(throws: ApplicationError.self) { _ = try app.responder() }
-        #expect(error?.description.contains("LateMiddleware") == true)
     }
 
     @Test func aMountThatThrowsIsABuildErrorNamingTheMiddleware() {

@@ -98,6 +98,22 @@ import Testing
         }
     }
 
+    /// The dev server's form had a Log Out button on the same page: action=Logout signs out.
+    @Test(arguments: ["Logout", "logout", "Log Out"])
+    func theLoginPagesLogOutActionSignsOut(action: String) async throws {
+        try await withTicTacToe { server in
+            let player = try await Player.signedIn("dave@example.com", port: server.port)
+            let encoded = action.replacingOccurrences(of: " ", with: "+")
+            let out = try await player.get("/_ah/login?action=\(encoded)&email=dave%40example.com&continue=%2F")
+            #expect(out.status == 302)
+            #expect(out.headers["Location"] == "/")
+            let cleared = try #require(out.headers["Set-Cookie"])
+            #expect(cleared.hasPrefix("courier_user=;") && cleared.contains("Max-Age=0"))
+            player.cookie = String(cleared.split(separator: ";")[0])
+            #expect(try await player.get("/").status == 302)
+        }
+    }
+
     @Test func aTamperedOrForeignCookieIsNobody() async throws {
         try await withTicTacToe { server in
             let player = try await Player.signedIn("dave@example.com", port: server.port)

@@ -233,3 +233,53 @@ def test_reload_and_restart_mid_game(server, browsers):
     # O 1, X 2, O 3, X 6: X wins on the 2-4-6 diagonal.
     game.play([1, 2, 3, 6], final=("you-won", "you-lost"))
     assert board(x) == board(o) == "OOXOX X X"
+
+
+def test_two_tabs_of_one_player_do_not_fight_over_the_channel(server, browsers):
+    # CHANNEL_API.md 4: a second connection for the same client ID replaces the first, which gets
+    # 409 and "does not reconnect (two tabs must not fight)". The page must not reopen either.
+    x, o = browsers
+    game = start_game(server, x, o)
+    game.play([4])
+    first = x.current_window_handle
+    game_url = x.find_element("id", "this-game").find_element("tag name", "a").get_attribute("href")
+    x.switch_to.new_window("tab")
+    x.get(game_url)
+    wait_for_channel(x, opens=1)
+    second = x.current_window_handle
+    x.switch_to.window(first)
+    wait_for(lambda: "another tab" in x.find_element("id", "connection").text, "the first tab to say it was replaced")
+    time.sleep(3)  # long enough for several reopen attempts, had the page made them
+    assert channel_opens(x) == 1
+    x.switch_to.window(second)
+    assert channel_opens(x) == 1
+    assert x.find_element("id", "connection").text == ""
+    # The tab that has the channel plays on: O's move reaches it.
+    game.x = x
+    game.move(0, "your-move", "their-move")
+
+
+def test_a_third_visitor_has_no_turn(server, browsers):
+    # CHANNEL_API.md 6: "a click sends a move only on your turn": a signed-in visitor who is
+    # neither X nor O never has one, on O's turn or on X's. (As in the original, the game's
+    # updates go to its two players only, so the visitor's page shows the game as it loaded.)
+    x, o = browsers
+    game = start_game(server, x, o)
+    game.play([4])
+    invite = server.base + "/?g=" + x.execute_script("return state.game_key;")
+    third = chromium()
+    try:
+        sign_in(third, invite, "carol@example.com")
+        for expected_board in ("    X    ", "O   X    "):
+            assert board(third) == expected_board
+            assert visible_status(third) == "their-move"
+            assert third.execute_script("return isMyMove();") is False
+            third.find_element("id", "8").click()
+            time.sleep(0.5)
+            assert board(x) == board(o) == expected_board, "the visitor's click moved"
+            if expected_board == "    X    ":
+                game.move(0, "your-move", "their-move")
+                third.refresh()
+                wait_for_channel(third, opens=1)
+    finally:
+        third.quit()

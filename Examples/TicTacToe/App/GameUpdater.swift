@@ -30,7 +30,8 @@ public struct GameUpdater: Sendable {
         guard (0...8).contains(position) else { throw .outOfRange }
         guard !user.isEmpty, user == game.userX || user == game.userO else { throw .notAPlayer }
         guard !game.isOver else { throw .gameOver }
-        guard !game.userO.isEmpty, game.moveX == (user == game.userX) else { throw .notYourTurn }
+        // As the original: X may move before O has joined (the page hides the board until then).
+        guard game.moveX == (user == game.userX) else { throw .notYourTurn }
         var cells = Array(game.board)
         guard cells.count == 9, cells[position] == " " else { throw .occupied }
         let piece: Character = game.moveX ? "X" : "O"

@@ -59,11 +59,12 @@ struct MovePage: PostHandler {
     let updater: GameUpdater
 
     func post(_ request: Request, _ response: inout Response) async throws {
-        guard let user = request.user else { throw HTTPError(.unauthorized, "Sign in to play.") }
+        // A malformed move is 400 whoever sends it (section 6), then the caller must be signed in.
         let text = request["i"]
         guard let position = Int(text), text.allSatisfy(\.isASCII) else {
             throw HTTPError(.badRequest, "A move is a square from 0 to 8.")
         }
+        guard let user = request.user else { throw HTTPError(.unauthorized, "Sign in to play.") }
         let game: Game
         do {
             guard let moved = try store.update(key: request["g"], { (game: inout Game) throws(MoveRejection) in

@@ -51,6 +51,11 @@ public struct Response: Sendable {
         body = []
     }
 
+    /// webapp2's `self.redirect(uri)`.
+    public mutating func redirect(_ location: String, status: HTTPStatus = .found) {
+        redirect(to: location, status: status)
+    }
+
     public mutating func setCookie(_ cookie: Cookie) {
         headers.add("Set-Cookie", cookie.headerValue)
     }

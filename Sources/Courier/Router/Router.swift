@@ -29,10 +29,14 @@ struct Router: Sendable {
     }
 
     private(set) var routes: [Route] = []
+    /// The first this many routes were mounted by middleware: they are matched before the app's
+    /// own, whichever was added first, so a broad app route cannot shadow `/_ah/...`.
+    private var mountedCount = 0
 
     /// Adds `handlers` to the route with this exact template, or a new route; a method given
     /// twice for one template is a build error naming it.
-    mutating func add(_ template: String, _ handlers: [(HTTPMethod, Handler)], maxBodyBytes: Int?) throws(ApplicationError) {
+    mutating func add(_ template: String, _ handlers: [(HTTPMethod, Handler)], maxBodyBytes: Int?,
+                      mounted: Bool = false) throws(ApplicationError) {
         if handlers.isEmpty {
             throw ApplicationError("route '\(template)': the handler implements no HTTP method (conform to GetHandler, PostHandler, ...)")
         }
@@ -46,7 +50,13 @@ struct Router: Sendable {
             if let maxBodyBytes { routes[index].maxBodyBytes = maxBodyBytes }
             return
         }
-        routes.append(Route(template: try RouteTemplate(template), handlers: handlers.map { ($0, $1) }, maxBodyBytes: maxBodyBytes))
+        let route = Route(template: try RouteTemplate(template), handlers: handlers.map { ($0, $1) }, maxBodyBytes: maxBodyBytes)
+        if mounted {
+            routes.insert(route, at: mountedCount)
+            mountedCount += 1
+        } else {
+            routes.append(route)
+        }
     }
 
     func match(_ method: HTTPMethod, _ path: String) -> Match {

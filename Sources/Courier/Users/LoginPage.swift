@@ -1,4 +1,4 @@
-/// The dev server's sign-in form: one `email` field and a submit button.
+/// The dev server's sign-in form: one `email` field, a submit button, and its Log Out button.
 enum LoginPage {
     static func render(continue destination: String, email: String, problem: String?) -> String {
         let notice = problem.map { "<p id=\"problem\" class=\"problem\">\(HTML.escape($0))</p>" } ?? ""
@@ -18,6 +18,7 @@ enum LoginPage {
           <input type="email" id="email" name="email" value="\(HTML.escape(email))" placeholder="test@example.com" required autofocus>
           <input type="hidden" name="continue" value="\(HTML.escape(destination))">
           <button type="submit" id="submit-login" name="action" value="Log In">Log In</button>
+          <button type="submit" id="submit-logout" name="action" value="Logout" formnovalidate>Log Out</button>
         </form>
         </body></html>
         """

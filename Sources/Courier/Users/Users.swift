@@ -6,7 +6,7 @@ import Foundation
 /// identity provider) and `/_ah/logout` signs out. The user travels in a signed, HttpOnly,
 /// SameSite=Lax cookie, so there is no session table and a restart signs nobody out.
 ///
-///     app.use(try Users())
+///     app.use(Users())
 ///     if let user = request.user { ... } else { response.redirect(to: Users.loginURL(continue: request.url)) }
 public struct Users: RequestFilter {
     public static let loginPath = "/_ah/login"
@@ -19,6 +19,9 @@ public struct Users: RequestFilter {
     public let secureCookie: Bool
     let cookie: SessionCookie
     let now: @Sendable () -> Int
+    /// Why the stored secret could not be had (`init(secureCookie:)`): `mount` reports it, so
+    /// `run()` refuses to start rather than sign cookies with a secret no restart would keep.
+    private var setupError: ApplicationError?
 
     public init(secret: [UInt8], cookieName: String = "courier_user", lifetimeSeconds: Int = 30 * 24 * 3600,
                 secureCookie: Bool = false, now: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }) {
@@ -31,9 +34,22 @@ public struct Users: RequestFilter {
     }
 
     /// The secret from `COURIER_SESSION_SECRET`, else from (or into) `secretPath`.
-    public init(secretPath: String = "courier-data/session-secret", secureCookie: Bool = false) throws {
+    public init(secretPath: String, secureCookie: Bool = false) throws {
         self.init(secret: try StoredSecret.load(environmentVariable: "COURIER_SESSION_SECRET", path: secretPath),
                   secureCookie: secureCookie)
+    }
+
+    /// `app.use(Users())`, as DESIGN.md writes it: the secret from `COURIER_SESSION_SECRET`, else
+    /// from (or into) `courier-data/session-secret`. When neither can be had, `run()` fails
+    /// with the reason before serving anything.
+    public init(secureCookie: Bool = false) {
+        do {
+            try self.init(secretPath: "courier-data/session-secret", secureCookie: secureCookie)
+        } catch {
+            var generator = SystemRandomNumberGenerator()
+            self.init(secret: (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }, secureCookie: secureCookie)
+            setupError = ApplicationError("session secret: \(error)")
+        }
     }
 
     /// `users.create_login_url(dest)`.
@@ -56,10 +72,14 @@ public struct Users: RequestFilter {
     }
 
     public func mount(on app: Application) throws {
+        if let setupError { throw setupError }
         let users = self
-        // A GET carrying `email` and `action` is how the dev server's own form submitted.
+        // A GET carrying `email` and `action` is how the dev server's own form submitted; its
+        // "Log Out" button sent action=Logout to the same page.
         app.get(Self.loginPath) { request, response in
-            if !request["action"].isEmpty, !request["email"].isEmpty {
+            if Self.isLogout(request["action"]) {
+                users.signOut(request, &response)
+            } else if !request["action"].isEmpty, !request["email"].isEmpty {
                 users.signIn(request, &response)
             } else {
                 response.contentType = "text/html; charset=utf-8"
@@ -67,13 +87,20 @@ public struct Users: RequestFilter {
                                                 email: "", problem: nil))
             }
         }
-        app.post(Self.loginPath, maxBodyBytes: 16 * 1024) { request, response in users.signIn(request, &response) }
-        let signOut: SyncHandler = { request, response in
-            response.redirect(to: Self.safeDestination(request["continue"], for: request))
-            response.setCookie(users.sessionCookie(value: "", maxAge: 0))
+        app.post(Self.loginPath, maxBodyBytes: 16 * 1024) { request, response in
+            if Self.isLogout(request["action"]) { users.signOut(request, &response) } else { users.signIn(request, &response) }
         }
-        app.get(Self.logoutPath, signOut)
-        app.post(Self.logoutPath, signOut)
+        app.get(Self.logoutPath) { request, response in users.signOut(request, &response) }
+        app.post(Self.logoutPath) { request, response in users.signOut(request, &response) }
+    }
+
+    static func isLogout(_ action: String) -> Bool {
+        action.lowercased().filter { $0 != " " } == "logout"
+    }
+
+    func signOut(_ request: Request, _ response: inout Response) {
+        response.redirect(to: Self.safeDestination(request["continue"], for: request))
+        response.setCookie(sessionCookie(value: "", maxAge: 0))
     }
 
     func signIn(_ request: Request, _ response: inout Response) {

@@ -121,6 +121,11 @@ final class Bench {
     var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
     /// POST round trips (request written to response read) sent in the window.
     var postHistogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    /// A message of the window's scheduled time → when its POST began to be written; and the
+    /// latency from there to arrival. The schedule-based `histogram` also counts how late the
+    /// client itself was in sending (its core, a busy poster); this one leaves that out.
+    var writeStarted: [UInt64: UInt64] = [:]
+    var fromSendHistogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
     var postErrors = 0
     var lastPostError = ""
     var postsAnswered = 0
@@ -214,15 +219,19 @@ final class Bench {
         }
     }
 
-    func post(_ target: String, body: [UInt8]) throws {
+    /// Returns when the request began to be written.
+    @discardableResult
+    func post(_ target: String, body: [UInt8]) throws -> UInt64 {
         // The longest-free connection first, so every one carries requests: one left unused
         // would get Courier's 408 after its 10 s header timeout (a new connection that sends
         // nothing), a response this client did not ask for.
         guard !freePosters.isEmpty else { throw Failure("no free HTTP connection") }
         let j = freePosters.removeFirst()
         posters[j].busy = true
-        posters[j].sentAt = nowNanoseconds()
+        let start = nowNanoseconds()
+        posters[j].sentAt = start
         try writeAll(posters[j].fd, HTTP.post(target, host: host, body: body))
+        return start
     }
 
     // MARK: Events
@@ -299,7 +308,10 @@ final class Bench {
                 delivered += 1
                 lastDelivery = now
                 if now >= measureFrom && now < measureEnd { deliveredInWindow += 1 }
-                if sent >= measureFrom && sent < measureEnd { histogram.record(now &- sent) }
+                if sent >= measureFrom && sent < measureEnd {
+                    histogram.record(now &- sent)
+                    if let start = writeStarted.removeValue(forKey: sent) { fromSendHistogram.record(now &- start) }
+                }
             } else if clients[i].state == 1 && startsWith(payload, count, "{\"type\":\"opened\"") {
                 clients[i].state = 2
                 opened += 1
@@ -461,6 +473,8 @@ func latency(_ options: Options) throws {
     /// waiting for a free poster or for its core.
     var lateness = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
     bench.lastDelivery = start
+    // Sized up front: growing it mid-run would rehash ~100,000 entries on the client's thread.
+    bench.writeStarted.reserveCapacity(Int(rate * (duration + 1)))
 
     while true {
         let now = nowNanoseconds()
@@ -470,8 +484,9 @@ func latency(_ options: Options) throws {
         }
         while sent < scheduled, !bench.freePosters.isEmpty {
             let intended = due(sent)
-            try bench.post("/send?c=\(bench.ids[sent % count])", body: messageBody(time: intended, size: size))
+            let start = try bench.post("/send?c=\(bench.ids[sent % count])", body: messageBody(time: intended, size: size))
             if intended >= bench.measureFrom && intended < bench.measureEnd {
+                bench.writeStarted[intended] = start
                 sentInWindow += 1
                 lateness.record(nowNanoseconds() &- intended)
             }
@@ -511,6 +526,7 @@ func latency(_ options: Options) throws {
     emitPercentiles(bench.histogram)
     emitPercentiles(bench.postHistogram, prefix: "post_")
     emitPercentiles(lateness, prefix: "send_late_")
+    emitPercentiles(bench.fromSendHistogram, prefix: "from_send_")
     emit("post_errors", bench.postErrors)
     emit("client_cpu", fixed(clientCPU, 2))
     if let serverCPU { emit("server_cpu", fixed(serverCPU, 2)) }
