@@ -86,19 +86,26 @@ final class ChannelHub: Sendable {
         return connection
     }
 
-    /// Messages for `connection` after `cursor` (about `maxBytes` of them), if it is still the
-    /// client's connection; nil when some of them have been dropped by the bounds, because the
-    /// connection fell further behind than the session holds: it cannot deliver every message
-    /// in order any more, and must end (410) rather than skip them.
+    enum Taken {
+        /// The messages (about `maxBytes` of them), and whether more were left for a next take.
+        case messages([HeldMessage], more: Bool)
+        /// Some messages after the cursor were dropped by the bounds: the connection fell further
+        /// behind than the session holds, cannot deliver every message in order any more, and
+        /// must end (410) rather than skip them.
+        case lost
+    }
+
+    /// Messages for `connection` after `cursor`, if it is still the client's connection.
     func take(for clientID: String, connection: any ChannelConnection, after cursor: UInt64,
-              maxBytes: Int = .max) -> [HeldMessage]? {
+              maxBytes: Int = .max) -> Taken {
         state.withLock { state in
-            guard let session = state.sessions[clientID], session.connection === connection else { return [] }
+            guard let session = state.sessions[clientID], session.connection === connection else { return .messages([], more: false) }
             session.pumpScheduled = false
-            guard !session.hasLost(after: cursor) else { return nil }
+            guard !session.hasLost(after: cursor) else { return .lost }
             let messages = session.messages(after: cursor, maxBytes: maxBytes)
-            if let last = messages.last { session.deliveredThrough = max(session.deliveredThrough, last.seq) }
-            return messages
+            guard let last = messages.last else { return .messages([], more: false) }
+            session.deliveredThrough = max(session.deliveredThrough, last.seq)
+            return .messages(messages, more: last.seq < session.nextSeq - 1)
         }
     }
 

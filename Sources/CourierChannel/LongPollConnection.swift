@@ -92,7 +92,7 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
     /// bounds before it polled for them, the connection ends here with 410 (and the sweep
     /// reports the client gone): skipping them would break in-order, exactly-once delivery.
     private func collect(_ state: inout State) -> [String] {
-        guard let messages = service.hub.take(for: clientID, connection: self, after: state.ack) else {
+        guard case .messages(let messages, _) = service.hub.take(for: clientID, connection: self, after: state.ack) else {
             state.ended = true
             state.endStatus = HTTPStatus(code: ChannelFailure.sessionLost.code)
             return [ChannelFrames.error(code: ChannelFailure.sessionLost.code, description: ChannelFailure.sessionLost.description)]

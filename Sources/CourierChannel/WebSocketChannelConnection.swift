@@ -97,10 +97,15 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
 
     func pump() {
         guard let clientID, !ended else { return }
+        // Over the window, the rest waits for the socket to drain (`onSendDrained` pumps again).
         while socket.unsentBytes < Self.sendWindowBytes {
-            guard let messages = service.hub.take(for: clientID, connection: self, after: cursor,
-                                                  maxBytes: Self.sendWindowBytes - socket.unsentBytes) else {
+            let messages: [HeldMessage], more: Bool
+            switch service.hub.take(for: clientID, connection: self, after: cursor,
+                                    maxBytes: Self.sendWindowBytes - socket.unsentBytes) {
+            case .lost:
                 return terminate(code: ChannelFailure.sessionLost.code, description: ChannelFailure.sessionLost.description)
+            case .messages(let taken, let left):
+                (messages, more) = (taken, left)
             }
             guard !messages.isEmpty else { return }
             // A hint: a frame header is 2 or 4 bytes unless escaping made the message over 64 KiB.
@@ -113,6 +118,7 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
                 if sent == .dropped { return }
                 cursor = message.seq
             }
+            guard more else { return }
             // A full window goes to the kernel now; what it does not take, `onSendDrained` follows.
             if socket.unsentBytes >= Self.sendWindowBytes { socket.flushNow() }
         }
