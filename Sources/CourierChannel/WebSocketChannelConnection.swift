@@ -97,8 +97,14 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
 
     func pump() {
         guard let clientID, !ended else { return }
-        // Over the window, the rest waits for the socket to drain (`onSendDrained` pumps again).
-        while socket.unsentBytes < Self.sendWindowBytes {
+        while true {
+            if socket.unsentBytes >= Self.sendWindowBytes {
+                // A full window goes to the kernel now. What it does not take, `onSendDrained`
+                // follows (it fires once the socket's queue empties); if it took it all, go on:
+                // nothing else would call `pump` again.
+                socket.flushNow()
+                if socket.unsentBytes > 0 { return }
+            }
             let messages: [HeldMessage], more: Bool
             switch service.hub.take(for: clientID, connection: self, after: cursor,
                                     maxBytes: Self.sendWindowBytes - socket.unsentBytes) {
@@ -119,8 +125,6 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
                 cursor = message.seq
             }
             guard more else { return }
-            // A full window goes to the kernel now; what it does not take, `onSendDrained` follows.
-            if socket.unsentBytes >= Self.sendWindowBytes { socket.flushNow() }
         }
     }
 
