@@ -1,5 +1,6 @@
 import Courier
 import CourierChannel
+import CourierTesting
 import Foundation
 import Testing
 
@@ -59,6 +60,18 @@ import Testing
         // The same words through Foundation's `localizedDescription`, not its generic text.
         let error: any Error = ChannelError.invalidClientID("")
         #expect(error.localizedDescription == ChannelError.invalidClientID("").description)
+    }
+
+    /// Section 3: the client library is `text/javascript`, never cached, with the original's names.
+    @Test func theJavaScriptClientIsServedAsSection3Says() async throws {
+        try await withChannelServer(service) { port in
+            let response = try await TestClient(port: port).get("/_ah/channel/jsapi")
+            #expect(response.status == 200)
+            #expect(response.headers["Content-Type"] == "text/javascript")
+            #expect(response.headers["Cache-Control"] == "no-cache")
+            #expect(response.text.contains("ae.Channel = Channel") && response.text.contains("Socket.ReadyState = S"))
+            #expect(response.body.count < 8 * 1024)
+        }
     }
 
     /// `sendJSON` throws `ChannelError` like the rest, also when the value cannot be encoded.
