@@ -32,7 +32,6 @@ final class ChannelSession {
 
     var heldCount: Int { held.count - heldStart }
     var nextSeq: UInt64 { firstHeldSeq + UInt64(heldCount) }
-    var oldestHeldSeq: UInt64? { heldCount > 0 ? firstHeldSeq : nil }
     /// The last sequence number the bounds have dropped (0 if none).
     var lastDroppedSeq: UInt64 { firstHeldSeq - 1 }
 

@@ -10,9 +10,9 @@ import Synchronization
 final class BusyPoll {
     private let handle: UnsafeMutablePointer<uv_idle_t>
     private let window: UInt64
-    private var polling = false
-    /// `polling` for other threads (tests, diagnostics); written only when it changes.
-    private let pollingShared = Atomic<Bool>(false)
+    /// Written on the loop only when it changes; an atomic so other threads (tests,
+    /// diagnostics) may read it too. A relaxed load is a plain load on the read path.
+    private let polling = Atomic<Bool>(false)
     private var closed = false
     private var readSinceCheck = false
     private var lastRead: UInt64 = 0
@@ -28,9 +28,8 @@ final class BusyPoll {
     @inline(__always)
     func noteActivity() {
         readSinceCheck = true
-        guard !polling, !closed else { return }
-        polling = true
-        pollingShared.store(true, ordering: .relaxed)
+        guard !polling.load(ordering: .relaxed), !closed else { return }
+        polling.store(true, ordering: .relaxed)
         lastRead = uv_hrtime()
         uv_idle_start(handle) { handle in
             guard let handle else { return }
@@ -45,18 +44,16 @@ final class BusyPoll {
             readSinceCheck = false
             lastRead = now
         } else if now &- lastRead > window {
-            polling = false
-            pollingShared.store(false, ordering: .relaxed)
+            polling.store(false, ordering: .relaxed)
             uv_idle_stop(handle)
         }
     }
 
-    var isPolling: Bool { pollingShared.load(ordering: .relaxed) }
+    var isPolling: Bool { polling.load(ordering: .relaxed) }
 
     func close() {
         closed = true
-        polling = false
-        pollingShared.store(false, ordering: .relaxed)
+        polling.store(false, ordering: .relaxed)
         Handle.close(handle)
     }
 }

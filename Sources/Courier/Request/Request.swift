@@ -57,23 +57,27 @@ public struct Request: Sendable {
 
     /// Every query value of `name`, then every urlencoded form value.
     public func all(_ name: String) -> [String] {
-        var values = URLEncoding.values(named: name, in: query[...])
-        if isFormEncoded {
-            values += URLEncoding.values(named: name, in: Substring(decoding: body, as: UTF8.self))
-        }
-        return values
+        queryValues(name) + formValues(name)
+    }
+
+    private func queryValues(_ name: String) -> [String] {
+        URLEncoding.values(named: name, in: query[...])
+    }
+
+    private func formValues(_ name: String) -> [String] {
+        guard isFormEncoded else { return [] }
+        return URLEncoding.values(named: name, in: Substring(decoding: body, as: UTF8.self))
     }
 
     /// The first value of `name` in the urlencoded form body only, never the query (webapp2's
     /// `request.POST.get(name)`), or "": for values that must not travel in a URL.
     public func formValue(_ name: String) -> String {
-        guard isFormEncoded else { return "" }
-        return URLEncoding.values(named: name, in: Substring(decoding: body, as: UTF8.self)).first ?? ""
+        formValues(name).first ?? ""
     }
 
     /// Whether the query string names `name` at all.
     public func queryContains(_ name: String) -> Bool {
-        !URLEncoding.values(named: name, in: query[...]).isEmpty
+        !queryValues(name).isEmpty
     }
 
     /// Query and form fields merged, first value of each name.
