@@ -9,4 +9,12 @@
 #include <errno.h>
 #include <time.h>
 #include <signal.h>
+#include <malloc.h>
+
+// glibc keeps freed heap pages unless asked; elsewhere there is nothing to give back.
+static inline void courier_return_free_memory(void) {
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
 #endif

@@ -38,6 +38,7 @@ public struct CommandLineOptions: Sendable {
             configuration.workers = workers
         }
         if let host = value("host") { configuration.host = host }
+        if arguments.contains("--reuse-port") { configuration.reusePort = true }
         if let microseconds = try integer("busy-poll-us") {
             guard (0...10_000_000).contains(microseconds) else {
                 throw ApplicationError("--busy-poll-us must be 0...10000000 (microseconds), got \(microseconds)")

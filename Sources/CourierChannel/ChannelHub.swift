@@ -111,8 +111,11 @@ final class ChannelHub: Sendable {
 
     // MARK: Connections
 
-    /// Makes `connection` the client's one connection. `resume` is what a reconnecting client
-    /// last saw; a fresh connection (no session ID) gets the messages nobody has been handed yet.
+    /// Makes `connection` the client's one connection. `resume` is the session the client had
+    /// and the last sequence number it saw; a fresh connection (no session ID) gets the messages
+    /// nobody has been handed yet. A sequence number beyond any this client ID was given is
+    /// refused as a lost session on either kind of open: no honest client sends one, and it
+    /// would otherwise become a cursor past the end.
     func attach(_ connection: any ChannelConnection, clientID: String, tokenExpiry: Double,
                 resume: (sessionID: String, lastSeq: UInt64)?) throws(Refusal) -> Attached {
         let now = clock.now()
@@ -124,10 +127,13 @@ final class ChannelHub: Sendable {
             // A fresh open starts after what was handed out or has aged out unread.
             var cursor = max(session.deliveredThrough, session.lastDroppedSeq)
             let fresh = resume?.sessionID.isEmpty ?? true
-            if let resume, !fresh {
-                guard resume.sessionID == session.sessionID, resume.lastSeq <= lastSeq,
-                      !session.hasLost(after: resume.lastSeq) else { return .failure(.sessionLost) }
-                cursor = resume.lastSeq
+            if let resume {
+                guard resume.lastSeq <= lastSeq else { return .failure(.sessionLost) }
+                if !fresh {
+                    guard resume.sessionID == session.sessionID,
+                          !session.hasLost(after: resume.lastSeq) else { return .failure(.sessionLost) }
+                    cursor = resume.lastSeq
+                }
             }
             var replaced: (any ChannelConnection)?
             if let old = session.connection, old !== connection {

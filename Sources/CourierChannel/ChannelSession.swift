@@ -67,6 +67,8 @@ final class ChannelSession {
     /// The held messages after `seq`, as many as fit in `maxBytes` of text but at least one
     /// (sequence numbers are consecutive, so the first one wanted is found by arithmetic).
     func messages(after seq: UInt64, maxBytes: Int = .max) -> [HeldMessage] {
+        // `seq` may have come from a client: checked before `seq + 1`, which traps at the top.
+        guard seq < nextSeq - 1 else { return [] }
         let first = max(seq + 1, firstHeldSeq)
         guard first < nextSeq else { return [] }
         let start = heldStart + Int(first - firstHeldSeq)

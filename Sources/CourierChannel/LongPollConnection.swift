@@ -22,6 +22,9 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
         var ack: UInt64
         /// Where this connection's messages start; a poll's `seen` never rewinds below it.
         var floor: UInt64 = 0
+        /// The last sequence number this connection has handed out: a poll claiming to have
+        /// seen more is refused (410), never taken as an acknowledgement past the end.
+        var handedOut: UInt64 = 0
         var pendingFrames: [String] = []
         var ended = false
         /// The status polls get once the connection has ended (the error's code).
@@ -47,6 +50,7 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
         state.withLock { state in
             state.ack = cursor
             state.floor = cursor
+            state.handedOut = cursor
             state.pendingFrames.insert(opened, at: 0)
         }
     }
@@ -54,9 +58,12 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
     /// One poll: answers at once if anything is due, else waits up to the poll timeout.
     func poll(seen: UInt64) async -> Answer {
         lastPollBits.store(service.hub.clock.now().bitPattern, ordering: .relaxed)
+        if state.withLock({ !$0.ended && seen > $0.handedOut }) {
+            terminate(code: ChannelFailure.sessionLost.code, description: ChannelFailure.sessionLost.description)
+        }
         let ready = state.withLock { state -> Answer? in
             // What the client saw, not what was handed out: a lost answer is sent again.
-            state.ack = max(state.floor, seen)
+            state.ack = max(state.floor, min(seen, state.handedOut))
             let frames = state.pendingFrames + collect(&state)
             state.pendingFrames = []
             if state.ended { return Answer(status: state.endStatus, frames: frames) }
@@ -97,7 +104,10 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
             state.endStatus = HTTPStatus(code: ChannelFailure.sessionLost.code)
             return [ChannelFrames.error(code: ChannelFailure.sessionLost.code, description: ChannelFailure.sessionLost.description)]
         }
-        if let last = messages.last { state.ack = last.seq }
+        if let last = messages.last {
+            state.ack = last.seq
+            state.handedOut = max(state.handedOut, last.seq)
+        }
         return messages.map { ChannelFrames.message(seq: $0.seq, payload: $0.payload) }
     }
 

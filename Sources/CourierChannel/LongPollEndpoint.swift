@@ -17,7 +17,10 @@ enum LongPollEndpoint {
         } catch {
             return reply(&response, status: .unauthorized, [ChannelFrames.error(code: 401, description: ChannelFailure.invalidToken.description)])
         }
-        let seen = UInt64(request["seq"]) ?? 0
+        guard let claimed = sequenceNumber(request["seq"]) else {
+            return reply(&response, status: .badRequest, [ChannelFrames.error(code: 400, description: ChannelFailure.badRequest.description)])
+        }
+        var seen = claimed
         service.releasePollsOnDrain(of: loop)
         let connection: LongPollConnection
         if let existing = service.hub.connection(of: verified.clientID) as? LongPollConnection, existing.connectionID == cid {
@@ -29,7 +32,7 @@ enum LongPollEndpoint {
             let attached: ChannelHub.Attached
             do {
                 attached = try service.hub.attach(created, clientID: verified.clientID, tokenExpiry: verified.expiry,
-                                                  resume: session.isEmpty ? nil : (session, seen))
+                                                  resume: (session, seen))
             } catch .replaced {
                 return reply(&response, status: .conflict, [ChannelFrames.error(code: 409, description: ChannelFailure.replaced.description)])
             } catch {
@@ -37,6 +40,8 @@ enum LongPollEndpoint {
             }
             created.prime(cursor: attached.cursor, opened: ChannelFrames.opened(sessionID: attached.sessionID, seq: attached.lastSeq))
             connection = created
+            // A fresh open starts where the hub put it, whatever the client's stale `seq` says.
+            seen = attached.cursor
             attached.replaced?.scheduleTerminate(code: ChannelFailure.replaced.code, description: ChannelFailure.replaced.description)
             service.reportPresence(of: attached, clientID: verified.clientID)
         }
@@ -52,6 +57,15 @@ enum LongPollEndpoint {
         if service.hub.detach(connection, clientID: verified.clientID, deliberate: true) {
             service.reportPresence(verified.clientID, connected: false)
         }
+    }
+
+    /// The client's `seq`: absent is 0; anything but decimal digits is refused (nil). Digits
+    /// past `UInt64.max` are a number no session ever reached, so they read as that maximum,
+    /// which the hub then refuses as a lost session (410), as the WebSocket open does.
+    static func sequenceNumber(_ text: String) -> UInt64? {
+        if text.isEmpty { return 0 }
+        guard text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        return UInt64(text) ?? .max
     }
 
     private static func reply(_ response: inout Response, status: HTTPStatus, _ frames: [String]) {

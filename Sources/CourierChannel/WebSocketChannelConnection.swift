@@ -65,7 +65,7 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
         let attached: ChannelHub.Attached
         do {
             attached = try service.hub.attach(self, clientID: verified.clientID, tokenExpiry: verified.expiry,
-                                              resume: sessionID.isEmpty ? nil : (sessionID, lastSeq))
+                                              resume: (sessionID, lastSeq))
         } catch .replaced {
             return terminate(code: ChannelFailure.replaced.code, description: ChannelFailure.replaced.description)
         } catch {

@@ -34,7 +34,8 @@ public final class TCPStream {
     public private(set) var isReading = false
     private var endReported = false
     private var closeWhenDrained = false
-    private var lingerTimer: Timer?
+    /// Bounds a graceful close: first the drain supervision, then the linger.
+    private var closeTimer: Timer?
 
     init(loop: EventLoop) {
         self.loop = loop
@@ -234,8 +235,8 @@ public final class TCPStream {
         guard !isClosed else { return }
         isClosed = true
         isReading = false
-        lingerTimer?.close()
-        lingerTimer = nil
+        closeTimer?.close()
+        closeTimer = nil
         let closed = onClose
         onRead = nil
         onEnd = nil
@@ -249,17 +250,38 @@ public final class TCPStream {
     /// `lingerMilliseconds` before closing. Closing with unread input makes the kernel answer with
     /// a reset that can destroy a response the peer has not read yet (an error page for a body
     /// that is still arriving), so the last response is always given the chance to arrive.
-    public func closeGracefully(lingerMilliseconds: UInt64 = 2_000) {
+    ///
+    /// The chance is bounded: a peer that takes none of what is queued for
+    /// `stallTimeoutMilliseconds` is cut off, however much is left. Without it a peer that stops
+    /// reading holds the socket and its queue for ever, since nothing else supervises a stream
+    /// that is closing. A peer still reading, however slowly, gets another period.
+    public func closeGracefully(lingerMilliseconds: UInt64 = 2_000, stallTimeoutMilliseconds: UInt64 = 10_000) {
         guard !isClosed, !closeWhenDrained else { return }
         closeWhenDrained = true
         self.lingerMilliseconds = lingerMilliseconds
-        if pendingWriteBytes == 0 { finishGracefulClose() }
+        if pendingWriteBytes == 0 {
+            finishGracefulClose()
+        } else {
+            superviseDrain(every: max(1, stallTimeoutMilliseconds))
+        }
     }
 
     private var lingerMilliseconds: UInt64 = 2_000
 
+    private func superviseDrain(every period: UInt64) {
+        var unsentAtLastCheck = unsentBytes
+        let timer = Timer(loop: loop)
+        closeTimer = timer
+        timer.start(after: period, repeating: period) { [unowned self] in
+            let unsent = unsentBytes
+            if unsent >= unsentAtLastCheck { close() } else { unsentAtLastCheck = unsent }
+        }
+    }
+
     private func finishGracefulClose() {
         guard !isClosed else { return }
+        closeTimer?.close()
+        closeTimer = nil
         onRead = nil
         onDrain = nil
         let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
@@ -284,7 +306,7 @@ public final class TCPStream {
             return
         }
         let timer = Timer(loop: loop)
-        lingerTimer = timer
+        closeTimer = timer
         timer.start(after: lingerMilliseconds) { [unowned self] in close() }
         onRead = { _ in }
         onEnd = { [unowned self] _ in close() }

@@ -181,7 +181,7 @@ final class HTTPConnection: LoopConnection {
         if !responding && inbound.isEmpty {
             // A response may still be queued: it goes out before the close.
             closing = true
-            stream.closeGracefully()
+            closeAfterFlush()
             return
         }
         // The client half-closed after its requests (`printf ... | nc`): answer every one it
@@ -254,7 +254,7 @@ final class HTTPConnection: LoopConnection {
         keepAlive = false
         closing = true
         flush()
-        stream.closeGracefully()
+        closeAfterFlush()
     }
 
     func upgrade(sequence requestSequence: Int, head responseHead: HTTPResponseHead,
@@ -302,7 +302,7 @@ final class HTTPConnection: LoopConnection {
         if !keepAlive {
             closing = true
             flush()
-            stream.closeGracefully()
+            closeAfterFlush()
             return
         }
         setDeadline(.idle)
@@ -329,7 +329,7 @@ final class HTTPConnection: LoopConnection {
         }
         outbound.append(text)
         flush()
-        stream.closeGracefully()
+        closeAfterFlush()
     }
 
     private func flushUnlessParsing() {
@@ -353,7 +353,7 @@ final class HTTPConnection: LoopConnection {
         if peerFinished, !responding, !closing, stream.pendingWriteBytes <= configuration.maxPendingWriteBytes {
             closing = true
             flush()
-            stream.closeGracefully()
+            closeAfterFlush()
             return
         }
         flush()
@@ -403,7 +403,7 @@ final class HTTPConnection: LoopConnection {
         if !responding, inbound.isEmpty, parser.isIdle, stream.pendingWriteBytes > 0 {
             // The last response is still leaving: send it, then close (forceClose bounds the wait).
             closing = true
-            stream.closeGracefully()
+            closeAfterFlush()
         } else if !responding, inbound.isEmpty, parser.isIdle {
             close()
         } else {
@@ -412,6 +412,12 @@ final class HTTPConnection: LoopConnection {
     }
 
     func forceClose() { close() }
+
+    /// Sends what is queued, then closes; a peer that stops reading is cut off once it has
+    /// taken nothing for a header timeout.
+    private func closeAfterFlush() {
+        stream.closeGracefully(stallTimeoutMilliseconds: configuration.headerTimeoutMilliseconds)
+    }
 
     private func close() {
         closing = true

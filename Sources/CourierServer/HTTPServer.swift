@@ -39,6 +39,11 @@ public final class HTTPServer: Sendable {
     public func start() throws -> Int {
         signal(SIGPIPE, SIG_IGN)
         var port = configuration.port
+        // The workers' listeners share the port with SO_REUSEPORT, which would let them join
+        // another server already on it: unless sharing was asked for, that is refused first.
+        if configuration.workers > 1, !configuration.reusePort, port != 0 {
+            try TCPListener.checkAvailable(host: configuration.host, port: port)
+        }
         for index in 0..<configuration.workers {
             let loop = EventLoop(name: "courier-\(index)", busyPollMicroseconds: configuration.busyPollMicroseconds)
             loop.startThread()
@@ -84,6 +89,17 @@ public final class HTTPServer: Sendable {
         for context in contexts {
             let box = UncheckedBox(context)
             context.loop.execute { box.value.beginShutdown() }
+        }
+    }
+
+    /// The connections the loops hold now (HTTP, and WebSockets upgraded from them), closing
+    /// ones included: what an operator (or a test) counts to see that none is held for ever.
+    public var connectionCount: Int {
+        let contexts = state.withLock { $0.running > 0 ? $0.contexts : [] }
+        return contexts.reduce(0) { total, context in
+            let box = UncheckedBox(context)
+            let count = onLoop(context.loop) { () throws(UVError) -> Int in box.value.connectionCount }
+            return total + ((try? count.get()) ?? 0)
         }
     }
 

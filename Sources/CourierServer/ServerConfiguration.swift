@@ -27,12 +27,18 @@ public struct ServerConfiguration: Sendable {
     /// the loop's core stays busy for the window. For a server with cores to itself that wants
     /// the lowest latency; see `Benchmarks/channel/NOTES.md`.
     public var busyPollMicroseconds: UInt64
+    /// Lets other processes listen on the same port (SO_REUSEPORT), the kernel spreading
+    /// connections between them: how one machine serves more connections than one process may
+    /// hold descriptors for. Every process sharing the port must ask for it. Off (the default), a
+    /// port already in use fails the start with EADDRINUSE, even though a server's own workers
+    /// still share their port among themselves.
+    public var reusePort: Bool
 
     public init(host: String = "0.0.0.0", port: Int = 8080, workers: Int = ServerConfiguration.coreCount,
                 parserLimits: HTTPRequestParser.Limits = .init(), maxBodyBytes: Int = 1 << 20,
                 headerTimeoutMilliseconds: UInt64 = 10_000, idleTimeoutMilliseconds: UInt64 = 60_000,
                 maxPendingWriteBytes: Int = 1 << 20, shutdownDeadlineMilliseconds: UInt64 = 10_000,
-                handlesSignals: Bool = true, busyPollMicroseconds: UInt64 = 0) {
+                handlesSignals: Bool = true, busyPollMicroseconds: UInt64 = 0, reusePort: Bool = false) {
         self.host = host
         self.port = port
         self.workers = max(1, workers)
@@ -44,6 +50,7 @@ public struct ServerConfiguration: Sendable {
         self.shutdownDeadlineMilliseconds = shutdownDeadlineMilliseconds
         self.handlesSignals = handlesSignals
         self.busyPollMicroseconds = busyPollMicroseconds
+        self.reusePort = reusePort
     }
 
     public static var coreCount: Int {

@@ -57,7 +57,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         loop = upgraded.stream.loop
         context = upgraded.context
         self.configuration = configuration
-        self.deflate = deflate.map(PerMessageDeflate.init)
+        self.deflate = deflate.map { PerMessageDeflate(parameters: $0, shared: upgraded.context.sharedDeflateStreams) }
         self.subprotocol = subprotocol
         isCompressed = deflate != nil
         parser = WebSocketParser(maxMessageBytes: configuration.maxMessageBytes, deflate: self.deflate)
@@ -261,7 +261,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
             state = .closed
             flush()
             reportClose(code ?? 1005, reason)
-            stream.closeGracefully(lingerMilliseconds: 1_000)
+            closeAfterFlush()
         }
     }
 
@@ -274,7 +274,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         state = .closed
         flush()
         reportClose(error.code, error.reason)
-        stream.closeGracefully(lingerMilliseconds: 1_000)
+        closeAfterFlush()
     }
 
     private func connectionLost() {
@@ -337,4 +337,10 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
     public func beginShutdown() { close(code: WebSocketCloseCode.goingAway, reason: "server shutting down") }
 
     public func forceClose() { stream.close() }
+
+    /// Sends the close frame and what is queued before it, then closes; a peer that stops
+    /// reading is cut off once it has taken nothing for the close timeout.
+    private func closeAfterFlush() {
+        stream.closeGracefully(lingerMilliseconds: 1_000, stallTimeoutMilliseconds: configuration.closeTimeoutMilliseconds)
+    }
 }

@@ -16,10 +16,17 @@ public struct WebSocketConfiguration: Sendable {
     public var compression: Bool
     /// Messages shorter than this are sent uncompressed even on a compressed connection.
     public var compressionThresholdBytes: Int
+    /// Off (the default): compression carries no LZ77 window from one message to the next in
+    /// either direction, so every connection of a loop uses that loop's one pair of zlib streams
+    /// and an idle compressed connection costs about what a plain one does. On: each connection
+    /// keeps its own streams (~300 KiB once it has sent and received a compressed message) and
+    /// compresses a stream of similar messages better.
+    public var compressionContextTakeover: Bool
 
     public init(maxMessageBytes: Int = 64 * 1024, maxBackpressureBytes: Int = 1 << 20,
                 pingIntervalMilliseconds: UInt64 = 30_000, pongTimeoutMilliseconds: UInt64 = 30_000,
-                closeTimeoutMilliseconds: UInt64 = 5_000, compression: Bool = true, compressionThresholdBytes: Int = 64) {
+                closeTimeoutMilliseconds: UInt64 = 5_000, compression: Bool = true, compressionThresholdBytes: Int = 64,
+                compressionContextTakeover: Bool = false) {
         self.maxMessageBytes = maxMessageBytes
         self.maxBackpressureBytes = maxBackpressureBytes
         self.pingIntervalMilliseconds = pingIntervalMilliseconds
@@ -27,5 +34,6 @@ public struct WebSocketConfiguration: Sendable {
         self.closeTimeoutMilliseconds = closeTimeoutMilliseconds
         self.compression = compression
         self.compressionThresholdBytes = compressionThresholdBytes
+        self.compressionContextTakeover = compressionContextTakeover
     }
 }

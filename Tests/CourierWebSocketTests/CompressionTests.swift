@@ -13,24 +13,72 @@ import Testing
         let server = EchoServer()
         try await withServer(server.app) { http in
             let client = try WebSocketTestClient(port: http.port, headers: Self.offer)
+            // By default no LZ77 window outlives a message, in either direction, whatever the
+            // offer said: the loop's connections share one pair of zlib streams.
+            #expect(client.headers["Sec-WebSocket-Extensions"]
+                    == "permessage-deflate; server_no_context_takeover; client_no_context_takeover")
             client.send(Self.text, Self.helloCompressed, rsv1: true)
             #expect(try await client.readFrame() == ServerFrame(fin: true, rsv1: false, opcode: Self.text, payload: Array("Hello".utf8)),
                     "short replies go uncompressed")
+            var fresh = PerMessageDeflateParameters()
+            fresh.serverNoContextTakeover = true
+            fresh.clientNoContextTakeover = true
+            try await Self.roundTrips(client, compressingWith: PerMessageDeflate(parameters: fresh),
+                                      inflatingWith: PerMessageDeflate(parameters: fresh))
+        }
+    }
 
+    @Test func aConfiguredContextTakeoverKeepsEachConnectionsWindow() async throws {
+        let server = EchoServer(configuration: WebSocketConfiguration(compressionContextTakeover: true))
+        try await withServer(server.app) { http in
+            let client = try WebSocketTestClient(port: http.port, headers: Self.offer)
+            #expect(client.headers["Sec-WebSocket-Extensions"] == "permessage-deflate")
             // Both directions keep their LZ77 context across messages (no *_no_context_takeover).
-            let clientDeflate = PerMessageDeflate(parameters: PerMessageDeflateParameters())
-            let serverInflate = PerMessageDeflate(parameters: PerMessageDeflateParameters())
-            for round in 0..<3 {
-                let message = String(repeating: "round \(round) of a compressible message; ", count: 40)
-                client.send(Self.text, clientDeflate.compress(Array(message.utf8)), rsv1: true)
-                let reply = try await client.readFrame()
-                #expect(reply.rsv1, "a long reply is compressed")
-                #expect(reply.payload.count < message.utf8.count / 4)
-                #expect(try serverInflate.decompress(reply.payload, limit: 1 << 20) == Array(message.utf8))
+            try await Self.roundTrips(client, compressingWith: PerMessageDeflate(parameters: PerMessageDeflateParameters()),
+                                      inflatingWith: PerMessageDeflate(parameters: PerMessageDeflateParameters()))
+        }
+    }
+
+    /// Three long compressed messages echoed compressed, then a plain one.
+    private static func roundTrips(_ client: WebSocketTestClient, compressingWith clientDeflate: PerMessageDeflate,
+                                   inflatingWith serverInflate: PerMessageDeflate) async throws {
+        for round in 0..<3 {
+            let message = String(repeating: "round \(round) of a compressible message; ", count: 40)
+            client.send(Self.text, clientDeflate.compress(Array(message.utf8)), rsv1: true)
+            let reply = try await client.readFrame()
+            #expect(reply.rsv1, "a long reply is compressed")
+            #expect(reply.payload.count < message.utf8.count / 4)
+            #expect(try serverInflate.decompress(reply.payload, limit: 1 << 20) == Array(message.utf8))
+        }
+        // Uncompressed messages stay legal on a compressed connection.
+        client.sendText("plain")
+        #expect(try await client.readFrame().text == "plain")
+    }
+
+    /// Connections of one loop take turns with its zlib streams: interleaved messages, a
+    /// corrupt one among them, never bleed into each other.
+    @Test func connectionsSharingTheLoopsStreamsStayIndependent() async throws {
+        let server = EchoServer()
+        try await withServer(server.app) { http in
+            let clients = try (0..<3).map { _ in try WebSocketTestClient(port: http.port, headers: Self.offer) }
+            var fresh = PerMessageDeflateParameters()
+            fresh.serverNoContextTakeover = true
+            fresh.clientNoContextTakeover = true
+            let codec = PerMessageDeflate(parameters: fresh)
+            let broken = try WebSocketTestClient(port: http.port, headers: Self.offer)
+            broken.send(Self.text, Array(codec.compress(Array(String(repeating: "half a message ", count: 20).utf8)).prefix(9)), rsv1: true)
+            for round in 0..<4 {
+                for (index, client) in clients.enumerated() {
+                    let message = String(repeating: "client \(index) round \(round) ", count: 30)
+                    client.send(Self.text, codec.compress(Array(message.utf8)), rsv1: true)
+                }
+                for (index, client) in clients.enumerated() {
+                    let reply = try await client.readFrame()
+                    #expect(reply.rsv1)
+                    #expect(try codec.decompress(reply.payload, limit: 1 << 20)
+                            == Array(String(repeating: "client \(index) round \(round) ", count: 30).utf8))
+                }
             }
-            // Uncompressed messages stay legal on a compressed connection.
-            client.sendText("plain")
-            #expect(try await client.readFrame().text == "plain")
         }
     }
 

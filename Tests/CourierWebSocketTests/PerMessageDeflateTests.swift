@@ -24,6 +24,20 @@ import Testing
                 == "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10")
     }
 
+    /// The server's default: no window outlives a message in either direction, said in the
+    /// answer whatever the offer held (RFC 7692 lets a server add both), the window size kept.
+    @Test func withoutContextTakeoverTheAnswerForbidsItBothWays() throws {
+        let plain = try #require(PerMessageDeflateParameters.negotiate(offers: ["permessage-deflate; client_max_window_bits"],
+                                                                      contextTakeover: false))
+        #expect(plain.responseHeaderValue == "permessage-deflate; server_no_context_takeover; client_no_context_takeover")
+        let sized = try #require(PerMessageDeflateParameters.negotiate(offers: ["permessage-deflate; server_max_window_bits=10"],
+                                                                      contextTakeover: false))
+        #expect(sized.responseHeaderValue
+                == "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10")
+        #expect(PerMessageDeflateParameters.negotiate(offers: ["permessage-deflate; server_max_window_bits=8"],
+                                                      contextTakeover: false) == nil)
+    }
+
     @Test func quotedValuesAndSpacesAreAccepted() throws {
         let accepted = try #require(Self.negotiate("permessage-deflate ;server_max_window_bits=\"12\" ; client_max_window_bits=9"))
         #expect(accepted.serverMaxWindowBits == 12)

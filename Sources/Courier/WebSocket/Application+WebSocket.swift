@@ -28,7 +28,10 @@ extension Application {
             if let chosen = acceptance.subprotocol, !offer.protocols.contains(chosen) {
                 throw HTTPError(.internalServerError, "chose a subprotocol the client did not offer")
             }
-            let deflate = configuration.compression ? PerMessageDeflateParameters.negotiate(offers: offer.extensionOffers) : nil
+            let deflate = configuration.compression
+                ? PerMessageDeflateParameters.negotiate(offers: offer.extensionOffers,
+                                                        contextTakeover: configuration.compressionContextTakeover)
+                : nil
             let answer = WebSocketHandshake.response(for: offer, subprotocol: acceptance.subprotocol, deflate: deflate)
             response.status = answer.status
             response.headers = answer.headers
