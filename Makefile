@@ -28,6 +28,9 @@ test: test-deps
 	# suites on a 2-core machine can starve.
 	swift test --skip-build --no-parallel
 	python3 Tests/websocket-conformance/conformance.py --server .build/debug/Echo
+	# permessage-deflate again with each connection's own zlib streams (context takeover).
+	python3 Tests/websocket-conformance/conformance.py --server .build/debug/Echo --server-arg=--context-takeover \
+		--filter 12 --filter 13 --summary ''
 	ECHO_BIN=.build/debug/Echo CHAT_BIN=.build/debug/Chat TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/interop/run.sh
 
 benchmark: deps

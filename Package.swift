@@ -48,7 +48,9 @@ let package = Package(
         .target(name: "CourierTesting", dependencies: ["Courier"], swiftSettings: strict),
         .executableTarget(name: "Hello", dependencies: ["Courier"], path: "Examples/Hello", swiftSettings: strict),
         .executableTarget(name: "Echo", dependencies: ["Courier"], path: "Examples/Echo", swiftSettings: strict),
-        .executableTarget(name: "Chat", dependencies: ["Courier", "CourierChannel"], path: "Examples/Chat", swiftSettings: strict),
+        .target(name: "ChatApp", dependencies: ["Courier", "CourierChannel"], path: "Examples/Chat/App", swiftSettings: strict),
+        .executableTarget(name: "Chat", dependencies: ["ChatApp", "Courier", "CourierChannel"], path: "Examples/Chat/Main",
+                          swiftSettings: strict),
         .target(name: "TicTacToeApp",
                 dependencies: ["Courier", "CourierChannel", .product(name: "GRDB", package: "GRDB.swift"),
                                .product(name: "Mustache", package: "swift-mustache")],
@@ -60,6 +62,7 @@ let package = Package(
         .testTarget(name: "CourierTests", dependencies: ["Courier", "CourierTesting"], swiftSettings: strict),
         .testTarget(name: "CourierWebSocketTests", dependencies: ["Courier", "CourierTesting"], swiftSettings: strict),
         .testTarget(name: "CourierChannelTests", dependencies: ["CourierChannel", "Courier", "CourierTesting"], swiftSettings: strict),
-        .testTarget(name: "ExamplesTests", dependencies: ["TicTacToeApp", "CourierChannel", "Courier", "CourierTesting"], swiftSettings: strict),
+        .testTarget(name: "ExamplesTests", dependencies: ["TicTacToeApp", "ChatApp", "CourierChannel", "Courier", "CourierTesting"],
+                    swiftSettings: strict),
     ]
 )

@@ -14,9 +14,10 @@ Variants (each started afresh for each round, the order rotating from round to r
     courier-takeover   Echo --context-takeover: each connection its own zlib streams (what
                        every compressed connection cost before the shared streams)
     courier-plain      Echo --no-compression, the client offering no extension
-    hummingbird-deflate, hummingbird-plain
-                       HBEcho (Benchmarks/websocket/hummingbird) with and without its
-                       permessage-deflate extension, when --hbecho names the binary
+    hummingbird-deflate, hummingbird-deflate-no-context, hummingbird-plain
+                       HBEcho (Benchmarks/websocket/hummingbird) with its permessage-deflate
+                       extension as its docs show it, with noContextTakeover (its lightest),
+                       and without; when --hbecho names the binary
 
 Prints a Markdown table of the medians; `--json FILE` also writes every reading.
 """
@@ -120,6 +121,7 @@ def variants(echo, hbecho):
     }
     if hbecho:
         found["hummingbird-deflate"] = ([hbecho, "--deflate"], "/", True)
+        found["hummingbird-deflate-no-context"] = ([hbecho, "--deflate-no-context-takeover"], "/", True)
         found["hummingbird-plain"] = ([hbecho], "/", False)
     return found
 

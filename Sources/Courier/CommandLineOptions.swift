@@ -23,18 +23,21 @@ public struct CommandLineOptions: Sendable {
 
     public func integer(_ name: String) throws -> Int? {
         guard let text = value(name) else { return nil }
-        guard let number = Int(text) else { throw ApplicationError("--\(name) expects a whole number, got '\(text)'") }
+        guard let number = Int(text), text.first != "+" else { throw ApplicationError("--\(name) expects a whole number, got '\(text)'") }
         return number
     }
 
     public func apply(to configuration: inout ServerConfiguration) throws {
-        if let text = getenv("PORT").map({ String(cString: $0) }), let port = Int(text) { configuration.port = port }
+        if let text = getenv("PORT").map({ String(cString: $0) }), !text.isEmpty {
+            guard let port = Int(text), (0...65535).contains(port) else { throw ApplicationError("PORT must be 0...65535, got '\(text)'") }
+            configuration.port = port
+        }
         if let port = try integer("port") {
             guard (0...65535).contains(port) else { throw ApplicationError("--port must be 0...65535, got \(port)") }
             configuration.port = port
         }
         if let workers = try integer("workers") {
-            guard workers >= 1 else { throw ApplicationError("--workers must be at least 1, got \(workers)") }
+            guard (1...1024).contains(workers) else { throw ApplicationError("--workers must be 1...1024, got \(workers)") }
             configuration.workers = workers
         }
         if let host = value("host") { configuration.host = host }

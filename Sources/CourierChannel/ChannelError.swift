@@ -9,6 +9,10 @@ public enum ChannelError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidTopic(String)
     /// `sendJSON` was given a value `JSONEncoder` cannot encode; the encoder's reason.
     case unencodableMessage(String)
+    /// `clientID(forToken:)` was given a token this service never issued, or an altered one.
+    case invalidToken
+    /// `clientID(forToken:)` was given a genuine token whose time is up.
+    case expiredToken
 
     public var description: String {
         switch self {
@@ -22,6 +26,10 @@ public enum ChannelError: Error, Equatable, Sendable, CustomStringConvertible {
             "invalid topic '\(topic.prefix(40))': it must be a non-empty string of at most 256 UTF-8 bytes"
         case .unencodableMessage(let reason):
             "the message could not be encoded as JSON: \(reason)"
+        case .invalidToken:
+            "invalid channel token: it was not issued by this service"
+        case .expiredToken:
+            "expired channel token"
         }
     }
 }

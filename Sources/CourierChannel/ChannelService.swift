@@ -53,7 +53,8 @@ public final class ChannelService: Sendable {
         try ChannelLimits.checkClientID(clientID)
         let maxSeconds = ChannelLimits.durationMinutes.upperBound * 60
         guard (1...maxSeconds).contains(durationSeconds) else {
-            throw .invalidTokenDuration(durationSeconds > 0 ? (durationSeconds + 59) / 60 : durationSeconds / 60)
+            // Rounded up without `durationSeconds + 59`, which traps for a duration near Int.max.
+            throw .invalidTokenDuration(durationSeconds / 60 + (durationSeconds % 60 > 0 ? 1 : 0))
         }
         return signer.issue(clientID: clientID, durationSeconds: durationSeconds).token
     }

@@ -91,8 +91,10 @@ final class PresenceDispatcher: Sendable {
             return state.items.removeFirst()
         }) {
             guard let responder = currentResponder() else { return }
+            // Same-origin by construction, so an app's `OriginCheck(strict: true)` lets it through.
             var request = Request(method: .post, target: connected ? Channels.connectedPath : Channels.disconnectedPath,
-                                  headers: ["Content-Type": "application/x-www-form-urlencoded", "Host": "localhost"],
+                                  headers: ["Content-Type": "application/x-www-form-urlencoded", "Host": "localhost",
+                                            "Origin": "http://localhost"],
                                   body: Array(URLEncoding.form([("from", clientID)]).utf8), remoteAddress: "channel-service")
             request.storage[InternalPresence.self] = true
             let response = await responder.handle(request)

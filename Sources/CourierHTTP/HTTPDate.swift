@@ -4,9 +4,13 @@ public enum HTTPDate {
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     /// Formats seconds since 1970 (UTC) without the C library, so it is pure and testable.
+    /// Total over `Int`: no value traps (day and second of the day come from one division, where
+    /// `seconds - 86_399` and `dayNumber * 86_400` overflowed near `Int.min`), though only years
+    /// 1-9999 make a date a browser reads.
     public static func format(secondsSince1970 seconds: Int) -> String {
-        let dayNumber = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - dayNumber * 86_400
+        let remainder = seconds % 86_400
+        let dayNumber = seconds / 86_400 - (remainder < 0 ? 1 : 0)
+        let secondOfDay = remainder < 0 ? remainder + 86_400 : remainder
         let weekday = days[((dayNumber % 7) + 7) % 7]
         // Civil-from-days (Howard Hinnant's algorithm).
         let z = dayNumber + 719_468

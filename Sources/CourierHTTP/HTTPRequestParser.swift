@@ -278,15 +278,27 @@ public struct HTTPRequestParser: Sendable {
         return .none
     }
 
+    /// RFC 9110 §8.6: `1*DIGIT`, any number of leading zeros. At most 18 significant digits,
+    /// so the value always fits an `Int` (19 nines would not); more is refused with 400 rather
+    /// than rounded, clamped or wrapped, and a body that long would be over any limit anyway.
     private static func parseLength(_ text: Substring) throws(HTTPParseError) -> Int {
-        guard !text.isEmpty, text.utf8.count <= 18 else { throw .bad("invalid Content-Length") }
+        guard !text.isEmpty else { throw .bad("invalid Content-Length") }
         var value = 0
+        var significantDigits = 0
         for byte in text.utf8 {
             guard isDigit(byte) else { throw .bad("invalid Content-Length") }
+            if value == 0 && byte == 0x30 { continue }
+            significantDigits += 1
+            guard significantDigits <= maxLengthDigits else { throw .bad("Content-Length too large") }
             value = value * 10 + Int(byte - 0x30)
         }
         return value
     }
+
+    /// 18 decimal digits stay below `Int.max` (9,223,372,036,854,775,807).
+    static let maxLengthDigits = 18
+    /// 15 hex digits stay below `Int.max` (0x7FFF_FFFF_FFFF_FFFF has 16).
+    static let maxChunkSizeDigits = 15
 
     // MARK: Chunked body
 
@@ -307,9 +319,14 @@ public struct HTTPRequestParser: Sendable {
         let lineEnd = newline - 1
         var index = 0
         var size = 0
+        var significantDigits = 0
+        // RFC 9112 §7.1: `1*HEXDIG`, leading zeros allowed (the line limit bounds them).
         while index < lineEnd, let digit = Self.hexValue(input[index]) {
-            guard index < 15 else { throw .bad("chunk size too large") }
-            size = size * 16 + digit
+            if size != 0 || digit != 0 {
+                significantDigits += 1
+                guard significantDigits <= Self.maxChunkSizeDigits else { throw .bad("chunk size too large") }
+                size = size * 16 + digit
+            }
             index += 1
         }
         guard index > 0 else { throw .bad("missing chunk size") }

@@ -5,6 +5,8 @@ import Glibc
 /// was given, and never waits on a resolver.
 enum SocketAddress {
     static func fill(_ storage: inout sockaddr_storage, host: String, port: Int) throws(UVError) {
+        // Checked before `Int32(port)`, which would trap past Int32's range.
+        guard (0...65535).contains(port) else { throw UVError(code: -EINVAL, operation: "address \(host):\(port)") }
         let name = host == "localhost" ? "127.0.0.1" : host
         let status: Int32
         if name.contains(":") {

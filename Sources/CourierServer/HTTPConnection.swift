@@ -364,7 +364,7 @@ final class HTTPConnection: LoopConnection {
     private func updateReading() {
         guard !closing, !upgraded, !stream.isClosed, !peerFinished else { return }
         let shouldRead = stream.pendingWriteBytes <= configuration.maxPendingWriteBytes
-            && inbound.count <= configuration.maxBodyBytes + configuration.parserLimits.maxHeaderBytes
+            && inbound.count - configuration.parserLimits.maxHeaderBytes <= configuration.maxBodyBytes
         if shouldRead { stream.startReading() } else { stream.stopReading() }
     }
 

@@ -233,6 +233,20 @@ public final class WebSocketTestClient: @unchecked Sendable {
         }
     }
 
+    /// Reads everything until the server closes, pausing between reads (a peer on a slow
+    /// link); returns how many bytes arrived. Call through `blocking`.
+    public func drainSlowly(pauseMicroseconds: UInt32) -> Int {
+        var total = buffer.count
+        buffer = []
+        while (try? fill()) == true {
+            total += buffer.count
+            buffer = []
+            usleep(pauseMicroseconds)
+        }
+        closedAt = .now
+        return total
+    }
+
     /// True if the server closes the TCP connection (EOF or reset) before the timeout;
     /// frames still arriving are discarded.
     public func waitForTCPClose() async -> Bool {

@@ -119,6 +119,29 @@ import Testing
         }
         let big = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 * $0 >> 7) }
         #expect(try receiver.decompress(sender.compress(big), limit: 1 << 20) == big)
+        // Inflating one that large ends in Z_BUF_ERROR (input used up), which is no failure:
+        // with context takeover the next message still refers back into the kept window.
+        let after = Array(String(repeating: "after the big one; ", count: 4_000).utf8)
+        for _ in 0..<3 { #expect(try receiver.decompress(sender.compress(after), limit: 1 << 20) == after) }
+    }
+
+    /// Connections of one loop take turns with its streams: interleaved messages of several,
+    /// a failed one among them, come out exactly as each went in.
+    @Test func connectionsSharingStreamsStayIndependent() throws {
+        let shared = SharedDeflateStreams()
+        var fresh = PerMessageDeflateParameters()
+        fresh.serverNoContextTakeover = true
+        fresh.clientNoContextTakeover = true
+        let connections = (0..<3).map { _ in PerMessageDeflate(parameters: fresh, shared: shared) }
+        let peer = PerMessageDeflate(parameters: fresh)
+        #expect(throws: WebSocketProtocolError.self) { try connections[0].decompress([0xFF, 0xFF, 0xFF, 0x12], limit: 1 << 20) }
+        for round in 0..<5 {
+            for (index, connection) in connections.enumerated() {
+                let message = Array(String(repeating: "connection \(index) round \(round); ", count: 200 * (index + 1)).utf8)
+                #expect(try connection.decompress(peer.compress(message), limit: 1 << 20) == message)
+                #expect(try peer.decompress(connection.compress(message), limit: 1 << 20) == message)
+            }
+        }
     }
 
     @Test(arguments: [9, 12, 15])

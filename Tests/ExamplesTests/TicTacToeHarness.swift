@@ -81,6 +81,13 @@ final class Player: @unchecked Sendable {
     func get(_ target: String) async throws -> TestResponse { try await http.get(target, headers: headers) }
     func post(_ target: String) async throws -> TestResponse { try await http.post(target, headers: headers) }
 
+    /// A POST as a page sends it from a browser, which names the page's site in `Origin`.
+    func post(_ target: String, origin: String) async throws -> TestResponse {
+        var headers = headers
+        headers.add("Origin", origin)
+        return try await http.post(target, headers: headers)
+    }
+
     /// Loads the game page (`/` for a new game) and remembers it.
     @discardableResult
     func open(_ target: String = "/") async throws -> TestResponse {

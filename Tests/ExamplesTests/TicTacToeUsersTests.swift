@@ -78,10 +78,42 @@ import Testing
             try await other.open()
             #expect(try first.me == second.me)
             #expect(try first.me != other.me)
-            #expect(try first.me.count == 21 && first.me.allSatisfy(\.isNumber))
+            #expect(try first.me.count == 21 && first.me.hasPrefix("1") && first.me.allSatisfy { $0.isASCII && $0.isNumber })
+            // Another process with the same secret (a second worker machine, a restart) gives it too.
+            #expect(try first.me == Users(secret: TicTacToeServer.sessionSecret).user(email: " SAME@example.com ").id)
         }
-        // A different server (and secret) gives the same ID: it depends on the email alone.
-        #expect(User(email: "same@example.com").id == User(email: " SAME@example.com ").id)
+    }
+
+    /// What the first version computed, SHA-256 of "courier-user:" + email with no key, made
+    /// from outside with `python3 -c 'import hashlib; n = int.from_bytes(hashlib.sha256(b"courier-user:"
+    /// + email).digest()[:8], "big"); print("1" + str(n).zfill(20))'`. Anyone who knew an email
+    /// could compute it, and a user's ID is their game's key.
+    static let unkeyedIDs = ["alice@example.com": "101620348948064952660", "x@example.com": "112816472580128519613"]
+
+    @Test func theUserIDIsKeyedWithTheSessionSecret() {
+        let email = "alice@example.com"
+        let id = Users(secret: TicTacToeServer.sessionSecret).user(email: email).id
+        #expect(id.count == 21 && id.hasPrefix("1") && id.allSatisfy { $0.isASCII && $0.isNumber })
+        #expect(id != Self.unkeyedIDs[email], "not the unkeyed hash of the email")
+        #expect(id == Users(secret: TicTacToeServer.sessionSecret).user(email: "Alice@Example.com").id, "stable for one secret")
+        let otherSecret = Users(secret: Array(repeating: 7, count: 32)).user(email: email).id
+        #expect(otherSecret != id, "another secret, another ID")
+        #expect(otherSecret.count == 21 && otherSecret.hasPrefix("1"))
+    }
+
+    /// The attack the keyed ID stops: X's game is keyed by X's ID, so whoever could compute it
+    /// from X's email took seat O without the invite.
+    @Test func knowingAPlayersEmailDoesNotFindTheirGame() async throws {
+        try await withTicTacToe { server in
+            let x = try await Player.signedIn("x@example.com", port: server.port)
+            try await x.open()
+            let unkeyed = try #require(Self.unkeyedIDs["x@example.com"])
+            #expect(try x.gameKey != unkeyed)
+            let intruder = try await Player.signedIn("intruder@example.com", port: server.port)
+            let response = try await intruder.open("/?g=\(unkeyed)")
+            #expect(response.status == 404)
+            #expect(try server.storedGame(try x.gameKey)?.userO == "", "the intruder did not take seat O")
+        }
     }
 
     @Test func logoutSignsOut() async throws {

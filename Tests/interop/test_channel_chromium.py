@@ -6,6 +6,7 @@ Pages are loaded from the server itself: Chromium refuses WebSockets to 127.0.0.
 """
 
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -213,8 +214,18 @@ def open_chat(browser, port):
     return browser.find_element("id", "me").text
 
 
+class Sender:
+    """A chat page loaded without a browser: the client ID the server gave it, which its messages
+    appear under, and the token that proves it (/send takes the sender from the token alone)."""
+
+    def __init__(self, port):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            page = response.read().decode()
+        self.id, self.token = re.search(r'var me = "([^"]+)", token = "([^"]+)"', page).groups()
+
+
 def post(port, sender, text):
-    body = urllib.parse.urlencode({"from": sender, "text": text}).encode()
+    body = urllib.parse.urlencode({"token": sender.token, "text": text}).encode()
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/send", data=body, timeout=5) as response:
         assert response.status == 204
 
@@ -240,10 +251,11 @@ def test_page_receives_messages_in_order_exactly_once(browser, chat_port):
     assert me.startswith("user-")
     # Presence: the page's own connect is published to the room it is subscribed to.
     wait_for(lambda: f"{me} joined" in log_lines(browser, "join"), "the page's own join line")
+    tester = Sender(chat_port)
     expected = []
     for i in range(20):
-        post(chat_port, "tester", f"message {i:02d} <b>&amp;</b> ☃")
-        expected.append(f"tester: message {i:02d} <b>&amp;</b> ☃")
+        post(chat_port, tester, f"message {i:02d} <b>&amp;</b> ☃")
+        expected.append(f"{tester.id}: message {i:02d} <b>&amp;</b> ☃")
     wait_for_messages(browser, expected)
     assert log_lines(browser, "join").count(f"{me} joined") == 1
     assert_never_closed(browser)
@@ -254,6 +266,18 @@ def test_send_form_posts_to_the_room(browser, chat_port):
     browser.find_element("id", "input").send_keys("typed in the page")
     browser.find_element("id", "send").click()
     wait_for_messages(browser, [f"{me}: typed in the page"])
+
+
+def test_send_form_shows_why_a_message_was_refused(browser, chat_port):
+    me = open_chat(browser, chat_port)
+    # Over a channel message's 32,767 bytes: the server answers 413 and the page says why.
+    browser.execute_script("document.getElementById('input').value = 'x'.repeat(40000);")
+    browser.find_element("id", "send").click()
+    wait_for(lambda: any(line.startswith("not sent: This message is too long")
+                         for line in log_lines(browser, "status")), "the refusal in the log")
+    browser.find_element("id", "input").send_keys("a short one")
+    browser.find_element("id", "send").click()
+    wait_for_messages(browser, [f"{me}: a short one"])
 
 
 def test_other_tabs_join_and_leave(browser, chat_port):
@@ -287,10 +311,11 @@ def test_bogus_token_gets_401_then_one_onclose(browser, chat_port):
 def test_long_poll_fallback_delivers_in_order(browser, long_poll_chat_port):
     me = open_chat(browser, long_poll_chat_port)
     wait_for(lambda: f"{me} joined" in log_lines(browser, "join"), "the page's own join line")
+    tester = Sender(long_poll_chat_port)
     expected = []
     for i in range(20):
-        post(long_poll_chat_port, "tester", f"polled {i:02d}")
-        expected.append(f"tester: polled {i:02d}")
+        post(long_poll_chat_port, tester, f"polled {i:02d}")
+        expected.append(f"{tester.id}: polled {i:02d}")
     wait_for_messages(browser, expected)
     polls = browser.execute_script(
         "return performance.getEntriesByType('resource').filter(e => e.name.endsWith('/_ah/channel/poll')).length;")
@@ -312,13 +337,14 @@ def test_dropped_websocket_resumes_without_loss_or_onclose(browser, chat_port):
     me = open_chat(browser, chat_port)
     wait_for(lambda: f"{me} joined" in log_lines(browser, "join"), "the page's own join line")
     assert browser.execute_script("return window.__sockets.length") == 1
+    tester = Sender(chat_port)
     expected = []
 
     def send(count):
         for _ in range(count):
             text = f"m{len(expected):03d}"
-            post(chat_port, "tester", text)
-            expected.append(f"tester: {text}")
+            post(chat_port, tester, text)
+            expected.append(f"{tester.id}: {text}")
 
     send(5)
     wait_for(lambda: len(log_lines(browser, "message")) == 5, "the first 5 messages")
@@ -352,11 +378,12 @@ def test_second_connection_for_the_client_replaces_the_first(browser, chat_port)
         });""")
     wait_for(lambda: browser.find_element("id", "status").text.startswith("disconnected"), "the first socket's onclose")
     assert log_lines(browser, "status") == ["error 409: Replaced by another connection."]
-    post(chat_port, "tester", "after the replacement")
+    tester = Sender(chat_port)
+    post(chat_port, tester, "after the replacement")
     wait_for(lambda: any(e["kind"] == "message" and e["data"].get("text") == "after the replacement"
                          for e in browser.execute_script("return second.events")), "the second socket's message")
     time.sleep(2 * SETTLE_SECONDS)  # the replaced socket must not reconnect and take the client back
-    post(chat_port, "tester", "still the second")
+    post(chat_port, tester, "still the second")
     wait_for(lambda: any(e["kind"] == "message" and e["data"].get("text") == "still the second"
                          for e in browser.execute_script("return second.events")), "the second socket's next message")
     events = browser.execute_script("return second.events")
@@ -364,7 +391,7 @@ def test_second_connection_for_the_client_replaces_the_first(browser, chat_port)
     assert [e for e in events if e["kind"] in ("open", "error", "close")] == [{"kind": "open"}]
     texts = [e["data"]["text"] for e in events if e["kind"] == "message" and e["data"]["kind"] == "message"]
     assert texts == ["after the replacement", "still the second"]
-    assert "tester: after the replacement" not in log_lines(browser, "message")
+    assert f"{tester.id}: after the replacement" not in log_lines(browser, "message")
     # CHANNEL_API.md 5: one connected per connection and one disconnected after it. The second
     # socket is a new connection, not a blip: the first one's leave, then the second one's join.
     second_joined = lambda: browser.execute_script(
@@ -384,13 +411,14 @@ def test_killed_connections_resume_without_loss_or_onclose(browser, transport, r
     try:
         me = open_chat(browser, proxy.port)
         wait_for(lambda: f"{me} joined" in log_lines(browser, "join"), "the page's own join line")
+        tester = Sender(server_port)  # straight to the server, past the proxy
         expected = []
 
         def send(count, pause=0.0):
             for _ in range(count):
                 text = f"k{len(expected):03d}"
-                post(server_port, "tester", text)  # straight to the server, past the proxy
-                expected.append(f"tester: {text}")
+                post(server_port, tester, text)
+                expected.append(f"{tester.id}: {text}")
                 time.sleep(pause)
 
         send(5)
@@ -422,13 +450,14 @@ def test_socket_close_reports_leave_and_one_onclose(browser, transport, request)
     assert browser.execute_script("return [window.closes, window.stateAfterClose]") == [1, 3]
     browser.switch_to.window(watcher)
     wait_for(lambda: f"{other} left" in log_lines(browser, "leave"), "the closed socket's leave", seconds=3)
-    post(port, "tester", "after the close")
-    wait_for(lambda: "tester: after the close" in log_lines(browser, "message"), "the watcher's message")
+    tester = Sender(port)
+    post(port, tester, "after the close")
+    wait_for(lambda: f"{tester.id}: after the close" in log_lines(browser, "message"), "the watcher's message")
     browser.switch_to.window(browser.window_handles[-1])
     time.sleep(SETTLE_SECONDS)
     # A closed socket stays closed: no reconnect, no second onclose, nothing more delivered.
     assert browser.execute_script("return window.closes") == 1
-    assert "tester: after the close" not in log_lines(browser, "message")
+    assert f"{tester.id}: after the close" not in log_lines(browser, "message")
     browser.switch_to.window(watcher)
     assert log_lines(browser, "leave").count(f"{other} left") == 1
     assert f"{me} left" not in log_lines(browser, "leave")
@@ -453,8 +482,9 @@ def test_token_expiring_while_connected_gets_401_timed_out_then_one_onclose(brow
           pageOnClose();
         };""")
     # Open and delivering until the token runs out.
-    post(port, "tester", "before expiry")
-    wait_for(lambda: "tester: before expiry" in log_lines(browser, "message"), "the message sent before expiry")
+    tester = Sender(port)
+    post(port, tester, "before expiry")
+    wait_for(lambda: f"{tester.id}: before expiry" in log_lines(browser, "message"), "the message sent before expiry")
     assert browser.execute_script("return [socket.readyState, events.length]") == [1, 0]
     wait_for(lambda: browser.execute_script("return events.length") >= 2, "onerror and onclose after expiry",
              seconds=TOKEN_SECONDS + DELIVERY_SECONDS)
@@ -464,7 +494,8 @@ def test_token_expiring_while_connected_gets_401_timed_out_then_one_onclose(brow
     # Enforced by the server while connected: not only when the client next presents the token
     # (a long-poll client does so every 20s).
     assert ended_after < TOKEN_SECONDS + 8, f"the channel ended only {ended_after:.1f}s after the page was requested"
-    post(port, "tester", "after expiry")
+    late = Sender(port)  # the first sender's token has expired too
+    post(port, late, "after expiry")
     time.sleep(2 * SETTLE_SECONDS)  # watch for a second onclose, a reconnect or a late message
     assert browser.execute_script("return events") == [
         {"kind": "error", "code": 401, "description": "Token+timed+out."},
@@ -473,7 +504,7 @@ def test_token_expiring_while_connected_gets_401_timed_out_then_one_onclose(brow
     assert browser.execute_script("return socket.readyState") == 3
     assert browser.find_element("id", "status").text == "disconnected (reload to rejoin)"
     assert log_lines(browser, "status") == ["error 401: Token timed out."]
-    assert "tester: after expiry" not in log_lines(browser, "message")
+    assert f"{late.id}: after expiry" not in log_lines(browser, "message")
 
 
 def test_open_again_after_the_session_is_gone_starts_afresh(browser, chat_port):
@@ -502,7 +533,7 @@ def test_open_again_after_the_session_is_gone_starts_afresh(browser, chat_port):
           },
         });""")
     wait_for(lambda: {"kind": "open again"} in browser.execute_script("return events"), "the second open's onopen")
-    post(chat_port, "tester", "after the reopen")
+    post(chat_port, Sender(chat_port), "after the reopen")
     wait_for(lambda: any(e["kind"] == "message" and e["data"].get("text") == "after the reopen"
                          for e in browser.execute_script("return events")), "a message on the reopened socket")
     events = browser.execute_script("return events")

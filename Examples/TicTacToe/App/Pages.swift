@@ -41,13 +41,20 @@ struct MainPage: GetHandler {
     }
 }
 
-/// `POST /opened?g=KEY`: a page's channel opened; resend the state to both players.
+/// `POST /opened?g=KEY`: a player's page opened its channel; resend the state to both players.
+/// Only a player may ask (as the original's required user): each request pushes a message into
+/// both players' channels, and a stranger sending them by the thousand would push a player's
+/// unread ones out of the recovery window.
 struct OpenedPage: PostHandler {
     let store: any GameStore
     let updater: GameUpdater
 
     func post(_ request: Request, _ response: inout Response) async throws {
+        guard let user = request.user else { throw HTTPError(.unauthorized, "Sign in to play.") }
         guard let game = try store.game(forKey: request["g"]) else { throw HTTPError(.badRequest, "No such game") }
+        guard user.id == game.userX || user.id == game.userO else {
+            throw HTTPError(.forbidden, MoveRejection.notAPlayer.message)
+        }
         try updater.sendUpdate(game)
         response.status = .noContent
     }
@@ -61,7 +68,7 @@ struct MovePage: PostHandler {
     func post(_ request: Request, _ response: inout Response) async throws {
         // A malformed move is 400 whoever sends it (section 6), then the caller must be signed in.
         let text = request["i"]
-        guard let position = Int(text), text.allSatisfy(\.isASCII) else {
+        guard text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let position = Int(text) else {
             throw HTTPError(.badRequest, "A move is a square from 0 to 8.")
         }
         guard let user = request.user else { throw HTTPError(.unauthorized, "Sign in to play.") }

@@ -9,7 +9,8 @@ public func makeTicTacToe(store: any GameStore, channels: ChannelService, users:
                           configuration: ServerConfiguration = ServerConfiguration()) throws -> Application {
     let updater = GameUpdater(channels: channels)
     let app = Application(configuration: configuration)
-    app.use(users, Channels(channels))
+    // The cookie is SameSite=Lax; OriginCheck also refuses a move another site's page posts.
+    app.use(OriginCheck(), users, Channels(channels))
     app.route("/", MainPage(store: store, updater: updater, page: try GamePage()))
     app.route("/opened", OpenedPage(store: store, updater: updater))
     app.route("/move", MovePage(store: store, updater: updater))

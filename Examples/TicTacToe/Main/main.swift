@@ -14,8 +14,10 @@ import TicTacToeApp
 let options = CommandLineOptions()
 if CommandLine.arguments.contains("--help") {
     print("""
-    usage: TicTacToe [--port 8080] [--workers N] [--busy-poll-us N] [--db PATH] [--data-dir DIR]
+    usage: TicTacToe [--port 8080] [--workers N] [--busy-poll-us N] [--reuse-port] [--db PATH] [--data-dir DIR]
       --busy-poll-us N keep each loop polling for N µs after a read instead of sleeping (default 0, off)
+      --reuse-port     share the port with other processes that ask for it too (SO_REUSEPORT);
+                       without it a port already in use fails the start
       --db PATH        SQLite file for the games (default DIR/tictactoe.sqlite, created on first start)
       --data-dir DIR   where secrets are kept (default courier-data)
     """)

@@ -53,11 +53,22 @@ public struct Cookie: Sendable, Equatable {
         if let path { parts.append("Path=\(path)") }
         if let domain { parts.append("Domain=\(domain)") }
         if let maxAge { parts.append("Max-Age=\(maxAge)") }
-        if let expires { parts.append("Expires=\(HTTPDate.format(secondsSince1970: Int(expires.timeIntervalSince1970)))") }
+        if let expires { parts.append("Expires=\(HTTPDate.format(secondsSince1970: Self.expirySeconds(expires)))") }
         // Browsers drop a SameSite=None cookie without Secure.
         if secure || sameSite == .none { parts.append("Secure") }
         if httpOnly { parts.append("HttpOnly") }
         if sameSite != .omitted { parts.append("SameSite=\(sameSite.rawValue)") }
         return parts.joined(separator: "; ")
+    }
+
+    /// `expires` as whole seconds since 1970, within what a cookie date can say (RFC 6265
+    /// §5.1.1: a four-digit year): anything before 1970 is 1970 (expired either way), anything
+    /// after 9999-12-31T23:59:59Z is that, and NaN is expired. `Int(_:)` on the raw interval
+    /// would trap for a Date built from a huge or non-finite number, as one computed from a
+    /// client's value could be.
+    static func expirySeconds(_ expires: Date) -> Int {
+        let seconds = expires.timeIntervalSince1970
+        guard !seconds.isNaN else { return 0 }
+        return Int(min(max(seconds, 0), 253_402_300_799).rounded(.down))
     }
 }

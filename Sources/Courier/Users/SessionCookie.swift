@@ -1,9 +1,9 @@
 import Crypto
 import Foundation
 
-/// The signed-in user, carried by the browser: `base64url(email|expiry).base64url(HMAC)`. The
-/// server keeps no session table, so any process with the same secret accepts the cookie, and
-/// a restart signs nobody out.
+/// The signed-in user's email, carried by the browser: `base64url(email|expiry).base64url(HMAC)`.
+/// The server keeps no session table, so any process with the same secret accepts the cookie,
+/// and a restart signs nobody out. The cookie carries no user ID: `Users` derives it again.
 /// `@unchecked`: SymmetricKey is an immutable value that swift-crypto has not marked Sendable.
 struct SessionCookie: @unchecked Sendable {
     let key: SymmetricKey
@@ -16,14 +16,14 @@ struct SessionCookie: @unchecked Sendable {
         return Base64URL.encode(payload) + "." + Base64URL.encode(Array(mac))
     }
 
-    /// The user, when the cookie is ours, untampered and not expired.
-    func user(from value: String, now: Int) -> User? {
+    /// The email, when the cookie is ours, untampered and not expired.
+    func email(from value: String, now: Int) -> String? {
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let payload = Base64URL.decode(parts[0]), let mac = Base64URL.decode(parts[1]),
               HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key) else { return nil }
         let text = String(decoding: payload, as: UTF8.self)
         guard let bar = text.lastIndex(of: "|"), let expiry = Int(text[text.index(after: bar)...]), expiry > now else { return nil }
-        return User(email: String(text[..<bar]))
+        return String(text[..<bar])
     }
 }
 

@@ -1,17 +1,20 @@
-import Crypto
 import Foundation
 
-/// A signed-in user, as App Engine's `users.get_current_user()` gave it.
+/// A signed-in user, as App Engine's `users.get_current_user()` gave it. Made by `Users`
+/// (`request.user`, `users.user(email:)`), never from an email alone: the ID is keyed with the
+/// session secret.
 public struct User: Sendable, Hashable, Codable {
     public let email: String
-    /// Stable for an email (the same on every server and after restarts), and opaque: 21 digits,
-    /// shaped like App Engine's user IDs, so apps can build channel client IDs from it.
+    /// Stable for an email (the same on every server sharing the session secret, and after
+    /// restarts) and opaque: 21 digits, shaped like App Engine's user IDs, so apps can build
+    /// channel client IDs and game keys from it. Keyed, because apps hand those out as
+    /// capabilities: an ID anyone could compute from an email would let them act as its owner.
     public let id: String
 
-    public init(email: String) {
+    init(email: String, ids: UserIDKey) {
         let normalized = User.normalize(email)
         self.email = normalized
-        self.id = User.id(for: normalized)
+        self.id = ids.id(for: normalized)
     }
 
     /// The part before `@`, as App Engine's `nickname()` gave for Google accounts.
@@ -19,13 +22,6 @@ public struct User: Sendable, Hashable, Codable {
 
     static func normalize(_ email: String) -> String {
         email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-    }
-
-    static func id(for email: String) -> String {
-        let digest = SHA256.hash(data: Array("courier-user:\(email)".utf8))
-        let number = digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        let digits = String(number)
-        return "1" + String(repeating: "0", count: 20 - digits.count) + digits
     }
 
     /// Why `email` cannot sign in, or nil when it can.

@@ -18,6 +18,7 @@ public struct Users: RequestFilter {
     /// Adds `Secure` to the cookie (set it when the app is served over HTTPS).
     public let secureCookie: Bool
     let cookie: SessionCookie
+    let userIDs: UserIDKey
     let now: @Sendable () -> Int
     /// Why the stored secret could not be had (`init(secureCookie:)`): `mount` reports it, so
     /// `run()` refuses to start rather than sign cookies with a secret no restart would keep.
@@ -27,6 +28,7 @@ public struct Users: RequestFilter {
                 secureCookie: Bool = false, now: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }) {
         precondition(secret.count >= 16, "a session secret needs at least 16 bytes")
         self.cookie = SessionCookie(secret: secret)
+        self.userIDs = UserIDKey(secret: secret)
         self.cookieName = cookieName
         self.lifetimeSeconds = lifetimeSeconds
         self.secureCookie = secureCookie
@@ -62,13 +64,19 @@ public struct Users: RequestFilter {
         "\(logoutPath)?continue=\(URLEncoding.encode(destination))"
     }
 
+    /// The user signed in with `email`, with the ID this secret gives it: for apps that name
+    /// users they have not seen sign in (an invite list, an admin tool, a test).
+    public func user(email: String) -> User {
+        User(email: email, ids: userIDs)
+    }
+
     public func filter(_ request: inout Request) throws {
         request.user = currentUser(request)
     }
 
     func currentUser(_ request: Request) -> User? {
         guard let value = request.cookies[cookieName] else { return nil }
-        return cookie.user(from: value, now: now())
+        return cookie.email(from: value, now: now()).map(user(email:))
     }
 
     public func mount(on app: Application) throws {
@@ -112,7 +120,7 @@ public struct Users: RequestFilter {
             response.write(LoginPage.render(continue: destination, email: email, problem: problem))
             return
         }
-        let user = User(email: email)
+        let user = self.user(email: email)
         response.redirect(to: destination)
         response.setCookie(sessionCookie(value: cookie.value(for: user, expiresAt: now() + lifetimeSeconds),
                                          maxAge: lifetimeSeconds))

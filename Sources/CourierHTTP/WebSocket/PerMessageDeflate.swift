@@ -56,7 +56,8 @@ public final class PerMessageDeflate {
         defer {
             // Reset on every path out, a failed message too: a shared stream serves the next
             // connection, and a dedicated one must not carry a broken window into the next message.
-            if parameters.clientNoContextTakeover || status == Z_STREAM_END || status < 0 { inflateReset(stream) }
+            // Z_BUF_ERROR is no failure: it means the input was used up, and the window stays.
+            if parameters.clientNoContextTakeover || (status != Z_OK && status != Z_BUF_ERROR) { inflateReset(stream) }
         }
         let input = payload + Self.tail
         var output: [UInt8] = []

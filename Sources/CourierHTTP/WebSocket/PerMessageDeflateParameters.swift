@@ -41,11 +41,18 @@ public struct PerMessageDeflateParameters: Sendable, Equatable {
         return nil
     }
 
+    /// RFC 7692's `1*DIGIT` with no leading zero: `Int(_:)` alone would take "+9", and an empty
+    /// value is a malformed parameter, not an absent one.
+    private static func windowBits(_ value: Substring) -> Int? {
+        guard !value.isEmpty, value.first != "0", value.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        return Int(value)
+    }
+
     private static func accept(_ parameters: [Substring]) -> PerMessageDeflateParameters? {
         var result = PerMessageDeflateParameters()
         var seen: Set<Substring> = []
         for parameter in parameters {
-            let pieces = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces }
+            let pieces = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingSpaces }
             guard let name = pieces.first, seen.insert(name).inserted else { return nil }
             var value = pieces.count > 1 ? pieces[1] : nil
             if let quoted = value, quoted.count >= 2, quoted.first == "\"", quoted.last == "\"" {
@@ -59,12 +66,12 @@ public struct PerMessageDeflateParameters: Sendable, Equatable {
                 guard value == nil else { return nil }
                 result.clientNoContextTakeover = true
             case "server_max_window_bits":
-                guard let value, let bits = Int(value), (9...15).contains(bits), value.first != "0" else { return nil }
+                guard let value, let bits = windowBits(value), (9...15).contains(bits) else { return nil }
                 result.serverMaxWindowBits = bits
                 result.requestedServerMaxWindowBits = true
             case "client_max_window_bits":
                 if let value {
-                    guard let bits = Int(value), (8...15).contains(bits), value.first != "0" else { return nil }
+                    guard let bits = windowBits(value), (8...15).contains(bits) else { return nil }
                 }
             default:
                 return nil

@@ -20,6 +20,8 @@ public struct WebSocketParser {
     }
 
     public let maxMessageBytes: Int
+    /// The most a frame header alone makes the parser reserve for a message's payload.
+    static let maxUpfrontReservation = 64 * 1024
     private let deflate: PerMessageDeflate?
     private var frame: FrameState?
     /// The data message being assembled (its first frame's opcode), if any.
@@ -42,10 +44,10 @@ public struct WebSocketParser {
         let take = min(current.remaining, input.count)
         if take == 0 && current.remaining > 0 { return (0, nil) }
         if current.opcode.isControl {
-            Self.unmask(input, count: take, state: &current, into: &control)
+            Self.unmask(input, count: take, state: &current, into: &control, limit: 125)
         } else {
             let start = message.count
-            Self.unmask(input, count: take, state: &current, into: &message)
+            Self.unmask(input, count: take, state: &current, into: &message, limit: maxMessageBytes)
             if messageOpcode == .text, !messageCompressed {
                 let fresh = message.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[start...]) }
                 if !validator.feed(fresh) { throw WebSocketProtocolError(WebSocketCloseCode.invalidPayload, "invalid UTF-8 in text message") }
@@ -93,12 +95,17 @@ public struct WebSocketParser {
             length = Int(value)
         }
         if !opcode.isControl {
-            guard message.count + length <= maxMessageBytes else { throw tooBig() }
+            // The sum of the fragments is what is limited; written as a subtraction (the message
+            // never exceeds the limit) so no declared length can overflow it.
+            guard length <= maxMessageBytes - message.count else { throw tooBig() }
             if opcode != .continuation {
                 messageOpcode = opcode
                 messageCompressed = rsv1
                 validator.reset()
-                message.reserveCapacity(min(length, maxMessageBytes))
+                // Only the header vouches for the length: reserving all of it up front would let
+                // 14 bytes make the server allocate up to the limit (a limit set to Int.max
+                // would make the allocation fail and crash). Larger payloads grow as they arrive.
+                message.reserveCapacity(min(length, maxMessageBytes, Self.maxUpfrontReservation))
             }
         } else {
             control.removeAll(keepingCapacity: true)
@@ -147,11 +154,16 @@ public struct WebSocketParser {
         return .close(code: code, reason: String(decoding: reason, as: UTF8.self))
     }
 
-    private static func unmask(_ input: UnsafeRawBufferPointer, count: Int, state: inout FrameState, into output: inout [UInt8]) {
+    private static func unmask(_ input: UnsafeRawBufferPointer, count: Int, state: inout FrameState,
+                               into output: inout [UInt8], limit: Int) {
         guard count > 0 else { return }
         let mask = [state.mask.0, state.mask.1, state.mask.2, state.mask.3]
         let offset = state.maskOffset
-        output.reserveCapacity(output.count + count)
+        // Doubling, not exactly what is needed: `reserveCapacity` allocates exactly what it is
+        // asked, so a message arriving in many small fragments or reads would be copied whole
+        // for each one. Never past `limit`, the most the message may hold.
+        let needed = output.count + count
+        if needed > output.capacity { output.reserveCapacity(max(needed, min(2 * output.capacity, limit))) }
         for index in 0..<count {
             output.append(input[index] ^ mask[(offset + index) & 3])
         }
