@@ -77,10 +77,32 @@ enum ChannelFrames {
 }
 
 /// The errors a client sees, with the original API's codes and `+`-encoded descriptions.
-enum ChannelFailure {
-    static let invalidToken = (code: 401, description: "Invalid+token.")
-    static let tokenTimedOut = (code: 401, description: "Token+timed+out.")
-    static let replaced = (code: 409, description: "Replaced+by+another+connection.")
-    static let sessionLost = (code: 410, description: "Channel+session+expired.")
-    static let badRequest = (code: 400, description: "Bad+request.")
+enum ChannelFailure: Error {
+    case invalidToken, tokenTimedOut, replaced, sessionLost, badRequest
+    /// The engine cannot reach its store: not an error frame (which would end the channel for
+    /// good) but a dropped transport, so the client reconnects with backoff and resumes.
+    case unavailable
+
+    var code: Int {
+        switch self {
+        case .invalidToken, .tokenTimedOut: 401
+        case .replaced: 409
+        case .sessionLost: 410
+        case .badRequest: 400
+        case .unavailable: 503
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .invalidToken: "Invalid+token."
+        case .tokenTimedOut: "Token+timed+out."
+        case .replaced: "Replaced+by+another+connection."
+        case .sessionLost: "Channel+session+expired."
+        case .badRequest: "Bad+request."
+        case .unavailable: "Channel+service+unavailable."
+        }
+    }
+
+    var frame: String { ChannelFrames.error(code: code, description: description) }
 }

@@ -13,26 +13,30 @@ import Synchronization
 public final class ChannelService: Sendable {
     public let settings: ChannelSettings
     let signer: TokenSigner
-    let hub: ChannelHub
+    package let engine: any ChannelEngine
     let logger: Logger
+    /// Each client ID's current long-poll connection, so a poll finds the run it continues.
+    let longPolls = LongPollRegistry()
     private let presenceDispatcher = Mutex<(@Sendable (String, Bool) -> Void)?>(nil)
     private let sweeperStarted = Atomic<Bool>(false)
     private let drainingLoops = Mutex<Set<ObjectIdentifier>>([])
 
-    /// `secret` signs tokens; processes that share it accept each other's tokens.
+    /// `secret` signs tokens; processes that share it accept each other's tokens. `engine`
+    /// keeps the channels: `.inMemory` (one process) or one spanning processes
+    /// (`CourierRedis`'s `.redis(...)`).
     public init(secret: [UInt8], settings: ChannelSettings = ChannelSettings(), clock: any ChannelClock = SystemClock(),
-                logger: Logger = Logger(label: "courier.channel")) {
+                logger: Logger = Logger(label: "courier.channel"), engine: ChannelEngineOption = .inMemory) {
         precondition(secret.count >= 16, "a channel secret needs at least 16 bytes")
         self.settings = settings
         signer = TokenSigner(secret: secret, clock: clock)
-        hub = ChannelHub(settings: settings, clock: clock)
+        self.engine = engine.make(settings, clock, logger)
         self.logger = logger
     }
 
     /// Reads the secret from `COURIER_CHANNEL_SECRET`, or from (or into) `secretPath`.
     public convenience init(settings: ChannelSettings = ChannelSettings(), secretPath: String = "courier-data/channel-secret",
-                            clock: any ChannelClock = SystemClock()) throws {
-        self.init(secret: try ChannelSecret.load(storedAt: secretPath), settings: settings, clock: clock)
+                            clock: any ChannelClock = SystemClock(), engine: ChannelEngineOption = .inMemory) throws {
+        self.init(secret: try ChannelSecret.load(storedAt: secretPath), settings: settings, clock: clock, engine: engine)
     }
 
     // MARK: The original API
@@ -63,7 +67,7 @@ public final class ChannelService: Sendable {
     /// error when nobody is connected: the message is held for the recovery window.
     public func sendMessage(clientID: String, message: String) throws(ChannelError) {
         try ChannelLimits.checkMessage(message)
-        hub.send(message, to: try resolve(clientID))
+        try engine.send(message, to: try resolve(clientID))
     }
 
     /// Sends `value` encoded as JSON (Go's SendJSON).
@@ -84,12 +88,12 @@ public final class ChannelService: Sendable {
     /// with its held messages, so subscribe again when handing it a new token later.
     public func subscribe(clientID: String, topic: String) throws(ChannelError) {
         try Self.checkTopic(topic)
-        hub.subscribe(try resolve(clientID), to: topic)
+        try engine.subscribe(try resolve(clientID), to: topic)
     }
 
     public func unsubscribe(clientID: String, topic: String) throws(ChannelError) {
         try Self.checkTopic(topic)
-        hub.unsubscribe(try resolve(clientID), from: topic)
+        try engine.unsubscribe(try resolve(clientID), from: topic)
     }
 
     /// Sends `message` to every subscriber, each through its own channel and sequence. Returns
@@ -98,10 +102,10 @@ public final class ChannelService: Sendable {
     public func publish(topic: String, message: String) throws(ChannelError) -> Int {
         try Self.checkTopic(topic)
         try ChannelLimits.checkMessage(message)
-        return hub.publish(message, to: topic)
+        return try engine.publish(message, to: topic)
     }
 
-    public func subscribers(of topic: String) -> [String] { hub.subscribers(of: topic) }
+    public func subscribers(of topic: String) -> [String] { engine.subscribers(of: topic) }
 
     // MARK: Internals shared by the transports
 
@@ -128,7 +132,7 @@ public final class ChannelService: Sendable {
 
     /// What a new connection means for presence: the end of an earlier one first, if it ends
     /// one, then this one's connected (none for a resume that recovery covers).
-    func reportPresence(of attached: ChannelHub.Attached, clientID: String) {
+    func reportPresence(of attached: ChannelAttachment, clientID: String) {
         if attached.endsEarlierPresence { reportPresence(clientID, connected: false) }
         if attached.becamePresent { reportPresence(clientID, connected: true) }
     }
@@ -150,18 +154,19 @@ public final class ChannelService: Sendable {
     func releasePollsOnDrain(of loop: EventLoop) {
         guard drainingLoops.withLock({ $0.insert(ObjectIdentifier(loop)).inserted }) else { return }
         loop.onDrain { [self] in
-            for case let connection as LongPollConnection in hub.connections(on: loop) { connection.releaseWaiter() }
+            for connection in longPolls.connections(on: loop) { connection.releaseWaiter() }
         }
     }
 
     func sweep() {
-        let result = hub.sweep()
+        let result = engine.sweep()
         for clientID in result.disconnected { reportPresence(clientID, connected: false) }
         for connection in result.expired {
             connection.scheduleTerminate(code: ChannelFailure.tokenTimedOut.code, description: ChannelFailure.tokenTimedOut.description)
         }
         for (clientID, connection) in result.stale {
-            if hub.detach(connection, clientID: clientID, deliberate: true) { reportPresence(clientID, connected: false) }
+            connection.abandon()
+            if engine.detach(connection, clientID: clientID, deliberate: true) { reportPresence(clientID, connected: false) }
         }
     }
 }

@@ -42,7 +42,7 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
         self.clientID = clientID
         self.service = service
         state = Mutex(State(ack: 0))
-        lastPollBits = Atomic(service.hub.clock.now().bitPattern)
+        lastPollBits = Atomic(service.engine.clock.now().bitPattern)
     }
 
     /// Set once attached: where its messages start, and the frame that announces the session.
@@ -57,7 +57,7 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
 
     /// One poll: answers at once if anything is due, else waits up to the poll timeout.
     func poll(seen: UInt64) async -> Answer {
-        lastPollBits.store(service.hub.clock.now().bitPattern, ordering: .relaxed)
+        lastPollBits.store(service.engine.clock.now().bitPattern, ordering: .relaxed)
         if state.withLock({ !$0.ended && seen > $0.handedOut }) {
             terminate(code: ChannelFailure.sessionLost.code, description: ChannelFailure.sessionLost.description)
         }
@@ -99,7 +99,7 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
     /// bounds before it polled for them, the connection ends here with 410 (and the sweep
     /// reports the client gone): skipping them would break in-order, exactly-once delivery.
     private func collect(_ state: inout State) -> [String] {
-        guard case .messages(let messages, _) = service.hub.take(for: clientID, connection: self, after: state.ack) else {
+        guard case .messages(let messages, _) = service.engine.take(for: clientID, connection: self, after: state.ack, maxBytes: .max) else {
             state.ended = true
             state.endStatus = HTTPStatus(code: ChannelFailure.sessionLost.code)
             return [ChannelFrames.error(code: ChannelFailure.sessionLost.code, description: ChannelFailure.sessionLost.description)]
@@ -142,13 +142,18 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
 
     func terminate(code: Int, description: String) {
         end(with: [ChannelFrames.error(code: code, description: description)], status: HTTPStatus(code: code))
-        if service.hub.detach(self, clientID: clientID, deliberate: false) {
+        if service.engine.detach(self, clientID: clientID, deliberate: false) {
             service.reportPresence(clientID, connected: false)
         }
     }
 
+    var hasEnded: Bool { state.withLock { $0.ended } }
+
+    func abandon() { end(with: []) }
+
     /// Ends the connection; a waiting poll (or the next one) receives `frames` with `status`.
     func end(with frames: [String], status: HTTPStatus = .ok) {
+        service.longPolls.forget(self)
         state.withLock { state in
             state.ended = true
             state.endStatus = status

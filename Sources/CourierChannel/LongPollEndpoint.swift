@@ -7,43 +7,39 @@ enum LongPollEndpoint {
         let cid = request["cid"]
         // A token in a URL ends up in logs and referrers (section 2): refused, not read.
         guard !cid.isEmpty, cid.utf8.count <= 64, !request.queryContains("token"), let loop = request.loop else {
-            return reply(&response, status: .badRequest, [ChannelFrames.error(code: 400, description: ChannelFailure.badRequest.description)])
+            return reply(&response, .badRequest)
         }
-        let verified: (clientID: String, expiry: Double)
+        let token = request.formValue("token")
+        let clientID: String
         do {
-            verified = try service.signer.verify(request.formValue("token"))
+            clientID = try service.signer.verify(token).clientID
         } catch .expired {
-            return reply(&response, status: .unauthorized, [ChannelFrames.error(code: 401, description: ChannelFailure.tokenTimedOut.description)])
+            return reply(&response, .tokenTimedOut)
         } catch {
-            return reply(&response, status: .unauthorized, [ChannelFrames.error(code: 401, description: ChannelFailure.invalidToken.description)])
+            return reply(&response, .invalidToken)
         }
-        guard let claimed = sequenceNumber(request["seq"]) else {
-            return reply(&response, status: .badRequest, [ChannelFrames.error(code: 400, description: ChannelFailure.badRequest.description)])
-        }
-        var seen = claimed
+        guard let claimed = sequenceNumber(request["seq"]) else { return reply(&response, .badRequest) }
         service.releasePollsOnDrain(of: loop)
         let connection: LongPollConnection
-        if let existing = service.hub.connection(of: verified.clientID) as? LongPollConnection, existing.connectionID == cid {
+        var seen = claimed
+        if let existing = service.longPolls.connection(of: clientID, cid: cid) {
             connection = existing
         } else {
             service.ensureSweeper(on: loop)
-            let session = request["session"]
-            let created = LongPollConnection(loop: loop, connectionID: cid, clientID: verified.clientID, service: service)
-            let attached: ChannelHub.Attached
-            do {
-                attached = try service.hub.attach(created, clientID: verified.clientID, tokenExpiry: verified.expiry,
-                                                  resume: (session, seen))
-            } catch .replaced {
-                return reply(&response, status: .conflict, [ChannelFrames.error(code: 409, description: ChannelFailure.replaced.description)])
-            } catch {
-                return reply(&response, status: .gone, [ChannelFrames.error(code: 410, description: ChannelFailure.sessionLost.description)])
+            let created = LongPollConnection(loop: loop, connectionID: cid, clientID: clientID, service: service)
+            let resume = ChannelResume(sessionID: request["session"], lastSeq: claimed)
+            let outcome = await withCheckedContinuation { continuation in
+                service.open(created, token: token, resume: resume) { continuation.resume(returning: $0) }
             }
-            created.prime(cursor: attached.cursor, opened: ChannelFrames.opened(sessionID: attached.sessionID, seq: attached.lastSeq))
+            guard case .opened(_, let attachment) = outcome else {
+                if case .refused(let failure) = outcome { reply(&response, failure) }
+                return
+            }
+            created.prime(cursor: attachment.cursor, opened: ChannelFrames.opened(sessionID: attachment.sessionID, seq: attachment.lastSeq))
+            service.longPolls.register(created)
             connection = created
-            // A fresh open starts where the hub put it, whatever the client's stale `seq` says.
-            seen = attached.cursor
-            attached.replaced?.scheduleTerminate(code: ChannelFailure.replaced.code, description: ChannelFailure.replaced.description)
-            service.reportPresence(of: attached, clientID: verified.clientID)
+            // A fresh open starts where the engine put it, whatever the client's stale `seq` says.
+            seen = attachment.cursor
         }
         let answer = await connection.poll(seen: seen)
         reply(&response, status: answer.status, answer.frames)
@@ -51,10 +47,9 @@ enum LongPollEndpoint {
 
     static func close(_ request: Request, service: ChannelService) {
         guard !request.queryContains("token"), let verified = try? service.signer.verify(request.formValue("token")),
-              let connection = service.hub.connection(of: verified.clientID) as? LongPollConnection,
-              connection.connectionID == request["cid"] else { return }
+              let connection = service.longPolls.connection(of: verified.clientID, cid: request["cid"]) else { return }
         connection.end(with: [])
-        if service.hub.detach(connection, clientID: verified.clientID, deliberate: true) {
+        if service.engine.detach(connection, clientID: verified.clientID, deliberate: true) {
             service.reportPresence(verified.clientID, connected: false)
         }
     }
@@ -66,6 +61,12 @@ enum LongPollEndpoint {
         if text.isEmpty { return 0 }
         guard text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
         return UInt64(text) ?? .max
+    }
+
+    /// A refusal: its status and error frame; for an engine that cannot reach its store, 503
+    /// and no frame, so the client treats it as a dropped poll and retries with backoff.
+    private static func reply(_ response: inout Response, _ failure: ChannelFailure) {
+        reply(&response, status: HTTPStatus(code: failure.code), failure == .unavailable ? [] : [failure.frame])
     }
 
     private static func reply(_ response: inout Response, status: HTTPStatus, _ frames: [String]) {

@@ -6,9 +6,11 @@ import Foundation
 final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
     let socket: WebSocket
     let service: ChannelService
-    let connectionID = ChannelHub.newID()
+    let connectionID = InMemoryChannelEngine.newID()
     var loop: EventLoop { socket.loop }
     private var clientID: String?
+    /// An open is under way (an engine may answer later): a second open frame is a bad request.
+    private var opening = false
     private var cursor: UInt64 = 0
     private var closingDeliberately = false
     private var ended = false
@@ -41,7 +43,7 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
             return
         }
         switch frame.type {
-        case "open" where clientID == nil:
+        case "open" where clientID == nil && !opening:
             open(token: frame.token ?? "", sessionID: frame.session ?? "", lastSeq: frame.seq ?? 0)
         case "ping":
             socket.send(ChannelFrames.pong)
@@ -54,29 +56,22 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
     }
 
     private func open(token: String, sessionID: String, lastSeq: UInt64) {
-        let verified: (clientID: String, expiry: Double)
-        do {
-            verified = try service.signer.verify(token)
-        } catch .expired {
-            return terminate(code: ChannelFailure.tokenTimedOut.code, description: ChannelFailure.tokenTimedOut.description)
-        } catch {
-            return terminate(code: ChannelFailure.invalidToken.code, description: ChannelFailure.invalidToken.description)
+        opening = true
+        service.open(self, token: token, resume: ChannelResume(sessionID: sessionID, lastSeq: lastSeq)) { [self] outcome in
+            switch outcome {
+            case .refused(.unavailable):
+                // Not the channel's end: the client reconnects with backoff and resumes.
+                ended = true
+                socket.close(code: WebSocketCloseCode.tryAgainLater, reason: "channel store unavailable")
+            case .refused(let failure):
+                terminate(code: failure.code, description: failure.description)
+            case .opened(let clientID, let attachment):
+                self.clientID = clientID
+                cursor = attachment.cursor
+                socket.send(ChannelFrames.opened(sessionID: attachment.sessionID, seq: attachment.lastSeq))
+                pump()
+            }
         }
-        let attached: ChannelHub.Attached
-        do {
-            attached = try service.hub.attach(self, clientID: verified.clientID, tokenExpiry: verified.expiry,
-                                              resume: (sessionID, lastSeq))
-        } catch .replaced {
-            return terminate(code: ChannelFailure.replaced.code, description: ChannelFailure.replaced.description)
-        } catch {
-            return terminate(code: ChannelFailure.sessionLost.code, description: ChannelFailure.sessionLost.description)
-        }
-        clientID = verified.clientID
-        cursor = attached.cursor
-        socket.send(ChannelFrames.opened(sessionID: attached.sessionID, seq: attached.lastSeq))
-        attached.replaced?.scheduleTerminate(code: ChannelFailure.replaced.code, description: ChannelFailure.replaced.description)
-        service.reportPresence(of: attached, clientID: verified.clientID)
-        pump()
     }
 
     /// The first message of a loop iteration leaves at once rather than after the iteration's
@@ -106,7 +101,7 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
                 if socket.unsentBytes > 0 { return }
             }
             let messages: [HeldMessage], more: Bool
-            switch service.hub.take(for: clientID, connection: self, after: cursor,
+            switch service.engine.take(for: clientID, connection: self, after: cursor,
                                     maxBytes: Self.sendWindowBytes - socket.unsentBytes) {
             case .lost:
                 return terminate(code: ChannelFailure.sessionLost.code, description: ChannelFailure.sessionLost.description)
@@ -140,7 +135,7 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
     private func closed() {
         ended = true
         guard let clientID else { return }
-        if service.hub.detach(self, clientID: clientID, deliberate: closingDeliberately) {
+        if service.engine.detach(self, clientID: clientID, deliberate: closingDeliberately) {
             service.reportPresence(clientID, connected: false)
         }
     }

@@ -20,6 +20,8 @@ public enum WebSocketCloseCode {
     public static let policyViolation: UInt16 = 1008
     public static let messageTooBig: UInt16 = 1009
     public static let internalError: UInt16 = 1011
+    /// The server is overloaded or a store it needs is unreachable: reconnect later (RFC 6455 §7.4.1 registry).
+    public static let tryAgainLater: UInt16 = 1013
 
     /// Codes an endpoint may put in a close frame: 1000-1003, 1007-1011, 3000-4999 (RFC 6455
     /// §7.4), and 1012-1014, which the IANA close code registry assigned later (service restart,

@@ -1,27 +1,10 @@
 import Courier
 import Synchronization
 
-/// Client ID to session, for every loop of the process: one `Mutex`, held only for bookkeeping
-/// (never while sending), with delivery done by each connection on its own loop.
-final class ChannelHub: Sendable {
-    struct Attached {
-        let sessionID: String
-        /// Messages after this sequence number are this connection's to send.
-        let cursor: UInt64
-        let lastSeq: UInt64
-        let replaced: (any ChannelConnection)?
-        /// A fresh open (no session to resume) while an earlier connection was still counted
-        /// present: that connection's presence ends here, so report it disconnected before this
-        /// one connected. A page reload or a second tab is a new connection, not a blip.
-        let endsEarlierPresence: Bool
-        let becamePresent: Bool
-    }
-
-    enum Refusal: Error {
-        case replaced
-        case sessionLost
-    }
-
+/// The default engine: client ID to session, for every loop of the process, under one `Mutex`
+/// held only for bookkeeping (never while sending), with delivery done by each connection on
+/// its own loop. Attaching needs no I/O, so it completes before `attach` returns.
+package final class InMemoryChannelEngine: ChannelEngine {
     private struct Topic {
         var members: Set<String> = []
         /// The members' sessions, made by the first publish after the membership changed. Valid
@@ -41,7 +24,7 @@ final class ChannelHub: Sendable {
         /// before the first connect are held in it.
         mutating func session(for clientID: String, now: Double) -> ChannelSession {
             if let session = sessions[clientID] { return session }
-            let session = ChannelSession(sessionID: ChannelHub.newID(), now: now)
+            let session = ChannelSession(sessionID: InMemoryChannelEngine.newID(), now: now)
             sessions[clientID] = session
             return session
         }
@@ -57,16 +40,16 @@ final class ChannelHub: Sendable {
 
     private let state = Mutex(State())
     let settings: ChannelSettings
-    let clock: any ChannelClock
+    package let clock: any ChannelClock
 
-    init(settings: ChannelSettings, clock: any ChannelClock) {
+    package init(settings: ChannelSettings, clock: any ChannelClock) {
         self.settings = settings
         self.clock = clock
     }
 
     // MARK: Messages
 
-    func send(_ text: String, to clientID: String) {
+    package func send(_ text: String, to clientID: String) {
         let now = clock.now()
         let payload = ChannelPayload(text, time: now)
         let connection = state.withLock { state -> (any ChannelConnection)? in
@@ -86,18 +69,9 @@ final class ChannelHub: Sendable {
         return connection
     }
 
-    enum Taken {
-        /// The messages (about `maxBytes` of them), and whether more were left for a next take.
-        case messages([HeldMessage], more: Bool)
-        /// Some messages after the cursor were dropped by the bounds: the connection fell further
-        /// behind than the session holds, cannot deliver every message in order any more, and
-        /// must end (410) rather than skip them.
-        case lost
-    }
-
     /// Messages for `connection` after `cursor`, if it is still the client's connection.
-    func take(for clientID: String, connection: any ChannelConnection, after cursor: UInt64,
-              maxBytes: Int = .max) -> Taken {
+    package func take(for clientID: String, connection: any ChannelConnection, after cursor: UInt64,
+                      maxBytes: Int) -> ChannelTake {
         state.withLock { state in
             guard let session = state.sessions[clientID], session.connection === connection else { return .messages([], more: false) }
             session.pumpScheduled = false
@@ -111,29 +85,29 @@ final class ChannelHub: Sendable {
 
     // MARK: Connections
 
-    /// Makes `connection` the client's one connection. `resume` is the session the client had
-    /// and the last sequence number it saw; a fresh connection (no session ID) gets the messages
-    /// nobody has been handed yet. A sequence number beyond any this client ID was given is
-    /// refused as a lost session on either kind of open: no honest client sends one, and it
-    /// would otherwise become a cursor past the end.
+    package func attach(_ connection: any ChannelConnection, clientID: String, tokenExpiry: Double, resume: ChannelResume,
+                        completion: @escaping (Result<ChannelAttachment, ChannelRefusal>) -> Void) {
+        completion(attach(connection, clientID: clientID, tokenExpiry: tokenExpiry, resume: resume))
+    }
+
+    /// A sequence number beyond any this client ID was given is refused as a lost session on
+    /// either kind of open: no honest client sends one, and it would otherwise become a cursor
+    /// past the end.
     func attach(_ connection: any ChannelConnection, clientID: String, tokenExpiry: Double,
-                resume: (sessionID: String, lastSeq: UInt64)?) throws(Refusal) -> Attached {
+                resume: ChannelResume) -> Result<ChannelAttachment, ChannelRefusal> {
         let now = clock.now()
-        let result = state.withLock { state -> Result<Attached, Refusal> in
+        return state.withLock { state -> Result<ChannelAttachment, ChannelRefusal> in
             let session = state.sessions[clientID] ?? ChannelSession(sessionID: Self.newID(), now: now)
             if session.replacedConnectionIDs.contains(connection.connectionID) { return .failure(.replaced) }
             session.trim(now: now, limits: settings)
             let lastSeq = session.nextSeq - 1
             // A fresh open starts after what was handed out or has aged out unread.
             var cursor = max(session.deliveredThrough, session.lastDroppedSeq)
-            let fresh = resume?.sessionID.isEmpty ?? true
-            if let resume {
-                guard resume.lastSeq <= lastSeq else { return .failure(.sessionLost) }
-                if !fresh {
-                    guard resume.sessionID == session.sessionID,
-                          !session.hasLost(after: resume.lastSeq) else { return .failure(.sessionLost) }
-                    cursor = resume.lastSeq
-                }
+            guard resume.lastSeq <= lastSeq else { return .failure(.sessionLost) }
+            if !resume.isFresh {
+                guard resume.sessionID == session.sessionID,
+                      !session.hasLost(after: resume.lastSeq) else { return .failure(.sessionLost) }
+                cursor = resume.lastSeq
             }
             var replaced: (any ChannelConnection)?
             if let old = session.connection, old !== connection {
@@ -143,22 +117,21 @@ final class ChannelHub: Sendable {
             session.connection = connection
             session.tokenExpiry = tokenExpiry
             session.absentSince = nil
-            let endsEarlierPresence = fresh && session.present
+            let endsEarlierPresence = resume.isFresh && session.present
             let becamePresent = !session.present || endsEarlierPresence
             session.present = true
             session.pumpScheduled = session.nextSeq - 1 > cursor
             state.sessions[clientID] = session
-            return .success(Attached(sessionID: session.sessionID, cursor: cursor, lastSeq: lastSeq,
-                                     replaced: replaced, endsEarlierPresence: endsEarlierPresence,
-                                     becamePresent: becamePresent))
+            return .success(ChannelAttachment(sessionID: session.sessionID, cursor: cursor, lastSeq: lastSeq,
+                                              replaced: replaced, endsEarlierPresence: endsEarlierPresence,
+                                              becamePresent: becamePresent))
         }
-        return try result.get()
     }
 
     /// The connection has gone. Returns true when presence should report the disconnect now
     /// (a deliberate close); otherwise the sweep reports it after the grace period.
     @discardableResult
-    func detach(_ connection: any ChannelConnection, clientID: String, deliberate: Bool) -> Bool {
+    package func detach(_ connection: any ChannelConnection, clientID: String, deliberate: Bool) -> Bool {
         let now = clock.now()
         return state.withLock { state in
             guard let session = state.sessions[clientID], session.connection === connection else { return false }
@@ -171,29 +144,14 @@ final class ChannelHub: Sendable {
         }
     }
 
-    func connection(of clientID: String) -> (any ChannelConnection)? {
-        state.withLock { $0.sessions[clientID]?.connection }
-    }
-
-    /// The connections served by `loop`.
-    func connections(on loop: EventLoop) -> [any ChannelConnection] {
-        state.withLock { state in state.sessions.values.compactMap { $0.connection }.filter { $0.loop === loop } }
-    }
-
     // MARK: Sweeping
-
-    struct SweepResult {
-        var disconnected: [String] = []
-        var expired: [any ChannelConnection] = []
-        var stale: [(clientID: String, connection: any ChannelConnection)] = []
-    }
 
     /// Finds presence to report, tokens that expired while connected, abandoned long-polls, and
     /// drops sessions with nothing left to recover.
-    func sweep() -> SweepResult {
+    package func sweep() -> ChannelSweep {
         let now = clock.now()
         return state.withLock { state in
-            var result = SweepResult()
+            var result = ChannelSweep()
             for (clientID, session) in state.sessions {
                 if let connection = session.connection {
                     if now >= session.tokenExpiry {
@@ -234,13 +192,13 @@ final class ChannelHub: Sendable {
 
     // MARK: Topics
 
-    func subscribe(_ clientID: String, to topic: String) {
+    package func subscribe(_ clientID: String, to topic: String) {
         state.withLock { state in
             if state.topics[topic, default: Topic()].members.insert(clientID).inserted { state.topics[topic]?.sessions = nil }
         }
     }
 
-    func unsubscribe(_ clientID: String, from topic: String) {
+    package func unsubscribe(_ clientID: String, from topic: String) {
         state.withLock { state in
             guard state.topics[topic]?.members.remove(clientID) != nil else { return }
             state.topics[topic]?.sessions = nil
@@ -248,12 +206,12 @@ final class ChannelHub: Sendable {
         }
     }
 
-    func subscribers(of topic: String) -> [String] {
+    package func subscribers(of topic: String) -> [String] {
         state.withLock { Array($0.topics[topic]?.members ?? []) }
     }
 
     /// Sends `text` to every subscriber under one lock; each connection is woken once.
-    func publish(_ text: String, to topic: String) -> Int {
+    package func publish(_ text: String, to topic: String) -> Int {
         let now = clock.now()
         let payload = ChannelPayload(text, time: now)
         let (count, wake) = state.withLock { state -> (Int, [any ChannelConnection]) in
@@ -269,7 +227,7 @@ final class ChannelHub: Sendable {
     }
 
     /// Wakes many connections with one mailbox post per loop rather than one per connection.
-    static func wake(_ connections: [any ChannelConnection]) {
+    package static func wake(_ connections: [any ChannelConnection]) {
         var byLoop: [ObjectIdentifier: [any ChannelConnection]] = [:]
         for connection in connections {
             let loop = connection.loop
@@ -292,7 +250,7 @@ final class ChannelHub: Sendable {
         state.withLock { $0.sessions[clientID]?.heldCount ?? 0 }
     }
 
-    static func newID() -> String {
+    package static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<12).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }.joined()
     }

@@ -1,0 +1,101 @@
+import CourierLoop
+
+/// Where a channel's bookkeeping lives: sequence numbers, held messages, which connection owns
+/// a client ID, presence, topics. The in-memory engine (`InMemoryChannelEngine`, the default)
+/// serves the loops of one process; `CourierRedis` has one that spans processes and machines.
+///
+/// An engine knows connections only as `ChannelConnection` and decides nothing about
+/// transports; a transport knows the engine only through this protocol and the shared open
+/// path (`ChannelService.open`). Delivery is a pull: the engine wakes a connection
+/// (`messageHeld`), which takes what is due on its own loop, so an engine may fill its
+/// per-client buffers from anywhere (a send in this process, a message from another node).
+package protocol ChannelEngine: AnyObject, Sendable {
+    var clock: any ChannelClock { get }
+
+    /// Holds `text` for the client and wakes its connection, wherever it is.
+    func send(_ text: String, to clientID: String) throws(ChannelError)
+    func subscribe(_ clientID: String, to topic: String) throws(ChannelError)
+    func unsubscribe(_ clientID: String, from topic: String) throws(ChannelError)
+    /// Sends `text` to every subscriber through its own sequence; the number of subscribers.
+    func publish(_ text: String, to topic: String) throws(ChannelError) -> Int
+    func subscribers(of topic: String) -> [String]
+
+    /// Makes `connection` the client's one connection; `completion` runs on the connection's
+    /// loop (at once, before returning, for an engine that needs no I/O).
+    func attach(_ connection: any ChannelConnection, clientID: String, tokenExpiry: Double, resume: ChannelResume,
+                completion: @escaping (Result<ChannelAttachment, ChannelRefusal>) -> Void)
+    /// Messages for `connection` after `cursor`, if it is still the client's connection.
+    func take(for clientID: String, connection: any ChannelConnection, after cursor: UInt64, maxBytes: Int) -> ChannelTake
+    /// The connection has gone. True when presence should report the disconnect now (a
+    /// deliberate close); otherwise the sweep reports it after the grace period.
+    func detach(_ connection: any ChannelConnection, clientID: String, deliberate: Bool) -> Bool
+    /// Presence to report, tokens expired while connected, abandoned connections; called
+    /// periodically from one loop.
+    func sweep() -> ChannelSweep
+}
+
+/// What an opening client says it had: `sessionID` "" for a fresh open, and the last sequence
+/// number it saw.
+package struct ChannelResume: Sendable {
+    package let sessionID: String
+    package let lastSeq: UInt64
+
+    package init(sessionID: String, lastSeq: UInt64) {
+        self.sessionID = sessionID
+        self.lastSeq = lastSeq
+    }
+
+    package var isFresh: Bool { sessionID.isEmpty }
+}
+
+/// A connection made the client's own.
+package struct ChannelAttachment: Sendable {
+    package let sessionID: String
+    /// Messages after this sequence number are this connection's to send.
+    package let cursor: UInt64
+    package let lastSeq: UInt64
+    /// The connection this one replaced, to be ended with 409 (on this process's loops).
+    package let replaced: (any ChannelConnection)?
+    /// A fresh open (no session to resume) while an earlier connection was still counted
+    /// present: that connection's presence ends here, so report it disconnected before this
+    /// one connected. A page reload or a second tab is a new connection, not a blip.
+    package let endsEarlierPresence: Bool
+    package let becamePresent: Bool
+
+    package init(sessionID: String, cursor: UInt64, lastSeq: UInt64, replaced: (any ChannelConnection)?,
+                 endsEarlierPresence: Bool, becamePresent: Bool) {
+        self.sessionID = sessionID
+        self.cursor = cursor
+        self.lastSeq = lastSeq
+        self.replaced = replaced
+        self.endsEarlierPresence = endsEarlierPresence
+        self.becamePresent = becamePresent
+    }
+}
+
+/// Why an engine would not attach a connection.
+package enum ChannelRefusal: Error, Sendable {
+    /// A newer connection has already replaced this one (its ID was retired).
+    case replaced
+    /// The session cannot be resumed without a gap (or never existed): 410.
+    case sessionLost
+    /// The engine cannot reach its store now; the client should retry later.
+    case unavailable
+}
+
+package enum ChannelTake: Sendable {
+    /// The messages (about `maxBytes` of them), and whether more were left for a next take.
+    case messages([HeldMessage], more: Bool)
+    /// Some messages after the cursor were dropped by the bounds: the connection fell further
+    /// behind than the session holds, cannot deliver every message in order any more, and
+    /// must end (410) rather than skip them.
+    case lost
+}
+
+package struct ChannelSweep: Sendable {
+    package var disconnected: [String] = []
+    package var expired: [any ChannelConnection] = []
+    package var stale: [(clientID: String, connection: any ChannelConnection)] = []
+
+    package init() {}
+}
