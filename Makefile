@@ -2,8 +2,8 @@
 # each installs the system packages it is missing first.
 
 SHELL := /bin/bash
-RUN_PACKAGES := libuv1-dev libsqlite3-dev zlib1g-dev libssl-dev pkg-config
-TEST_PACKAGES := $(RUN_PACKAGES) python3 curl
+RUN_PACKAGES := libuv1-dev libsqlite3-dev zlib1g-dev libssl-dev libhiredis-dev pkg-config
+TEST_PACKAGES := $(RUN_PACKAGES) python3 curl redis-server
 PORT ?= 8080
 
 .PHONY: run test build deps test-deps benchmark clean

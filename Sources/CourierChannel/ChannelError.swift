@@ -13,6 +13,8 @@ public enum ChannelError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidToken
     /// `clientID(forToken:)` was given a genuine token whose time is up.
     case expiredToken
+    /// The engine's store (Redis) cannot be reached now; nothing was sent. Retry later.
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -30,6 +32,8 @@ public enum ChannelError: Error, Equatable, Sendable, CustomStringConvertible {
             "invalid channel token: it was not issued by this service"
         case .expiredToken:
             "expired channel token"
+        case .unavailable(let reason):
+            "the channel service is unavailable: \(reason)"
         }
     }
 }

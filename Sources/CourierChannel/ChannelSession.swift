@@ -6,41 +6,50 @@
 /// touches every subscriber's session, so what it touches is kept small and together: the
 /// fields it uses come first, and a held message is one reference to its shared payload (the
 /// sequence number follows from the position, the time is the payload's).
-final class ChannelSession {
-    private(set) var held: [ChannelPayload] = []
+package final class ChannelSession {
+    package private(set) var held: [ChannelPayload] = []
     private var heldStart = 0
     /// The sequence number of `held[heldStart]`, or of the next message when none is held.
     private var firstHeldSeq: UInt64 = 1
     private(set) var heldBytes = 0
-    var pumpScheduled = false
-    var present = false
-    var connection: (any ChannelConnection)?
+    package var pumpScheduled = false
+    package var present = false
+    package var connection: (any ChannelConnection)?
     /// The highest sequence number ever handed to a connection; a fresh connection starts here.
-    var deliveredThrough: UInt64 = 0
-    var tokenExpiry: Double = .infinity
-    var absentSince: Double?
+    package var deliveredThrough: UInt64 = 0
+    package var tokenExpiry: Double = .infinity
+    package var absentSince: Double?
     /// When `sendMessage` last held a message here (publishes not counted): the session is
     /// kept for the recovery window after it, so the message is delivered if the client comes.
     var lastSentDirectly: Double = 0
-    let sessionID: String
+    package let sessionID: String
     var replacedConnectionIDs: [String] = []
 
-    init(sessionID: String, now: Double) {
+    package init(sessionID: String, now: Double) {
         self.sessionID = sessionID
         absentSince = now
     }
 
-    var heldCount: Int { held.count - heldStart }
-    var nextSeq: UInt64 { firstHeldSeq + UInt64(heldCount) }
+    /// A session whose first message will be `firstSeq`: an engine that numbers messages
+    /// elsewhere (Redis) holds, per connected client, the messages from where it joined.
+    package init(sessionID: String, now: Double, firstSeq: UInt64) {
+        self.sessionID = sessionID
+        absentSince = now
+        firstHeldSeq = max(1, firstSeq)
+        deliveredThrough = firstHeldSeq - 1
+    }
+
+    package var heldCount: Int { held.count - heldStart }
+    package var nextSeq: UInt64 { firstHeldSeq + UInt64(heldCount) }
     /// The last sequence number the bounds have dropped (0 if none).
-    var lastDroppedSeq: UInt64 { firstHeldSeq - 1 }
+    package var lastDroppedSeq: UInt64 { firstHeldSeq - 1 }
 
     /// Whether some message after `seq` was dropped by the bounds: a reader at `seq` can no
     /// longer get everything, in order.
-    func hasLost(after seq: UInt64) -> Bool { seq < lastDroppedSeq }
+    package func hasLost(after seq: UInt64) -> Bool { seq < lastDroppedSeq }
 
     @discardableResult
-    func append(_ payload: ChannelPayload, limits: ChannelSettings) -> UInt64 {
+    package func append(_ payload: ChannelPayload, limits: ChannelSettings) -> UInt64 {
         let seq = nextSeq
         held.append(payload)
         heldBytes += payload.byteCount
@@ -49,7 +58,7 @@ final class ChannelSession {
     }
 
     /// Drops what is older than the window, beyond the count, or beyond the byte budget.
-    func trim(now: Double, limits: ChannelSettings) {
+    package func trim(now: Double, limits: ChannelSettings) {
         while heldStart < held.count {
             let oldest = held[heldStart]
             guard held.count - heldStart > limits.maxHeldMessages || heldBytes > limits.maxHeldBytes
@@ -66,7 +75,7 @@ final class ChannelSession {
 
     /// The held messages after `seq`, as many as fit in `maxBytes` of text but at least one
     /// (sequence numbers are consecutive, so the first one wanted is found by arithmetic).
-    func messages(after seq: UInt64, maxBytes: Int = .max) -> [HeldMessage] {
+    package func messages(after seq: UInt64, maxBytes: Int = .max) -> [HeldMessage] {
         // `seq` may have come from a client: checked before `seq + 1`, which traps at the top.
         guard seq < nextSeq - 1 else { return [] }
         let first = max(seq + 1, firstHeldSeq)

@@ -39,7 +39,7 @@ public struct ChannelSettings: Sendable {
 
     /// The grace, shortened when the heartbeat is so short that the silent WebSocket's close
     /// (0.625 heartbeats), the grace and two 250 ms sweeps would not fit in one heartbeat.
-    var effectivePresenceGraceSeconds: Double {
+    package var effectivePresenceGraceSeconds: Double {
         min(presenceGraceSeconds, max(0, heartbeatSeconds * 0.375 - 0.5))
     }
 

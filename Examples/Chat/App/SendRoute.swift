@@ -31,6 +31,8 @@ enum SendRoute {
             HTTPError(.forbidden, "This page's channel token was not issued by this server: reload the page to rejoin.")
         case .expiredToken:
             HTTPError(.forbidden, "This page's channel has expired: reload the page to rejoin.")
+        case .unavailable:
+            HTTPError(.serviceUnavailable, "The room cannot send messages right now; try again in a moment.")
         case .invalidClientID, .invalidTopic, .invalidTokenDuration, .unencodableMessage:
             // None comes from a request today (the client ID is one this server issued a token
             // for, the topic is fixed); should one, it is still this message that was refused.

@@ -1,0 +1,56 @@
+import Crypto
+
+/// A Lua script run by its SHA-1 (`EVALSHA`), so the source crosses the network only when
+/// Redis does not have it cached: after a restart or a `SCRIPT FLUSH`, the `NOSCRIPT` error is
+/// answered with one `EVAL`, which also caches it again, and the caller sees a single reply.
+///
+/// A fallback `EVAL` is sent when the `NOSCRIPT` reply arrives, so it runs after commands sent
+/// in the meantime on this connection. Scripts whose effects must stay in sending order (the
+/// channel engine's XADD + PUBLISH) keep that order only when every one of them falls back
+/// together, which is what happens after a flush; a caller that needs more preloads with
+/// `SCRIPT LOAD` when it connects.
+public struct RedisScript: Sendable, Hashable {
+    public let source: String
+    /// Lowercase hex, as `SCRIPT LOAD` returns it.
+    public let sha1: String
+
+    public init(_ source: String) {
+        self.source = source
+        sha1 = Insecure.SHA1.hash(data: Array(source.utf8)).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+}
+
+extension RedisConnection {
+    /// Runs `script` on the loop; `completion` gets the script's reply.
+    public func run(_ script: RedisScript, keys: [[UInt8]] = [], arguments: [[UInt8]] = [], timeout: Duration? = nil,
+                    completion: @escaping Completion) {
+        let tail = [Array(String(keys.count).utf8)] + keys + arguments
+        send([Array("EVALSHA".utf8), Array(script.sha1.utf8)] + tail, timeout: timeout) { [self] result in
+            if case .failure(.server(let message)) = result, message.hasPrefix("NOSCRIPT") {
+                send([Array("EVAL".utf8), Array(script.source.utf8)] + tail, timeout: timeout, completion: completion)
+            } else {
+                completion(result)
+            }
+        }
+    }
+
+    /// Runs `script` from any thread.
+    public func run(_ script: RedisScript, keys: [String] = [], arguments: [String] = [],
+                    timeout: Duration? = nil) async throws(RedisError) -> RESPValue {
+        try await run(script, keys: keys.map { Array($0.utf8) }, arguments: arguments.map { Array($0.utf8) }, timeout: timeout)
+    }
+
+    public func run(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]],
+                    timeout: Duration? = nil) async throws(RedisError) -> RESPValue {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<RESPValue, RedisError>, Never>) in
+            let posted = runOnLoop { [self] in
+                run(script, keys: keys, arguments: arguments, timeout: timeout) { continuation.resume(returning: $0) }
+            }
+            if !posted { continuation.resume(returning: .failure(.closed)) }
+        }
+        return try result.get()
+    }
+}
