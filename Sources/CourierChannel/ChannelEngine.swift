@@ -14,6 +14,11 @@ package protocol ChannelEngine: AnyObject, Sendable {
 
     /// Holds `text` for the client and wakes its connection, wherever it is.
     func send(_ text: String, to clientID: String) throws(ChannelError)
+    /// The same, reporting (on any thread) the message's sequence number once the engine holds
+    /// it. A key used again within the recovery window sends nothing and reports the first
+    /// send's number, so a caller may retry after a failure without a duplicate.
+    func send(_ text: String, to clientID: String, idempotencyKey: String?,
+              completion: @escaping @Sendable (Result<UInt64, ChannelError>) -> Void)
     func subscribe(_ clientID: String, to topic: String) throws(ChannelError)
     func unsubscribe(_ clientID: String, from topic: String) throws(ChannelError)
     /// Sends `text` to every subscriber through its own sequence; the number of subscribers.

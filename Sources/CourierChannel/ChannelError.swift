@@ -15,6 +15,8 @@ public enum ChannelError: Error, Equatable, Sendable, CustomStringConvertible {
     case expiredToken
     /// The engine's store (Redis) cannot be reached now; nothing was sent. Retry later.
     case unavailable(String)
+    /// An idempotency key must be 1...256 UTF-8 bytes.
+    case invalidIdempotencyKey(String)
 
     public var description: String {
         switch self {
@@ -34,6 +36,8 @@ public enum ChannelError: Error, Equatable, Sendable, CustomStringConvertible {
             "expired channel token"
         case .unavailable(let reason):
             "the channel service is unavailable: \(reason)"
+        case .invalidIdempotencyKey(let key):
+            "invalid idempotency key (\(key.utf8.count) bytes): it must be 1...256 UTF-8 bytes"
         }
     }
 }

@@ -70,6 +70,24 @@ public final class ChannelService: Sendable {
         try engine.send(message, to: try resolve(clientID))
     }
 
+    /// Beyond the original: returns once the engine holds the message (with Redis: once Redis
+    /// has it, so it survives this process), with its sequence number. Give an
+    /// `idempotencyKey` to make a retry safe: a key used again within the recovery window sends
+    /// nothing and returns the first send's number. Throws `unavailable` when the engine's
+    /// store cannot be reached (then retry with the same key).
+    @discardableResult
+    public func sendMessage(clientID: String, message: String, idempotencyKey: String?) async throws(ChannelError) -> UInt64 {
+        try ChannelLimits.checkMessage(message)
+        if let idempotencyKey, idempotencyKey.isEmpty || idempotencyKey.utf8.count > 256 {
+            throw .invalidIdempotencyKey(idempotencyKey)
+        }
+        let clientID = try resolve(clientID)
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<UInt64, ChannelError>, Never>) in
+            engine.send(message, to: clientID, idempotencyKey: idempotencyKey) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
     /// Sends `value` encoded as JSON (Go's SendJSON).
     public func sendJSON<T: Encodable>(clientID: String, _ value: T) throws(ChannelError) {
         let data: Data

@@ -19,6 +19,9 @@ package final class InMemoryChannelEngine: ChannelEngine {
         var sessions: [String: ChannelSession] = [:]
         var topics: [String: Topic] = [:]
         var lastPrune: Double = 0
+        /// Idempotency keys of sends within the recovery window (client ID, NUL, key): what
+        /// sequence number each got.
+        var sentKeys: [String: (seq: UInt64, time: Double)] = [:]
 
         /// The client's session, made (with no connection yet) if it has none: messages sent
         /// before the first connect are held in it.
@@ -50,14 +53,31 @@ package final class InMemoryChannelEngine: ChannelEngine {
     // MARK: Messages
 
     package func send(_ text: String, to clientID: String) {
+        _ = send(text, to: clientID, idempotencyKey: nil)
+    }
+
+    package func send(_ text: String, to clientID: String, idempotencyKey: String?,
+                      completion: @escaping @Sendable (Result<UInt64, ChannelError>) -> Void) {
+        completion(.success(send(text, to: clientID, idempotencyKey: idempotencyKey)))
+    }
+
+    /// The message's sequence number; a key already used within the window sends nothing and
+    /// answers the sequence number it got then.
+    private func send(_ text: String, to clientID: String, idempotencyKey: String?) -> UInt64 {
         let now = clock.now()
         let payload = ChannelPayload(text, time: now)
-        let connection = state.withLock { state -> (any ChannelConnection)? in
+        let key = idempotencyKey.map { clientID + "\u{0}" + $0 }
+        let (seq, connection) = state.withLock { state -> (UInt64, (any ChannelConnection)?) in
+            if let key, let earlier = state.sentKeys[key] { return (earlier.seq, nil) }
             let session = state.session(for: clientID, now: now)
             session.lastSentDirectly = now
-            return hold(payload, in: session)
+            let seq = session.nextSeq
+            let connection = hold(payload, in: session)
+            if let key { state.sentKeys[key] = (seq, now) }
+            return (seq, connection)
         }
         connection?.messageHeld()
+        return seq
     }
 
     /// Appends the message to the session; returns the connection to wake, if it is not
@@ -168,6 +188,7 @@ package final class InMemoryChannelEngine: ChannelEngine {
             if now - state.lastPrune >= 5 {
                 state.lastPrune = now
                 let window = settings.recoveryWindowSeconds
+                if !state.sentKeys.isEmpty { state.sentKeys = state.sentKeys.filter { now - $0.value.time < window } }
                 // Gone: away for the window, and nothing sent to it directly within the window
                 // (those messages are still owed to it: a client that has not connected yet
                 // gets them when it does). Publishes do not count, or a busy topic would keep

@@ -92,9 +92,18 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         try send(text, to: clientID, idempotencyKey: nil, completion: nil)
     }
 
-    /// `completion` (on the engine's loop) gets the message's sequence number, or the error.
     package func send(_ text: String, to clientID: String, idempotencyKey: String?,
-                      completion: (@Sendable (Result<UInt64, ChannelError>) -> Void)?) throws(ChannelError) {
+                      completion: @escaping @Sendable (Result<UInt64, ChannelError>) -> Void) {
+        do {
+            try send(text, to: clientID, idempotencyKey: idempotencyKey, completion: Optional(completion))
+        } catch {
+            completion(.failure(error))
+        }
+    }
+
+    /// `completion` (on the engine's loop) gets the message's sequence number, or the error.
+    func send(_ text: String, to clientID: String, idempotencyKey: String?,
+              completion: (@Sendable (Result<UInt64, ChannelError>) -> Void)?) throws(ChannelError) {
         guard available.load(ordering: .relaxed) else { throw .unavailable("Redis cannot be reached") }
         let now = clock.now()
         let keys = [ChannelScripts.meta(clientID), ChannelScripts.stream(clientID)]

@@ -33,7 +33,7 @@ enum SendRoute {
             HTTPError(.forbidden, "This page's channel has expired: reload the page to rejoin.")
         case .unavailable:
             HTTPError(.serviceUnavailable, "The room cannot send messages right now; try again in a moment.")
-        case .invalidClientID, .invalidTopic, .invalidTokenDuration, .unencodableMessage:
+        case .invalidClientID, .invalidTopic, .invalidTokenDuration, .unencodableMessage, .invalidIdempotencyKey:
             // None comes from a request today (the client ID is one this server issued a token
             // for, the topic is fixed); should one, it is still this message that was refused.
             HTTPError(.badRequest, "The room refused this message: \(error)")

@@ -1,6 +1,7 @@
 import ChatApp
 import Courier
 import CourierChannel
+import CourierRedis
 import Foundation
 
 // A chat room on the Channel API (ChatApp's makeChat): each tab gets a client ID of its own,
@@ -9,7 +10,7 @@ import Foundation
 //     Chat --port 8080 [--long-poll-only] [--secret-file courier-data/channel-secret] [--token-seconds N]
 
 let usage = """
-    Usage: Chat [--host H] [--port P] [--workers N] [--busy-poll-us N] [--reuse-port]
+    Usage: Chat [--host H] [--port P] [--workers N] [--busy-poll-us N] [--reuse-port] [--redis URL]
                 [--long-poll-only] [--secret-file PATH] [--token-seconds N]
 
       --host H             address to listen on (default 0.0.0.0)
@@ -19,6 +20,8 @@ let usage = """
                            sleeping: lower latency, a busy core (default 0, off)
       --reuse-port         share the port with other processes that ask for it too
                            (SO_REUSEPORT); without it a port in use fails the start
+      --redis URL          keep the channels in Redis (or $REDIS_URL), so several processes
+                           sharing the secret serve the same room
       --long-poll-only     turn the WebSocket transport off, so clients long-poll
       --secret-file PATH   where the channel token secret is kept
                            (default courier-data/channel-secret; $COURIER_CHANNEL_SECRET wins)
@@ -34,7 +37,8 @@ if CommandLine.arguments.contains("--help") || CommandLine.arguments.contains("-
 let options = CommandLineOptions()
 let longPollOnly = CommandLine.arguments.contains("--long-poll-only")
 let channels = try ChannelService(settings: ChannelSettings(webSocketEnabled: !longPollOnly),
-                                  secretPath: options.value("secret-file") ?? "courier-data/channel-secret")
+                                  secretPath: options.value("secret-file") ?? "courier-data/channel-secret",
+                                  engine: try .fromCommandLine(options))
 let app: Application
 do {
     app = try makeChat(channels: channels, tokenSeconds: try options.integer("token-seconds"))

@@ -1,0 +1,90 @@
+import Courier
+import CourierChannel
+import CourierRedis
+import Foundation
+import Synchronization
+
+// A channel server with plain HTTP controls, one node of a cluster: what the multi-node tests
+// and the cluster benchmark drive. Start several on one Redis (and one data dir, for the
+// shared token secret) behind a load balancer.
+//
+//     ChannelNode --port 8081 --redis redis://127.0.0.1:6379 --data-dir courier-data [--workers N] [--reuse-port]
+//
+//   GET  /token?client=ID                 the channel token for client ID (text)
+//   POST /send  client, message[, key]    answers 200 with the sequence number once the message is held
+//                                         (in Redis, with --redis); 503 when it cannot be; a retried
+//                                         key is never sent twice
+//   POST /subscribe  client, topic        POST /publish  topic, message
+//   GET  /presence                        the presence events this node's app received, as JSON
+//   GET  /health                          "ok <pid>"
+
+let usage = """
+    Usage: ChannelNode [--port P] [--host H] [--workers N] [--reuse-port] [--redis URL] [--data-dir DIR]
+      --redis URL      keep channels in Redis (redis://[:password@]host[:port][/db]; or $REDIS_URL),
+                       so several nodes serve the same clients; without it, in this process only
+      --data-dir DIR   where the channel secret is kept (default courier-data; nodes share it)
+    """
+
+struct PresenceEvent: Encodable, Sendable {
+    let client: String
+    let connected: Bool
+}
+
+final class PresenceLog: Sendable {
+    private let events = Mutex<[PresenceEvent]>([])
+    func record(_ event: PresenceEvent) { events.withLock { $0.append(event) } }
+    var all: [PresenceEvent] { events.withLock { $0 } }
+}
+
+if CommandLine.arguments.contains("--help") {
+    print(usage)
+    exit(0)
+}
+
+do {
+    let options = CommandLineOptions()
+    let dataDirectory = options.value("data-dir") ?? "courier-data"
+    let channels = try ChannelService(secretPath: "\(dataDirectory)/channel-secret", engine: try .fromCommandLine(options))
+    let presence = PresenceLog()
+    let app = Application()
+    app.use(Channels(channels, presence: true))
+
+    app.get("/token") { request, response in
+        response.contentType = "text/plain; charset=utf-8"
+        response.headers.set("Cache-Control", "no-store")
+        response.write(try channels.createChannel(clientID: request["client"]))
+    }
+    app.post("/send") { request, response in
+        let key = request["key"]
+        do {
+            let seq = try await channels.sendMessage(clientID: request["client"], message: request["message"],
+                                                     idempotencyKey: key.isEmpty ? nil : key)
+            response.write(String(seq))
+        } catch let error as ChannelError {
+            if case .unavailable(let reason) = error { throw HTTPError(.serviceUnavailable, "not sent: \(reason)") }
+            throw HTTPError(.badRequest, "\(error)")
+        }
+    }
+    app.post("/subscribe") { request, response in
+        try channels.subscribe(clientID: request["client"], topic: request["topic"])
+        response.status = .noContent
+    }
+    app.post("/publish") { request, response in
+        try channels.publish(topic: request["topic"], message: request["message"])
+        response.status = .noContent
+    }
+    app.get("/presence") { _, response in try response.json(presence.all) }
+    app.get("/health") { _, response in response.write("ok \(ProcessInfo.processInfo.processIdentifier)") }
+    app.post(Channels.connectedPath) { request, response in
+        presence.record(PresenceEvent(client: request["from"], connected: true))
+        response.status = .noContent
+    }
+    app.post(Channels.disconnectedPath) { request, response in
+        presence.record(PresenceEvent(client: request["from"], connected: false))
+        response.status = .noContent
+    }
+    try app.run()
+} catch {
+    FileHandle.standardError.write(Data("ChannelNode: \(error)\n\n\(usage)\n".utf8))
+    exit(2)
+}
