@@ -6,7 +6,7 @@ RUN_PACKAGES := libuv1-dev libsqlite3-dev zlib1g-dev libssl-dev libhiredis-dev p
 TEST_PACKAGES := $(RUN_PACKAGES) python3 curl redis-server
 PORT ?= 8080
 
-.PHONY: run test build deps test-deps benchmark clean
+.PHONY: run test build deps test-deps benchmark clean cluster
 
 deps:
 	@bash scripts/apt-ensure.sh $(RUN_PACKAGES)
@@ -21,6 +21,12 @@ build: deps
 # first start), secrets beside it.
 run: build
 	.build/release/TicTacToe --port $(PORT)
+
+# Channel Tac Toe on three nodes behind nginx (round-robin, no sticky sessions), channels in
+# Redis: http://localhost:$(PORT). Kill a node mid-game and play on; see scripts/cluster.sh.
+cluster: build
+	@bash scripts/apt-ensure.sh redis-server nginx
+	PORT=$(PORT) bash scripts/cluster.sh
 
 test: test-deps
 	swift build --build-tests
