@@ -37,6 +37,9 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         let session: ChannelSession
         var connection: any ChannelConnection
         var tokenExpiry: Double
+        /// Messages went missing that Redis no longer holds (a gap, a new epoch after Redis
+        /// restarted empty): the connection ends with 410 rather than skip them.
+        var lost = false
         init(epoch: String, session: ChannelSession, connection: any ChannelConnection, tokenExpiry: Double) {
             self.epoch = epoch
             self.session = session
@@ -253,7 +256,7 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
             guard let client = state.clients[clientID], client.connection === connection else { return .messages([], more: false) }
             let session = client.session
             session.pumpScheduled = false
-            guard !session.hasLost(after: cursor) else { return .lost }
+            guard !client.lost, !session.hasLost(after: cursor) else { return .lost }
             let messages = session.messages(after: cursor, maxBytes: maxBytes)
             guard let last = messages.last else { return .messages([], more: false) }
             session.deliveredThrough = max(session.deliveredThrough, last.seq)
@@ -308,7 +311,11 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
     private func clientMessage(_ message: RedisMessage, clientID: String) {
         guard let published = PublishedMessage(message.payload) else { return }
         let outcome = state.withLock { state -> (wake: (any ChannelConnection)?, gapFrom: UInt64?) in
-            guard let client = state.clients[clientID], client.epoch == published.epoch else { return (nil, nil) }
+            guard let client = state.clients[clientID] else { return (nil, nil) }
+            guard client.epoch == published.epoch else {
+                client.lost = true
+                return (client.connection, nil)
+            }
             let session = client.session
             if published.seq < session.nextSeq { return (nil, nil) }
             if published.seq > session.nextSeq { return (nil, session.nextSeq) }
@@ -321,16 +328,24 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         if let from = outcome.gapFrom { catchUp(clientID, from: from) }
     }
 
-    /// Reads what the client's Stream holds from `from` on (a gap in Pub/Sub, a resubscribe).
+    /// Reads what the client's Stream holds from `from` on (a gap in Pub/Sub, a resubscribe),
+    /// with the session's epoch: a new one means Redis lost the session.
     private func catchUp(_ clientID: String, from: UInt64) {
+        // Both replies come on this loop, in order (one pipelined connection).
+        let epochReply = ReplySlot()
+        links.command.send(["HGET", ChannelScripts.meta(clientID), "epoch"]) { result in
+            if case .success(let reply) = result { epochReply.value = reply.string ?? "" }
+        }
         links.command.send(["XRANGE", ChannelScripts.stream(clientID), "\(from)-1", "+"]) { [self] result in
-            guard case .success(let reply) = result else { return }
+            guard case .success(let reply) = result, let epoch = epochReply.value else { return }
             let entries = StreamEntry.parse(reply)
             let wake = state.withLock { state -> (any ChannelConnection)? in
                 guard let client = state.clients[clientID] else { return nil }
                 let session = client.session
-                if let first = entries.first, first.seq > session.nextSeq {
-                    // Dropped before this node could read it: the connection cannot go on in order.
+                if epoch != client.epoch || (entries.first.map { $0.seq > session.nextSeq } ?? false) {
+                    // Redis lost the session, or dropped messages before this node read them:
+                    // the connection cannot go on in order.
+                    client.lost = true
                     return client.connection
                 }
                 for entry in entries where entry.seq == session.nextSeq {
@@ -382,6 +397,11 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
             state.withLock { $0.disconnected += gone }
         }
     }
+}
+
+/// The first of two pipelined replies, read by the second's completion on the same loop.
+private final class ReplySlot {
+    var value: String?
 }
 
 /// Moves a transport's completion to the engine's loop and back; it is only ever called on the

@@ -161,6 +161,29 @@ import Testing
         #expect((a.events + b.events).filter { $0 == "-erin" }.count == 1, "\(a.events) \(b.events)")
     }
 
+    /// A connection open while Redis restarts empty: the next message belongs to a new
+    /// session, so the connection ends with 410 instead of going on with a gap.
+    @Test func aConnectionOpenWhileRedisRestartsEmptyEndsWith410() async throws {
+        let redis = try await RedisServerProcess.start()
+        defer { redis.stop() }
+        let a = try Node(redis: redis.url)
+        defer { a.stop() }
+        let client = try Client(port: a.port)
+        client.open(token: try a.service.createChannel(clientID: "gina"))
+        #expect(try await client.next()["type"] == "opened")
+        try a.service.sendMessage(clientID: "gina", message: "one")
+        #expect(try await client.next()["seq"] == "1")
+        try await redis.restart()
+        var sent = false
+        for _ in 0..<100 where !sent {
+            sent = (try? await a.service.sendMessage(clientID: "gina", message: "after", idempotencyKey: "after")) != nil
+            if !sent { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(sent)
+        let frame = try await client.next()
+        #expect(frame["type"] == "error" && frame["code"] == "410", "\(frame)")
+    }
+
     @Test func redisRestartedEmptyIsA410NotAGap() async throws {
         let redis = try await RedisServerProcess.start()
         defer { redis.stop() }
