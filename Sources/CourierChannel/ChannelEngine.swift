@@ -99,6 +99,9 @@ package enum ChannelTake: Sendable {
 
 package struct ChannelSweep: Sendable {
     package var disconnected: [String] = []
+    /// Clients present again without a new connection (an engine whose presence lapsed while
+    /// the client stayed connected): reported connected.
+    package var connected: [String] = []
     package var expired: [any ChannelConnection] = []
     package var stale: [(clientID: String, connection: any ChannelConnection)] = []
 

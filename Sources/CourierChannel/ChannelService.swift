@@ -179,6 +179,7 @@ public final class ChannelService: Sendable {
     func sweep() {
         let result = engine.sweep()
         for clientID in result.disconnected { reportPresence(clientID, connected: false) }
+        for clientID in result.connected { reportPresence(clientID, connected: true) }
         for connection in result.expired {
             connection.scheduleTerminate(code: ChannelFailure.tokenTimedOut.code, description: ChannelFailure.tokenTimedOut.description)
         }

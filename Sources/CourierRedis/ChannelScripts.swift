@@ -101,6 +101,17 @@ enum ChannelScripts {
         return gone
         """)
 
+    /// KEYS: presence. ARGV: lapse time, then the client IDs connected to the calling node.
+    /// Pushes their lapse back; returns those that were no longer there (reaped meanwhile).
+    static let refresh = RedisScript("""
+        local back = {}
+        for i = 2, #ARGV do
+          if not redis.call('ZSCORE', KEYS[1], ARGV[i]) then back[#back + 1] = ARGV[i] end
+          redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i])
+        end
+        return back
+        """)
+
     static func meta(_ clientID: String) -> String { "courier:{\(clientID)}:meta" }
     static func stream(_ clientID: String) -> String { "courier:{\(clientID)}:stream" }
     static func owner(_ clientID: String) -> String { "courier:{\(clientID)}:owner" }

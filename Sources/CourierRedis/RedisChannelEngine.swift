@@ -25,6 +25,11 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
 
     private struct State {
         var clients: [String: Client] = [:]
+        /// Opens under way per client ID: its Pub/Sub channel must stay subscribed meanwhile,
+        /// whatever a detach that raced with it decides.
+        var opening: [String: Int] = [:]
+        /// Back in presence after it lapsed under them (a paused node), reported by the next sweep.
+        var reconnected: [String] = []
         /// Presence ended (reaped, or a deliberate close confirmed by Redis), reported by the next sweep.
         var disconnected: [String] = []
     }
@@ -180,12 +185,16 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         let links = links
         let now = clock.now()
         loop.execute { [self] in
+            state.withLock { $0.opening[clientID, default: 0] += 1 }
             // Subscribed first: whatever is sent after the open script ran arrives by Pub/Sub,
             // whatever before it is in the script's reply; the overlap is dropped by seq.
             links.subscriber.subscribe(ChannelScripts.channel(clientID), handler: { [self] message in
                 clientMessage(message, clientID: clientID)
             }, confirmed: { [self] subscribed in
-                guard case .success = subscribed else { return finish(.failure(.unavailable)) }
+                guard case .success = subscribed else {
+                    doneOpening(clientID)
+                    return finish(.failure(.unavailable))
+                }
                 let keys = [ChannelScripts.meta(clientID), ChannelScripts.stream(clientID), ChannelScripts.owner(clientID),
                             ChannelScripts.presence]
                 let arguments = [InMemoryChannelEngine.newID(), "\(nodeID) \(connection.connectionID)", String(keyTTLSeconds),
@@ -201,9 +210,20 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
                         finish(opened(reply, connection: connection, clientID: clientID, tokenExpiry: tokenExpiry,
                                       resume: resume, now: now))
                     }
+                    doneOpening(clientID)
                 }
             })
         }
+    }
+
+    /// An open has ended: its channel is dropped if nothing here follows the client any more.
+    private func doneOpening(_ clientID: String) {
+        let unfollowed = state.withLock { state -> Bool in
+            let left = (state.opening[clientID] ?? 1) - 1
+            state.opening[clientID] = left > 0 ? left : nil
+            return left <= 0 && state.clients[clientID] == nil
+        }
+        if unfollowed { links.subscriber.unsubscribe(ChannelScripts.channel(clientID)) }
     }
 
     /// What the open script found, made into this node's record of the client.
@@ -276,7 +296,9 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
                          String(clock.now() + settings.effectivePresenceGraceSeconds)]
         let links = links
         loop.execute { [self] in
-            if state.withLock({ $0.clients[clientID] == nil }) { links.subscriber.unsubscribe(ChannelScripts.channel(clientID)) }
+            if state.withLock({ $0.clients[clientID] == nil && $0.opening[clientID] == nil }) {
+                links.subscriber.unsubscribe(ChannelScripts.channel(clientID))
+            }
             links.command.run(ChannelScripts.detach, keys: keys.map { Array($0.utf8) },
                               arguments: arguments.map { Array($0.utf8) }) { [self] result in
                 if case .success(let reply) = result, reply.int == 1 {
@@ -292,7 +314,9 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         return state.withLock { state in
             var result = ChannelSweep()
             result.disconnected = state.disconnected
+            result.connected = state.reconnected
             state.disconnected = []
+            state.reconnected = []
             for (clientID, client) in state.clients {
                 if now >= client.tokenExpiry {
                     result.expired.append(client.connection)
@@ -389,7 +413,13 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         available.store(links.command.isConnected, ordering: .relaxed)
         if !here.isEmpty {
             let lapse = String(now + presenceLapseSeconds)
-            links.command.send(["ZADD", ChannelScripts.presence, "XX"] + here.flatMap { [lapse, $0] }) { _ in }
+            links.command.run(ChannelScripts.refresh, keys: [Array(ChannelScripts.presence.utf8)],
+                              arguments: ([lapse] + here).map { Array($0.utf8) }) { [self] result in
+                guard case .success(let reply) = result, let back = reply.array?.compactMap(\.string), !back.isEmpty else { return }
+                // Reaped while this node could not refresh them (paused, cut off), yet still
+                // connected here: a new presence episode, announced as such.
+                state.withLock { state in state.reconnected += back.filter { state.clients[$0] != nil } }
+            }
         }
         links.command.run(ChannelScripts.reap, keys: [Array(ChannelScripts.presence.utf8)],
                           arguments: [Array(String(now).utf8), Array("1000".utf8)]) { [self] result in

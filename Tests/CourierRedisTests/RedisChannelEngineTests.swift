@@ -119,6 +119,31 @@ import Testing
         #expect((a.events + b.events).filter { $0.hasSuffix("bob") } == ["+bob"], "\(a.events) \(b.events)")
     }
 
+    /// A blip that reconnects to the same node at once: the detach of the dropped connection
+    /// must not unsubscribe the client's channel under the open that follows it.
+    @Test func anImmediateReconnectToTheSameNodeKeepsReceiving() async throws {
+        let redis = try await RedisServerProcess.start()
+        defer { redis.stop() }
+        let a = try Node(redis: redis.url)
+        defer { a.stop() }
+        let token = try a.service.createChannel(clientID: "hank")
+        var session = ""
+        var seen: UInt64 = 0
+        for round in 0..<20 {
+            let client = try Client(port: a.port)
+            client.open(token: token, session: session, seq: seen)
+            let opened = try await client.next()
+            #expect(opened["type"] == "opened", "round \(round): \(opened)")
+            session = opened["session"] ?? ""
+            try a.service.sendMessage(clientID: "hank", message: "r\(round)")
+            let frame = try await client.next()
+            #expect(frame["data"] == "r\(round)", "round \(round): \(frame)")
+            seen = UInt64(frame["seq"] ?? "") ?? seen
+            client.socket.drop()
+        }
+        #expect(seen == 20)
+    }
+
     @Test func theNewestConnectionWinsAcrossNodes() async throws {
         let redis = try await RedisServerProcess.start()
         defer { redis.stop() }
