@@ -58,6 +58,7 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         // @unchecked: created on `loop` and used only there (every use is inside loop.execute).
         var command: RedisConnection!
         var subscriber: RedisSubscriber!
+        var reconnectWatch: Timer?
     }
 
     package init(endpoint: RedisEndpoint, settings: ChannelSettings, clock: any ChannelClock, logger: Logger,
@@ -170,7 +171,25 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
 
     private func noteFailure(_ error: RedisError) {
         logger.warning("redis command failed", metadata: ["error": "\(error)"])
-        available.store(links.command.isConnected, ordering: .relaxed)
+        let connected = links.command.isConnected
+        available.store(connected, ordering: .relaxed)
+        if !connected { watchForReconnect() }
+    }
+
+    /// While Redis is away, looks every 100 ms whether the connection is back, so sends are
+    /// accepted again as soon as it is (a send while away would only fail, or wait).
+    private func watchForReconnect() {
+        guard links.reconnectWatch == nil else { return }
+        let timer = Timer(loop: loop)
+        links.reconnectWatch = timer
+        timer.start(after: 100, repeating: 100) { [self] in
+            // A command gets the connection going again when it is idle after a failure.
+            links.command.send(["PING"]) { _ in }
+            guard links.command.isConnected else { return }
+            available.store(true, ordering: .relaxed)
+            links.reconnectWatch?.close()
+            links.reconnectWatch = nil
+        }
     }
 
     // MARK: Connections
