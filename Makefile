@@ -38,6 +38,7 @@ test: test-deps
 	python3 Tests/websocket-conformance/conformance.py --server .build/debug/Echo --server-arg=--context-takeover \
 		--filter 12 --filter 13 --summary ''
 	ECHO_BIN=.build/debug/Echo CHAT_BIN=.build/debug/Chat TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/interop/run.sh
+	CHANNELNODE_BIN=.build/debug/ChannelNode TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/cluster/run.sh
 
 benchmark: deps
 	Benchmarks/http/run.sh

@@ -1,14 +1,19 @@
-// The HTTP/1.1 client side ChannelLoad needs: keep-alive POSTs with a Content-Length body,
-// and responses framed by Content-Length (or none, for 204). Anything else is an error.
+// The HTTP/1.1 client side ChannelLoad needs: keep-alive POSTs with a Content-Length body (and
+// bodiless GETs, for ChannelNode's /token), and responses framed by Content-Length (or none, for
+// 204). Anything else is an error.
 #if canImport(Glibc)
 import Glibc
 #endif
 
 enum HTTP {
-    static func post(_ target: String, host: String, body: [UInt8]) -> [UInt8] {
-        var request = Array("POST \(target) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: text/plain\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
+    static func post(_ target: String, host: String, body: [UInt8], contentType: String = "text/plain") -> [UInt8] {
+        var request = Array("POST \(target) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
         request.append(contentsOf: body)
         return request
+    }
+
+    static func get(_ target: String, host: String) -> [UInt8] {
+        Array("GET \(target) HTTP/1.1\r\nHost: \(host)\r\n\r\n".utf8)
     }
 
     struct Response {
@@ -76,15 +81,15 @@ final class BlockingHTTP {
         return try readResponse(target)
     }
 
-    /// Bodiless POSTs to every target, pipelined `depth` at a time; the answers in order.
-    func postAll(_ targets: [String], depth: Int = 64) throws -> [(status: Int, body: String)] {
+    /// Bodiless POSTs (or GETs) to every target, pipelined `depth` at a time; the answers in order.
+    func postAll(_ targets: [String], depth: Int = 64, method: String = "POST") throws -> [(status: Int, body: String)] {
         var answers: [(status: Int, body: String)] = []
         answers.reserveCapacity(targets.count)
         var next = 0
         while next < targets.count {
             let batch = targets[next..<min(next + depth, targets.count)]
             var bytes: [UInt8] = []
-            for target in batch { bytes += HTTP.post(target, host: host, body: []) }
+            for target in batch { bytes += method == "GET" ? HTTP.get(target, host: host) : HTTP.post(target, host: host, body: []) }
             try writeAll(fd, bytes)
             for target in batch { answers.append(try readResponse(target)) }
             next += batch.count

@@ -10,21 +10,50 @@
 //       each). Each message is due at a fixed time on the schedule and carries that time;
 //       its latency is from that time to its arrival at its client (no coordinated
 //       omission: a late POST counts its wait). Messages due in the warm-up are not recorded.
+//       [--spin 1] the client spins between messages so that POSTs leave on time (a core of its
+//       own); --spin 0 sleeps in epoll_pwait2 until the next is due or something arrives
+//       (for a machine whose cores the client shares with the servers).
 //   ChannelLoad fanout  --port P --kind K [--subscribers 10000] [--in-flight 4]
 //                       [--warmup 2] [--duration 10] [--server-pid PID]
 //       opens --subscribers clients, subscribes each to one topic (POST /subscribe), then
 //       keeps --in-flight POST /publish requests going and counts the message frames that
 //       arrive at the clients: delivered messages per second over --duration, after
 //       --warmup. The latency from each publish's send to each copy's arrival is recorded too.
+//   ChannelLoad throughput --port P --kind K [--clients 300] [--posters 48] [--size 32]
+//                       [--warmup 2] [--duration 10] [--drain 30] [--post-offset mixed]
+//       opens --clients clients, then keeps every one of --posters keep-alive connections
+//       busy with POST /send (closed loop: the next POST as soon as one is answered), the
+//       target client round-robin, and counts the message frames that arrive at the clients:
+//       delivered messages per second over --duration, after --warmup.
 //   Common: [--host 127.0.0.1] [--sources 127.0.0.2,127.0.0.3] (source addresses the
 //       WebSocket connections are spread over) [--window 64] (handshakes in flight)
+//       [--cpu-pids name:PID,name:PID] (besides --server-pid: each process's CPU in the
+//       window, as cpu_<name>=cores, and their sum as cpus_total)
+//
+// Several servers (a cluster of ChannelNode processes on one Redis, --kind node):
+//   --ports P1,P2,P3   instead of --port: client i connects to port i mod n (through the
+//       real protocol), and the POST connections are spread over the ports in turn;
+//   --post-offset K    (latency, throughput) the message for a client on port k is POSTed
+//       to port (k + K) mod n: 0 the client's own node, 1 the next one; "mixed" (throughput's
+//       default) moves on by one port each round over the clients, so a third of the
+//       messages go to the client's own node of three and the rest to the others.
+//   With --kind node every client also checks its sequence numbers: each "seq" must be the
+//   one after the last it had (one at or below it counts as a duplicate, one beyond it as a
+//   gap of the seqs skipped), starting after its "opened" frame's, and at the end it
+//   must have had exactly the messages the server acknowledged for it (each POST /send's
+//   answer is the seq) or, in fan-out, one per publish: seq_* lines, and a non-zero exit
+//   when any of them is off.
 //
 // Protocols. courier: POST /token?c=ID gives the token; GET /_ah/channel/ws; first frame
 // {"type":"open","token":T,"session":"","seq":0}; the server answers {"type":"opened",...}
 // and then sends {"type":"message","seq":N,"data":"<message>"} (docs/channel-protocol.md).
 // hummingbird: GET /ws?c=ID; the server sends {"type":"opened"} once registered, then each
-// message as a text frame. Either way a message's body is "@" + 19 digits (a
-// CLOCK_MONOTONIC time in ns) + "#" + padding, found by looking for the "@".
+// message as a text frame. node (Examples/ChannelNode): GET /token?client=ID, then as courier;
+// POST /send, /publish and /subscribe with form fields (client, message; topic, message;
+// client, topic); /publish answers 204 before Redis has run it, so in fan-out a publish counts
+// as in flight until all its copies have arrived. In every case a message's body is "@" + 19
+// digits (a CLOCK_MONOTONIC time in ns) + "#" + padding, found by looking for the "@" (in a
+// form field, "@" and "#" are percent-encoded).
 //
 // Output: `key=value` lines on stdout (times in microseconds); errors on stderr with a
 // non-zero exit. One thread, epoll(7).
@@ -36,7 +65,7 @@ import Glibc
 #endif
 
 enum Kind: String {
-    case courier, hummingbird
+    case courier, hummingbird, node
 }
 
 /// A message body: "@" + the time in 19 digits + "#" + padding to `size` bytes.
@@ -91,6 +120,10 @@ struct Poster {
     var received: [UInt8] = []
     var busy = false
     var sentAt: UInt64 = 0
+    /// Which of the servers (--ports) it is connected to.
+    var node = 0
+    /// The client its request is for (a send), or -1.
+    var client = -1
 }
 
 /// Many WebSocket clients and a few HTTP connections on one epoll set.
@@ -99,6 +132,9 @@ final class Bench {
     let host: String
     let port: Int
     let destination: sockaddr_in
+    /// Every server (--ports); `port` and `destination` are the first.
+    let ports: [Int]
+    let destinations: [sockaddr_in]
     let ids: [String]
     let sources: [sockaddr_in]
     let epoll: Int32
@@ -110,7 +146,8 @@ final class Bench {
     var tokens: [String] = []
     var opened = 0
     var posters: [Poster] = []
-    var freePosters: [Int] = []
+    /// Per server, the posters free to take a request, the longest-free first.
+    var freePosters: [[Int]] = []
 
     // Measuring.
     var measureFrom: UInt64 = .max
@@ -131,11 +168,36 @@ final class Bench {
     var postsAnswered = 0
     var publishAnswer: String?
 
-    init(kind: Kind, host: String, port: Int, ids: [String], sources: [sockaddr_in]) throws {
+    // Exactly once, per client (kind node): the last seq seen, the message frames, what went
+    // wrong, and what the server acknowledged (POST /send answers: how many, the highest seq).
+    let checkSeq: Bool
+    /// The seq of each client's "opened" frame: its messages follow it.
+    var baseSeq: [Int] = []
+    var lastSeq: [Int] = []
+    var receivedCount: [Int] = []
+    var seqDuplicates = 0
+    var seqGaps = 0
+    var seqUnparsed = 0
+    var acknowledged: [Int] = []
+    var acknowledgedMax: [Int] = []
+
+    init(kind: Kind, host: String, ports: [Int], ids: [String], sources: [sockaddr_in]) throws {
+        guard !ports.isEmpty else { throw Failure("no server port") }
         self.kind = kind
         self.host = host
-        self.port = port
-        destination = try ipv4Address(host, port: port)
+        self.ports = ports
+        destinations = try ports.map { try ipv4Address(host, port: $0) }
+        port = ports[0]
+        destination = destinations[0]
+        freePosters = Array(repeating: [], count: ports.count)
+        checkSeq = kind == .node
+        if checkSeq {
+            lastSeq = Array(repeating: 0, count: ids.count)
+            baseSeq = lastSeq
+            receivedCount = lastSeq
+            acknowledged = lastSeq
+            acknowledgedMax = lastSeq
+        }
         self.ids = ids
         self.sources = sources
         epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -160,23 +222,77 @@ final class Bench {
 
     // MARK: Setup
 
-    /// Courier: a token for every client, over one keep-alive connection.
+    /// Courier: a token for every client, over one keep-alive connection (ChannelNode: GET
+    /// /token?client=ID from the first server; the nodes share the secret).
     func fetchTokens() throws {
-        guard kind == .courier else { return }
+        guard kind != .hummingbird else { return }
         let http = try BlockingHTTP(to: destination, host: host)
-        let answers = try http.postAll(ids.map { "/token?c=\($0)" })
+        let node = kind == .node
+        let answers = node ? try http.postAll(ids.map { "/token?client=\($0)" }, method: "GET")
+                           : try http.postAll(ids.map { "/token?c=\($0)" })
         for (id, answer) in zip(ids, answers) {
-            guard answer.status == 200, !answer.body.isEmpty else { throw Failure("POST /token?c=\(id): \(answer.status) \(answer.body)") }
+            guard answer.status == 200, !answer.body.isEmpty else {
+                throw Failure("\(node ? "GET /token?client" : "POST /token?c")=\(id): \(answer.status) \(answer.body)")
+            }
         }
         tokens = answers.map(\.body)
     }
 
     func subscribeAll(topic: String) throws {
         let http = try BlockingHTTP(to: destination, host: host)
-        let answers = try http.postAll(ids.map { "/subscribe?c=\($0)&t=\(topic)" })
-        for (id, answer) in zip(ids, answers) where !(200..<300).contains(answer.status) {
-            throw Failure("POST /subscribe?c=\(id): \(answer.status) \(answer.body)")
+        let targets = kind == .node ? ids.map { "/subscribe?client=\($0)&topic=\(topic)" } : ids.map { "/subscribe?c=\($0)&t=\(topic)" }
+        let answers = try http.postAll(targets)
+        for (target, answer) in zip(targets, answers) where !(200..<300).contains(answer.status) {
+            throw Failure("POST \(target): \(answer.status) \(answer.body)")
         }
+    }
+
+    /// Which server client `i` is connected to.
+    @inline(__always)
+    func node(ofClient i: Int) -> Int { i % ports.count }
+
+    /// A message body as a form field value: "@" and "#" percent-encoded (the rest of a
+    /// `messageBody` is digits and letters).
+    static func formValue(_ body: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(body.count + 4)
+        for byte in body {
+            switch byte {
+            case 0x40: out += [0x25, 0x34, 0x30]
+            case 0x23: out += [0x25, 0x32, 0x33]
+            default: out.append(byte)
+            }
+        }
+        return out
+    }
+
+    /// POST a message to client `i` through server `node`: the request as the server kind
+    /// takes it.
+    @discardableResult
+    func send(to i: Int, body: [UInt8], node: Int) throws -> UInt64 {
+        if kind == .node {
+            let form = Array("client=\(ids[i])&message=".utf8) + Bench.formValue(body)
+            return try post("/send", body: form, node: node, client: i, contentType: "application/x-www-form-urlencoded")
+        }
+        return try post("/send?c=\(ids[i])", body: body, node: node, client: i)
+    }
+
+    /// POST a publish to `topic` through server `node`.
+    func publish(topic: String, body: [UInt8], node: Int) throws {
+        if kind == .node {
+            let form = Array("topic=\(topic)&message=".utf8) + Bench.formValue(body)
+            try post("/publish", body: form, node: node, contentType: "application/x-www-form-urlencoded")
+        } else {
+            try post("/publish?t=\(topic)", body: body, node: node)
+        }
+    }
+
+    /// The first server from `start` on (in turn) with a free poster.
+    func freeNode(from start: Int) -> Int? {
+        for k in 0..<ports.count where !freePosters[(start + k) % ports.count].isEmpty {
+            return (start + k) % ports.count
+        }
+        return nil
     }
 
     /// Opens every client's channel: at most `window` handshakes in flight; done when each
@@ -189,12 +305,12 @@ final class Bench {
                 let i = clients.count
                 let fd: Int32
                 do {
-                    fd = try connectTCP(to: destination, from: sources.isEmpty ? nil : sources[i % sources.count])
+                    fd = try connectTCP(to: destinations[node(ofClient: i)], from: sources.isEmpty ? nil : sources[i % sources.count])
                 } catch {
                     throw Failure("client \(i + 1): \(error)")
                 }
-                let path = kind == .courier ? "/_ah/channel/ws" : "/ws?c=\(ids[i])"
-                try writeAll(fd, Handshake.request(host: host, port: port, path: path))
+                let path = kind == .hummingbird ? "/ws?c=\(ids[i])" : "/_ah/channel/ws"
+                try writeAll(fd, Handshake.request(host: host, port: ports[node(ofClient: i)], path: path))
                 setNonBlocking(fd)
                 let mask = (UInt8(truncatingIfNeeded: i &* 31 &+ 7), UInt8(truncatingIfNeeded: i &* 17 &+ 3),
                             UInt8(0x5A), UInt8(truncatingIfNeeded: i))
@@ -208,36 +324,48 @@ final class Bench {
         }
     }
 
-    /// Keep-alive HTTP connections for the POSTs of the run.
+    /// Keep-alive HTTP connections for the POSTs of the run, spread over the servers in turn.
     func openPosters(_ count: Int) throws {
         for j in 0..<count {
-            let fd = try connectTCP(to: destination, from: nil)
+            let node = j % ports.count
+            let fd = try connectTCP(to: destinations[node], from: nil)
             setNonBlocking(fd)
-            posters.append(Poster(fd: fd))
-            freePosters.append(j)
+            posters.append(Poster(fd: fd, node: node))
+            freePosters[node].append(j)
             try watch(fd, tag: ids.count + j)
         }
     }
 
     /// Returns when the request began to be written.
     @discardableResult
-    func post(_ target: String, body: [UInt8]) throws -> UInt64 {
+    func post(_ target: String, body: [UInt8], node: Int = 0, client: Int = -1, contentType: String = "text/plain") throws -> UInt64 {
         // The longest-free connection first, so every one carries requests: one left unused
         // would get Courier's 408 after its 10 s header timeout (a new connection that sends
         // nothing), a response this client did not ask for.
-        guard !freePosters.isEmpty else { throw Failure("no free HTTP connection") }
-        let j = freePosters.removeFirst()
+        guard !freePosters[node].isEmpty else { throw Failure("no free HTTP connection") }
+        let j = freePosters[node].removeFirst()
         posters[j].busy = true
+        posters[j].client = client
         let start = nowNanoseconds()
         posters[j].sentAt = start
-        try writeAll(posters[j].fd, HTTP.post(target, host: host, body: body))
+        try writeAll(posters[j].fd, HTTP.post(target, host: host, body: body, contentType: contentType))
         return start
     }
 
     // MARK: Events
 
     func poll(timeoutMilliseconds: Int32) throws {
-        let ready = epoll_wait(epoll, &events, Int32(events.count), timeoutMilliseconds)
+        try handle(epoll_wait(epoll, &events, Int32(events.count), timeoutMilliseconds))
+    }
+
+    /// `poll` with a timeout to the nanosecond (epoll_pwait2), for a client that sleeps
+    /// between messages instead of spinning.
+    func poll(timeoutNanoseconds: UInt64) throws {
+        var timeout = timespec(tv_sec: Int(timeoutNanoseconds / 1_000_000_000), tv_nsec: Int(timeoutNanoseconds % 1_000_000_000))
+        try handle(epoll_pwait2(epoll, &events, Int32(events.count), &timeout, nil))
+    }
+
+    private func handle(_ ready: Int32) throws {
         if ready < 0 {
             if errno == EINTR { return }
             throw Failure.errno("epoll_wait")
@@ -281,7 +409,7 @@ final class Bench {
                 }
                 try Handshake.check(head: Array(UnsafeBufferPointer(start: readBuffer, count: end)))
                 clients[i].state = 1
-                if kind == .courier {
+                if kind != .hummingbird {
                     let open = "{\"type\":\"open\",\"token\":\"\(tokens[i])\",\"session\":\"\",\"seq\":0}"
                     try writeAll(clients[i].fd, Frame.masked(opcode: 1, payload: Array(open.utf8), mask: clients[i].mask))
                 }
@@ -305,6 +433,7 @@ final class Bench {
         switch opcode {
         case 1:
             if clients[i].state == 2, let sent = messageTime(payload, count) {
+                if checkSeq { checkSequence(i, payload, count) }
                 delivered += 1
                 lastDelivery = now
                 if now >= measureFrom && now < measureEnd { deliveredInWindow += 1 }
@@ -314,6 +443,7 @@ final class Bench {
                 }
             } else if clients[i].state == 1 && startsWith(payload, count, "{\"type\":\"opened\"") {
                 clients[i].state = 2
+                if checkSeq { baseSeq[i] = openedSeq(payload, count); lastSeq[i] = baseSeq[i] }
                 opened += 1
             } else {
                 let text = String(decoding: UnsafeBufferPointer(start: payload, count: min(count, 200)), as: UTF8.self)
@@ -331,6 +461,81 @@ final class Bench {
         default:
             throw Failure("unexpected opcode \(opcode) on client \(i + 1)")
         }
+    }
+
+    /// N of `{"type":"opened","session":S,"seq":N}`.
+    private func openedSeq(_ payload: UnsafeMutablePointer<UInt8>, _ count: Int) -> Int {
+        let key = Array("\"seq\":".utf8)
+        var k = 0
+        while k + key.count <= count {
+            if (0..<key.count).allSatisfy({ payload[k + $0] == key[$0] }) {
+                var seq = 0
+                var d = k + key.count
+                while d < count, payload[d] >= 0x30, payload[d] <= 0x39 {
+                    seq = seq * 10 + Int(payload[d] - 0x30)
+                    d += 1
+                }
+                return seq
+            }
+            k += 1
+        }
+        seqUnparsed += 1
+        return 0
+    }
+
+    /// `{"type":"message","seq":N,...}`: N must follow the client's last seq.
+    private func checkSequence(_ i: Int, _ payload: UnsafeMutablePointer<UInt8>, _ count: Int) {
+        let prefix: StaticString = "{\"type\":\"message\",\"seq\":"
+        var k = prefix.utf8CodeUnitCount
+        guard startsWith(payload, count, prefix), k < count else { seqUnparsed += 1; return }
+        var seq = 0
+        while k < count, payload[k] >= 0x30, payload[k] <= 0x39 {
+            seq = seq * 10 + Int(payload[k] - 0x30)
+            k += 1
+        }
+        receivedCount[i] += 1
+        if seq <= lastSeq[i] {
+            seqDuplicates += 1
+            return
+        }
+        if seq > lastSeq[i] + 1 { seqGaps += seq - lastSeq[i] - 1 }
+        lastSeq[i] = seq
+    }
+
+    /// The exactly-once check at the end of a run: `expected(i)` is how many messages client i
+    /// must have had, the seqs after its "opened" frame's. Emits seq_* lines; returns a
+    /// description of what was off, or nil.
+    func reportSequences(expected: (Int) -> Int) -> String? {
+        guard checkSeq else { return nil }
+        var incomplete = 0, beyond = 0, expectedTotal = 0, receivedTotal = 0, unacknowledgedOrder = 0
+        var example = ""
+        for i in 0..<ids.count {
+            let want = expected(i)
+            expectedTotal += want
+            receivedTotal += receivedCount[i]
+            let base = baseSeq[i]
+            if lastSeq[i] > base + want { beyond += 1 }
+            if receivedCount[i] != want || lastSeq[i] != base + want {
+                incomplete += 1
+                if example.isEmpty {
+                    example = "\(ids[i]): expected seq \(base + 1)...\(base + want), had \(receivedCount[i]) messages, the last seq \(lastSeq[i])"
+                }
+            }
+            if acknowledged[i] > 0 && acknowledgedMax[i] != base + acknowledged[i] { unacknowledgedOrder += 1 }
+        }
+        emit("seq_clients", ids.count)
+        emit("seq_expected", expectedTotal)
+        emit("seq_received", receivedTotal)
+        emit("seq_duplicates", seqDuplicates)
+        emit("seq_gaps", seqGaps)
+        emit("seq_unparsed", seqUnparsed)
+        emit("seq_incomplete_clients", incomplete)
+        emit("seq_beyond_acknowledged_clients", beyond)
+        emit("seq_acknowledged_not_dense_clients", unacknowledgedOrder)
+        guard incomplete + seqDuplicates + seqGaps + seqUnparsed + beyond + unacknowledgedOrder > 0 else { return nil }
+        return "sequence check: \(seqDuplicates) duplicates, \(seqGaps) seqs skipped, \(incomplete) clients incomplete, "
+            + "\(beyond) beyond what was acknowledged, \(unacknowledgedOrder) whose acknowledged seqs do not follow the opened seq densely"
+            + (example.isEmpty ? "" : " (e.g. \(example))")
     }
 
     private func readPoster(_ j: Int) throws {
@@ -351,6 +556,16 @@ final class Bench {
                 if !(200..<300).contains(response.status) {
                     postErrors += 1
                     lastPostError = String(decoding: posters[j].received[0..<response.end], as: UTF8.self)
+                } else if checkSeq && posters[j].client >= 0 {
+                    // POST /send answers the message's seq.
+                    var seq = 0
+                    for k in response.bodyStart..<response.end {
+                        let d = posters[j].received[k] &- 0x30
+                        guard d < 10 else { break }
+                        seq = seq * 10 + Int(d)
+                    }
+                    acknowledged[posters[j].client] += 1
+                    acknowledgedMax[posters[j].client] = max(acknowledgedMax[posters[j].client], seq)
                 } else if publishAnswer == nil, response.end > response.bodyStart {
                     publishAnswer = String(decoding: posters[j].received[response.bodyStart..<response.end], as: UTF8.self)
                 }
@@ -359,7 +574,8 @@ final class Bench {
                     postHistogram.record(nowNanoseconds() &- posters[j].sentAt)
                 }
                 posters[j].busy = false
-                freePosters.append(j)
+                posters[j].client = -1
+                freePosters[posters[j].node].append(j)
                 postsAnswered += 1
             }
             if n < readCapacity { return }
@@ -374,11 +590,41 @@ struct CPUMeter {
     var ownAtStart = 0.0
     var serverTicksAtStart: UInt64 = 0
     var startedAt: UInt64 = 0
+    /// --cpu-pids: more processes, by name.
+    var others: [(name: String, pid: Int32)] = []
+    var othersAtStart: [UInt64] = []
+    var othersAtEnd: [(String, Double)]?
+    var machineAtStart: UInt64 = 0
+
+    init(serverPID: Int32?, others: [(name: String, pid: Int32)] = []) {
+        self.serverPID = serverPID
+        self.others = others
+    }
 
     mutating func start() {
         startedAt = nowNanoseconds()
         ownAtStart = ownCPUSeconds()
         if let serverPID { serverTicksAtStart = cpuTicks(pid: serverPID) ?? 0 }
+        othersAtStart = others.map { cpuTicks(pid: $0.pid) ?? 0 }
+        machineAtStart = machineBusyTicks() ?? 0
+    }
+
+    /// Each of --cpu-pids' processes in cores since `start`.
+    func readOthers() -> [(String, Double)] {
+        let seconds = Double(nowNanoseconds() - startedAt) / 1e9
+        let tick = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return zip(others, othersAtStart).map { other, start in
+            (other.name, Double((cpuTicks(pid: other.pid) ?? start) &- start) / tick / seconds)
+        } + [("machine", Double((machineBusyTicks() ?? machineAtStart) &- machineAtStart) / tick / seconds)]
+    }
+
+    /// Emits cpu_<name> for each of --cpu-pids and their sum, cpus_total; and cpu_machine, every
+    /// core's busy time (/proc/stat: all but idle and iowait), whoever spent it.
+    func emitOthers() {
+        guard !others.isEmpty else { return }
+        let readings = othersAtEnd ?? readOthers()
+        for (name, cores) in readings { emit("cpu_\(name)", fixed(cores, 2)) }
+        emit("cpus_total", fixed(readings.filter { $0.0 != "machine" }.reduce(0) { $0 + $1.1 }, 2))
     }
 
     /// (client cores, server cores) since `start`.
@@ -398,11 +644,26 @@ struct CPUMeter {
             started = true
             start()
         }
-        if started && atEnd == nil && now >= end { atEnd = read() }
+        if started && atEnd == nil && now >= end {
+            atEnd = read()
+            if !others.isEmpty { othersAtEnd = readOthers() }
+        }
     }
 
     /// The reading taken at the window's end (or now, for a run cut short).
     var reading: (Double, Double?) { atEnd ?? read() }
+}
+
+/// The busy clock ticks of all cores together, from the first line of /proc/stat.
+func machineBusyTicks() -> UInt64? {
+    guard let file = fopen("/proc/stat", "r") else { return nil }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 512)
+    guard fgets(&line, Int32(line.count), file) != nil else { return nil }
+    let fields = cString(line).split(separator: " ").dropFirst().compactMap { UInt64(String($0.filter(\.isNumber))) }
+    guard fields.count >= 8 else { return nil }
+    // user nice system idle iowait irq softirq steal
+    return fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]
 }
 
 func micros(_ nanoseconds: UInt64) -> String { fixed(Double(nanoseconds) / 1000, 1) }
@@ -417,10 +678,40 @@ func emitPercentiles(_ histogram: Histogram<UInt64>, prefix: String = "") {
 }
 
 func makeBench(_ options: Options, ids: [String]) throws -> Bench {
-    guard let kind = Kind(rawValue: options.string("kind", "")) else { throw Failure("--kind courier|hummingbird") }
+    guard let kind = Kind(rawValue: options.string("kind", "")) else { throw Failure("--kind courier|hummingbird|node") }
     let sources = try options.string("sources", "").split(separator: ",").map { try ipv4Address(String($0), port: 0) }
-    return try Bench(kind: kind, host: options.string("host", "127.0.0.1"), port: try options.int("port", 8080),
-                     ids: ids, sources: sources)
+    var ports = [try options.int("port", 8080)]
+    if let list = options.values["ports"] {
+        ports = try list.split(separator: ",").map {
+            guard let port = Int($0) else { throw Failure("--ports expects port numbers separated by commas, got \(list)") }
+            return port
+        }
+    }
+    return try Bench(kind: kind, host: options.string("host", "127.0.0.1"), ports: ports, ids: ids, sources: sources)
+}
+
+/// --server-pid and --cpu-pids name:PID,...
+func makeCPUMeter(_ options: Options) throws -> CPUMeter {
+    let others = try options.string("cpu-pids", "").split(separator: ",").map { item -> (name: String, pid: Int32) in
+        let parts = item.split(separator: ":")
+        guard parts.count == 2, let pid = Int32(parts[1]) else { throw Failure("--cpu-pids expects name:PID,..., got \(item)") }
+        return (String(parts[0]), pid)
+    }
+    return CPUMeter(serverPID: Int32(options.string("server-pid", "")), others: others)
+}
+
+/// --post-offset: the server a message to client `i` is POSTed to, the `round`th time round
+/// the clients. nil offset: "mixed".
+func postNode(_ bench: Bench, client i: Int, round: Int, offset: Int?) -> Int {
+    let n = bench.ports.count
+    return (bench.node(ofClient: i) + (offset ?? round)) % n
+}
+
+func postOffset(_ options: Options, _ fallback: String) throws -> Int? {
+    let text = options.string("post-offset", fallback)
+    if text == "mixed" { return nil }
+    guard let k = Int(text), k >= 0 else { throw Failure("--post-offset expects a whole number or mixed, got \(text)") }
+    return k
 }
 
 // MARK: - probe
@@ -430,7 +721,9 @@ func probe(_ options: Options) throws {
     try bench.fetchTokens()
     try bench.openAll(window: 1, timeout: 2)
     let http = try BlockingHTTP(to: bench.destination, host: bench.host)
-    let (status, body) = try http.post("/send?c=probe", body: messageBody(time: nowNanoseconds(), size: 32))
+    let (status, body) = bench.kind == .node
+        ? try http.post("/send?client=probe&message=" + String(decoding: Bench.formValue(messageBody(time: nowNanoseconds(), size: 32)), as: UTF8.self))
+        : try http.post("/send?c=probe", body: messageBody(time: nowNanoseconds(), size: 32))
     guard (200..<300).contains(status) else { throw Failure("POST /send: \(status) \(body)") }
     let deadline = nowNanoseconds() + 2_000_000_000
     while bench.delivered == 0 {
@@ -450,9 +743,11 @@ func latency(_ options: Options) throws {
     let duration = try options.double("duration", 10)
     let posterCount = try options.int("posters", 16)
     let drain = try options.double("drain", 10)
+    let spin = try options.int("spin", 1) != 0
     guard count >= 1, rate > 0, size >= 21, size <= 16_000, posterCount >= 1 else { throw Failure("bad --clients, --rate, --size or --posters") }
     let bench = try makeBench(options, ids: (0..<count).map { "c\($0)" })
-    var cpu = CPUMeter(serverPID: Int32(options.string("server-pid", "")))
+    let offset = try postOffset(options, "0")
+    var cpu = try makeCPUMeter(options)
 
     let setupStart = nowNanoseconds()
     try bench.fetchTokens()
@@ -482,9 +777,11 @@ func latency(_ options: Options) throws {
         if now < bench.measureEnd {
             while due(scheduled) <= now { scheduled += 1 }
         }
-        while sent < scheduled, !bench.freePosters.isEmpty {
+        while sent < scheduled {
+            let node = postNode(bench, client: sent % count, round: sent / count, offset: offset)
+            if bench.freePosters[node].isEmpty { break }
             let intended = due(sent)
-            let start = try bench.post("/send?c=\(bench.ids[sent % count])", body: messageBody(time: intended, size: size))
+            let start = try bench.send(to: sent % count, body: messageBody(time: intended, size: size), node: node)
             if intended >= bench.measureFrom && intended < bench.measureEnd {
                 bench.writeStarted[intended] = start
                 sentInWindow += 1
@@ -499,8 +796,19 @@ func latency(_ options: Options) throws {
         if sent > bench.delivered && now > bench.lastDelivery + 5_000_000_000 && now > start + 5_000_000_000 {
             throw Failure("no message arrived for 5 s (\(bench.delivered) of \(sent) delivered)")
         }
-        // Spin, so POSTs leave on time.
-        try bench.poll(timeoutMilliseconds: 0)
+        if spin {
+            // Spin, so POSTs leave on time.
+            try bench.poll(timeoutMilliseconds: 0)
+        } else {
+            // Sleep until the next message is due (at most 1 ms), or something arrives.
+            let now = nowNanoseconds()
+            var wait: UInt64 = 1_000_000
+            if now < bench.measureEnd {
+                let next = due(scheduled)
+                wait = next > now ? min(next - now, wait) : 0
+            }
+            try bench.poll(timeoutNanoseconds: wait)
+        }
     }
     let (clientCPU, serverCPU) = cpu.reading
     // Messages of the window that never arrived count with a latency they certainly
@@ -530,10 +838,13 @@ func latency(_ options: Options) throws {
     emit("post_errors", bench.postErrors)
     emit("client_cpu", fixed(clientCPU, 2))
     if let serverCPU { emit("server_cpu", fixed(serverCPU, 2)) }
+    cpu.emitOthers()
+    let sequences = bench.reportSequences { bench.acknowledged[$0] }
     if bench.postErrors > 0 { throw Failure("\(bench.postErrors) POSTs failed; the last answer: \(bench.lastPostError)") }
     if bench.delivered != sent {
         printError("ChannelLoad latency: \(sent - bench.delivered) of \(sent) messages had not arrived \(drain) s after the run")
     }
+    if let sequences { throw Failure(sequences) }
 }
 
 // MARK: - fan-out
@@ -547,12 +858,15 @@ func fanout(_ options: Options) throws {
     let topic = options.string("topic", "bench")
     guard count >= 1, inFlight >= 1, size >= 21, size <= 16_000 else { throw Failure("bad --subscribers, --in-flight or --size") }
     let bench = try makeBench(options, ids: (0..<count).map { "s\($0)" })
-    var cpu = CPUMeter(serverPID: Int32(options.string("server-pid", "")))
+    var cpu = try makeCPUMeter(options)
 
     let setupStart = nowNanoseconds()
     try bench.fetchTokens()
     try bench.openAll(window: try options.int("window", 64), timeout: 180)
     try bench.subscribeAll(topic: topic)
+    // ChannelNode answers /subscribe before Redis has run its SADD (on the node's own Redis
+    // connection); a publish through another node must not overtake it.
+    if bench.kind == .node { sleepSeconds(0.5) }
     try bench.openPosters(inFlight)
     let setupSeconds = Double(nowNanoseconds() - setupStart) / 1e9
 
@@ -566,8 +880,11 @@ func fanout(_ options: Options) throws {
         let now = nowNanoseconds()
         cpu.observe(now: now, from: bench.measureFrom, end: bench.measureEnd)
         if now < bench.measureEnd {
-            while !bench.freePosters.isEmpty {
-                try bench.post("/publish?t=\(topic)", body: messageBody(time: nowNanoseconds(), size: size))
+            // ChannelNode's /publish is answered before Redis ran it: there, a publish is in
+            // flight until all its copies have arrived.
+            while let node = bench.freeNode(from: published),
+                  bench.kind != .node || published - bench.delivered / count < inFlight {
+                try bench.publish(topic: topic, body: messageBody(time: nowNanoseconds(), size: size), node: node)
                 published += 1
                 if now >= bench.measureFrom { publishedInWindow += 1 }
             }
@@ -603,18 +920,104 @@ func fanout(_ options: Options) throws {
     emit("post_errors", bench.postErrors)
     emit("client_cpu", fixed(clientCPU, 2))
     if let serverCPU { emit("server_cpu", fixed(serverCPU, 2)) }
+    cpu.emitOthers()
+    let sequences = bench.reportSequences { _ in published }
     if bench.postErrors > 0 { throw Failure("\(bench.postErrors) POSTs failed; the last answer: \(bench.lastPostError)") }
-    if bench.publishAnswer != String(count) { throw Failure("the server reached \(bench.publishAnswer ?? "?") subscribers, not \(count)") }
+    if let sequences { throw Failure(sequences) }
+    if bench.kind != .node && bench.publishAnswer != String(count) { throw Failure("the server reached \(bench.publishAnswer ?? "?") subscribers, not \(count)") }
     if bench.delivered != published * count {
         throw Failure("\(published * count - bench.delivered) of \(published * count) copies never arrived")
     }
+}
+
+// MARK: - throughput
+
+func throughput(_ options: Options) throws {
+    let count = try options.int("clients", 300)
+    let posterCount = try options.int("posters", 48)
+    let size = try options.int("size", 32)
+    let warmup = try options.double("warmup", 2)
+    let duration = try options.double("duration", 10)
+    let drain = try options.double("drain", 30)
+    guard count >= 1, posterCount >= 1, size >= 21, size <= 16_000 else { throw Failure("bad --clients, --posters or --size") }
+    let bench = try makeBench(options, ids: (0..<count).map { "c\($0)" })
+    let offset = try postOffset(options, "mixed")
+    var cpu = try makeCPUMeter(options)
+
+    let setupStart = nowNanoseconds()
+    try bench.fetchTokens()
+    try bench.openAll(window: try options.int("window", 64), timeout: 120)
+    try bench.openPosters(posterCount)
+    let setupSeconds = Double(nowNanoseconds() - setupStart) / 1e9
+
+    let start = nowNanoseconds()
+    bench.measureFrom = start + UInt64(warmup * 1e9)
+    bench.measureEnd = bench.measureFrom + UInt64(duration * 1e9)
+    bench.lastDelivery = start
+    var sent = 0
+    var sentInWindow = 0
+    var answeredAtWindowStart = -1
+    var answeredAtWindowEnd = -1
+    while true {
+        let now = nowNanoseconds()
+        cpu.observe(now: now, from: bench.measureFrom, end: bench.measureEnd)
+        if answeredAtWindowStart < 0 && now >= bench.measureFrom { answeredAtWindowStart = bench.postsAnswered }
+        if answeredAtWindowEnd < 0 && now >= bench.measureEnd { answeredAtWindowEnd = bench.postsAnswered }
+        if now < bench.measureEnd {
+            // Closed loop: a POST on every free connection, in the order of the clients.
+            while true {
+                let node = postNode(bench, client: sent % count, round: sent / count, offset: offset)
+                if bench.freePosters[node].isEmpty { break }
+                try bench.send(to: sent % count, body: messageBody(time: nowNanoseconds(), size: size), node: node)
+                sent += 1
+                if now >= bench.measureFrom { sentInWindow += 1 }
+            }
+        } else {
+            if bench.delivered >= sent && bench.postsAnswered >= sent { break }
+            if now > bench.measureEnd + UInt64(drain * 1e9) { break }
+        }
+        if now > bench.lastDelivery + 5_000_000_000 && now > start + 5_000_000_000 {
+            throw Failure("no message arrived for 5 s (\(bench.delivered) of \(sent) delivered)")
+        }
+        try bench.poll(timeoutMilliseconds: 10)
+    }
+    let (clientCPU, serverCPU) = cpu.reading
+    let drainSeconds = Double(nowNanoseconds() - bench.measureEnd) / 1e9
+
+    emit("mode", "throughput")
+    emit("kind", bench.kind.rawValue)
+    emit("clients", count)
+    emit("servers", bench.ports.count)
+    emit("posters", posterCount)
+    emit("size", size)
+    emit("setup_seconds", fixed(setupSeconds, 2))
+    emit("sent", sent)
+    emit("send_rate", fixed(Double(sentInWindow) / duration, 0))
+    emit("answered_rate", fixed(Double(max(0, answeredAtWindowEnd - answeredAtWindowStart)) / duration, 0))
+    emit("delivered", bench.delivered)
+    emit("lost", sent - bench.delivered)
+    emit("delivered_in_window", bench.deliveredInWindow)
+    emit("rate", fixed(Double(bench.deliveredInWindow) / duration, 0))
+    emit("drain_seconds", fixed(drainSeconds, 2))
+    emitPercentiles(bench.histogram, prefix: "e2e_")
+    emitPercentiles(bench.postHistogram, prefix: "post_")
+    emit("post_errors", bench.postErrors)
+    emit("client_cpu", fixed(clientCPU, 2))
+    if let serverCPU { emit("server_cpu", fixed(serverCPU, 2)) }
+    cpu.emitOthers()
+    let sequences = bench.reportSequences { bench.acknowledged[$0] }
+    if bench.postErrors > 0 { throw Failure("\(bench.postErrors) POSTs failed; the last answer: \(bench.lastPostError)") }
+    if bench.delivered != sent {
+        throw Failure("\(sent - bench.delivered) of \(sent) messages had not arrived \(drain) s after the run")
+    }
+    if let sequences { throw Failure(sequences) }
 }
 
 // MARK: - main
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else {
-    printError("usage: ChannelLoad probe|latency|fanout --port P --kind courier|hummingbird [options] (see the comment atop main.swift)")
+    printError("usage: ChannelLoad probe|latency|fanout|throughput --port P --kind courier|hummingbird|node [options] (see the comment atop main.swift)")
     exit(2)
 }
 do {
@@ -623,6 +1026,7 @@ do {
     case "probe": try probe(options)
     case "latency": try latency(options)
     case "fanout": try fanout(options)
+    case "throughput": try throughput(options)
     default: throw Failure("unknown mode \(arguments[1])")
     }
 } catch {
