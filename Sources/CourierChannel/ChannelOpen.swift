@@ -20,6 +20,13 @@ extension ChannelService {
         } catch {
             return completion(.refused(.invalidToken))
         }
+        open(connection, verified: verified, resume: resume, completion: completion)
+    }
+
+    /// The same for a transport that has verified the token already (the long-poll endpoint,
+    /// which needs the client ID to find the run a poll continues).
+    func open(_ connection: any ChannelConnection, verified: (clientID: String, expiry: Double), resume: ChannelResume,
+              completion: @escaping (ChannelOpenOutcome) -> Void) {
         engine.attach(connection, clientID: verified.clientID, tokenExpiry: verified.expiry, resume: resume) { [self] result in
             switch result {
             case .failure(.replaced): completion(.refused(.replaced))

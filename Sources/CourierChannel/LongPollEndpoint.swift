@@ -10,9 +10,9 @@ enum LongPollEndpoint {
             return reply(&response, .badRequest)
         }
         let token = request.formValue("token")
-        let clientID: String
+        let verified: (clientID: String, expiry: Double)
         do {
-            clientID = try service.signer.verify(token).clientID
+            verified = try service.signer.verify(token)
         } catch .expired {
             return reply(&response, .tokenTimedOut)
         } catch {
@@ -22,6 +22,7 @@ enum LongPollEndpoint {
         service.releasePollsOnDrain(of: loop)
         let connection: LongPollConnection
         var seen = claimed
+        let clientID = verified.clientID
         if let existing = service.longPolls.connection(of: clientID, cid: cid) {
             connection = existing
         } else {
@@ -29,7 +30,7 @@ enum LongPollEndpoint {
             let created = LongPollConnection(loop: loop, connectionID: cid, clientID: clientID, service: service)
             let resume = ChannelResume(sessionID: request["session"], lastSeq: claimed)
             let outcome = await withCheckedContinuation { continuation in
-                service.open(created, token: token, resume: resume) { continuation.resume(returning: $0) }
+                service.open(created, verified: verified, resume: resume) { continuation.resume(returning: $0) }
             }
             guard case .opened(_, let attachment) = outcome else {
                 if case .refused(let failure) = outcome { reply(&response, failure) }

@@ -37,7 +37,7 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
     /// One connected client on this node: its epoch (session ID) and the messages from where
     /// its connection joined.
     private final class Client: @unchecked Sendable {
-        // @unchecked: touched only under the engine's `state` lock.
+        // @unchecked: touched only under the engine's `state` lock (Mutex needs its contents Sendable).
         let epoch: String
         let session: ChannelSession
         var connection: any ChannelConnection

@@ -71,36 +71,11 @@ struct RoomEventSeen: Decodable, Equatable {
     var text: String?
 }
 
-/// A page's channel.
-final class RoomChannel: Sendable {
-    let client: WebSocketTestClient
+/// A chat page's channel: the room's events.
+typealias RoomChannel = PageChannel
 
-    init(port: Int, token: String) async throws {
-        client = try WebSocketTestClient(port: port, path: "/_ah/channel/ws")
-        _ = client.sendText("{\"type\":\"open\",\"token\":\"\(token)\",\"session\":\"\",\"seq\":0}")
-        let opened = try await nextFrame()
-        guard opened["type"] as? String == "opened" else { throw HarnessFailure("channel did not open: \(opened)") }
-    }
-
-    private func nextFrame() async throws -> [String: Any] {
-        while true {
-            let frame = try await client.readFrame()
-            if frame.close != nil { throw HarnessFailure("the channel closed") }
-            guard frame.opcode == WebSocketOpcode.text.rawValue else { continue }
-            guard let object = try JSONSerialization.jsonObject(with: Data(frame.payload)) as? [String: Any] else {
-                throw HarnessFailure("not a JSON object: \(frame.text)")
-            }
-            return object
-        }
-    }
-
-    func nextEvent() async throws -> RoomEventSeen {
-        let frame = try await nextFrame()
-        guard frame["type"] as? String == "message", let data = frame["data"] as? String else {
-            throw HarnessFailure("expected a message, got \(frame)")
-        }
-        return try JSONDecoder().decode(RoomEventSeen.self, from: Data(data.utf8))
-    }
+extension PageChannel {
+    func nextEvent() async throws -> RoomEventSeen { try await nextMessage(as: RoomEventSeen.self) }
 
     /// The next chat line, past joins and leaves.
     func nextMessage() async throws -> RoomEventSeen {
@@ -109,6 +84,4 @@ final class RoomChannel: Sendable {
             if event.kind == "message" { return event }
         }
     }
-
-    func close() { client.sendClose(code: 1000) }
 }

@@ -120,44 +120,12 @@ final class Player: @unchecked Sendable {
     }
 }
 
-/// A page's channel: the states it receives.
-final class GameChannel: Sendable {
-    let client: WebSocketTestClient
+/// A Tic Tac Toe page's channel: the states it receives.
+typealias GameChannel = PageChannel
 
-    init(port: Int, token: String) async throws {
-        client = try WebSocketTestClient(port: port, path: "/_ah/channel/ws")
-        _ = client.sendText("{\"type\":\"open\",\"token\":\"\(token)\",\"session\":\"\",\"seq\":0}")
-        let opened = try await nextFrame()
-        guard opened["type"] as? String == "opened" else { throw HarnessFailure("channel did not open: \(opened)") }
-    }
-
-    private func nextFrame() async throws -> [String: Any] {
-        while true {
-            let frame = try await client.readFrame()
-            if frame.close != nil { throw HarnessFailure("the channel closed") }
-            guard frame.opcode == WebSocketOpcode.text.rawValue else { continue }
-            guard let object = try JSONSerialization.jsonObject(with: Data(frame.payload)) as? [String: Any] else {
-                throw HarnessFailure("not a JSON object: \(frame.text)")
-            }
-            return object
-        }
-    }
-
+extension PageChannel {
     /// The next game state pushed to this page.
-    func nextState() async throws -> GameState {
-        let frame = try await nextFrame()
-        guard frame["type"] as? String == "message", let data = frame["data"] as? String else {
-            throw HarnessFailure("expected a message, got \(frame)")
-        }
-        return try JSONDecoder().decode(GameState.self, from: Data(data.utf8))
-    }
-
-    /// True when nothing arrives for `milliseconds`.
-    func isSilent(milliseconds: Int = 300) async -> Bool {
-        client.setTimeout(milliseconds: milliseconds)
-        defer { client.setTimeout(milliseconds: 5_000) }
-        return (try? await nextFrame()) == nil
-    }
+    func nextState() async throws -> GameState { try await nextMessage(as: GameState.self) }
 }
 
 struct HarnessFailure: Error, CustomStringConvertible {
