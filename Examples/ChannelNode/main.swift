@@ -14,9 +14,24 @@ import Synchronization
 //   POST /send  client, message[, key]    answers 200 with the sequence number once the message is held
 //                                         (in Redis, with --redis); 503 when it cannot be; a retried
 //                                         key is never sent twice
-//   POST /subscribe  client, topic        POST /publish  topic, message
+//   POST /subscribe  client, topic        204 once the engine holds the subscription
+//   POST /publish  topic, message[, key]  200 with the number of subscribers sent to, once the engine
+//                                         holds the copies; a retried key is never published twice
+//   GET  /subscribers?topic=T             the topic's subscribers, as a sorted JSON array
 //   GET  /presence                        the presence events this node's app received, as JSON
 //   GET  /health                          "ok <pid>"
+
+/// Runs a channel operation that waits for the engine: unreachable Redis is 503 (try again,
+/// with the same key), any other channel error 400.
+func confirmed<T>(_ operation: () async throws -> T) async throws -> T {
+    do {
+        return try await operation()
+    } catch ChannelError.unavailable(let reason) {
+        throw HTTPError(.serviceUnavailable, "not done: \(reason)")
+    } catch let error as ChannelError {
+        throw HTTPError(.badRequest, "\(error)")
+    }
+}
 
 let usage = """
     Usage: ChannelNode [--port P] [--host H] [--workers N] [--reuse-port] [--redis URL] [--data-dir DIR]
@@ -56,22 +71,24 @@ do {
     }
     app.post("/send") { request, response in
         let key = request["key"]
-        do {
-            let seq = try await channels.sendMessage(clientID: request["client"], message: request["message"],
-                                                     idempotencyKey: key.isEmpty ? nil : key)
-            response.write(String(seq))
-        } catch let error as ChannelError {
-            if case .unavailable(let reason) = error { throw HTTPError(.serviceUnavailable, "not sent: \(reason)") }
-            throw HTTPError(.badRequest, "\(error)")
+        let seq = try await confirmed {
+            try await channels.sendMessage(clientID: request["client"], message: request["message"], idempotencyKey: key.isEmpty ? nil : key)
         }
+        response.write(String(seq))
     }
     app.post("/subscribe") { request, response in
-        try channels.subscribe(clientID: request["client"], topic: request["topic"])
+        try await confirmed { try await channels.subscribe(clientIDs: [request["client"]], topic: request["topic"]) }
         response.status = .noContent
     }
     app.post("/publish") { request, response in
-        try channels.publish(topic: request["topic"], message: request["message"])
-        response.status = .noContent
+        let key = request["key"]
+        let count = try await confirmed {
+            try await channels.publish(topic: request["topic"], message: request["message"], idempotencyKey: key.isEmpty ? nil : key)
+        }
+        response.write(String(count))
+    }
+    app.get("/subscribers") { request, response in
+        try response.json(try await confirmed { try await channels.fetchSubscribers(of: request["topic"]).sorted() })
     }
     app.get("/presence") { _, response in try response.json(presence.all) }
     app.get("/health") { _, response in response.write("ok \(ProcessInfo.processInfo.processIdentifier)") }

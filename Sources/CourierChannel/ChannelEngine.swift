@@ -21,9 +21,20 @@ package protocol ChannelEngine: AnyObject, Sendable {
               completion: @escaping @Sendable (Result<UInt64, ChannelError>) -> Void)
     func subscribe(_ clientID: String, to topic: String) throws(ChannelError)
     func unsubscribe(_ clientID: String, from topic: String) throws(ChannelError)
-    /// Sends `text` to every subscriber through its own sequence; the number of subscribers.
+    /// Sends `text` to every subscriber through its own sequence; the number of subscribers
+    /// (0 from an engine that would have to wait to know it: see the completion form).
     func publish(_ text: String, to topic: String) throws(ChannelError) -> Int
     func subscribers(of topic: String) -> [String]
+
+    /// The topic operations again, each reporting (on any thread) once the engine holds the
+    /// change: for an engine with a store elsewhere, the forms above only queue it. A publish
+    /// with a key used again within the recovery window sends nothing and reports the first
+    /// publish's count.
+    func subscribe(_ clientIDs: [String], to topic: String, completion: @escaping @Sendable (Result<Void, ChannelError>) -> Void)
+    func unsubscribe(_ clientIDs: [String], from topic: String, completion: @escaping @Sendable (Result<Void, ChannelError>) -> Void)
+    func publish(_ text: String, to topic: String, idempotencyKey: String?,
+                 completion: @escaping @Sendable (Result<Int, ChannelError>) -> Void)
+    func subscribers(of topic: String, completion: @escaping @Sendable (Result<[String], ChannelError>) -> Void)
 
     /// Makes `connection` the client's one connection; `completion` runs on the connection's
     /// loop (at once, before returning, for an engine that needs no I/O).

@@ -123,7 +123,55 @@ public final class ChannelService: Sendable {
         return try engine.publish(message, to: topic)
     }
 
+    /// The subscribers this process can name without waiting: all of them with the in-memory
+    /// engine, none with Redis (use `fetchSubscribers(of:)`).
     public func subscribers(of topic: String) -> [String] { engine.subscribers(of: topic) }
+
+    // MARK: Topics, confirmed
+
+    // The forms above return at once; with the Redis engine they only queue the change, and a
+    // publish cannot know its count. These return once the engine holds the change (with Redis:
+    // once Redis has it), and throw `unavailable` when its store cannot be reached.
+
+    /// Subscribes every client in `clientIDs` to `topic` (idempotent), in one step for the engine.
+    public func subscribe(clientIDs: [String], topic: String) async throws(ChannelError) {
+        try Self.checkTopic(topic)
+        let clientIDs = try clientIDs.map { (id: String) throws(ChannelError) -> String in try resolve(id) }
+        try await confirmed { engine.subscribe(clientIDs, to: topic, completion: $0) }
+    }
+
+    public func unsubscribe(clientIDs: [String], topic: String) async throws(ChannelError) {
+        try Self.checkTopic(topic)
+        let clientIDs = try clientIDs.map { (id: String) throws(ChannelError) -> String in try resolve(id) }
+        try await confirmed { engine.unsubscribe(clientIDs, from: topic, completion: $0) }
+    }
+
+    /// Returns the number of subscribers sent to. Give an `idempotencyKey` to make a retry safe:
+    /// a key used again within the recovery window sends nothing and returns the first count.
+    @discardableResult
+    public func publish(topic: String, message: String, idempotencyKey: String?) async throws(ChannelError) -> Int {
+        try Self.checkTopic(topic)
+        try ChannelLimits.checkMessage(message)
+        if let idempotencyKey, idempotencyKey.isEmpty || idempotencyKey.utf8.count > 256 {
+            throw .invalidIdempotencyKey(idempotencyKey)
+        }
+        return try await confirmed { engine.publish(message, to: topic, idempotencyKey: idempotencyKey, completion: $0) }
+    }
+
+    /// Every subscriber of `topic`, on every node: with the Redis engine, as Redis holds them.
+    public func fetchSubscribers(of topic: String) async throws(ChannelError) -> [String] {
+        try Self.checkTopic(topic)
+        return try await confirmed { engine.subscribers(of: topic, completion: $0) }
+    }
+
+    private func confirmed<T: Sendable>(
+        _ start: (@escaping @Sendable (Result<T, ChannelError>) -> Void) -> Void
+    ) async throws(ChannelError) -> T {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, ChannelError>, Never>) in
+            start { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
 
     // MARK: Internals shared by the transports
 

@@ -22,6 +22,7 @@ package final class InMemoryChannelEngine: ChannelEngine {
         /// Idempotency keys of sends within the recovery window (client ID, NUL, key): what
         /// sequence number each got.
         var sentKeys: [String: (seq: UInt64, time: Double)] = [:]
+        var publishedKeys: [PublishKey: (count: Int, time: Double)] = [:]
 
         /// The client's session, made (with no connection yet) if it has none: messages sent
         /// before the first connect are held in it.
@@ -189,6 +190,7 @@ package final class InMemoryChannelEngine: ChannelEngine {
                 state.lastPrune = now
                 let window = settings.recoveryWindowSeconds
                 if !state.sentKeys.isEmpty { state.sentKeys = state.sentKeys.filter { now - $0.value.time < window } }
+                if !state.publishedKeys.isEmpty { state.publishedKeys = state.publishedKeys.filter { now - $0.value.time < window } }
                 // Gone: away for the window, and nothing sent to it directly within the window
                 // (those messages are still owed to it: a client that has not connected yet
                 // gets them when it does). Publishes do not count, or a busy topic would keep
@@ -231,12 +233,39 @@ package final class InMemoryChannelEngine: ChannelEngine {
         state.withLock { Array($0.topics[topic]?.members ?? []) }
     }
 
+    package func subscribe(_ clientIDs: [String], to topic: String, completion: @escaping @Sendable (Result<Void, ChannelError>) -> Void) {
+        for clientID in clientIDs { subscribe(clientID, to: topic) }
+        completion(.success(()))
+    }
+
+    package func unsubscribe(_ clientIDs: [String], from topic: String, completion: @escaping @Sendable (Result<Void, ChannelError>) -> Void) {
+        for clientID in clientIDs { unsubscribe(clientID, from: topic) }
+        completion(.success(()))
+    }
+
+    package func subscribers(of topic: String, completion: @escaping @Sendable (Result<[String], ChannelError>) -> Void) {
+        completion(.success(subscribers(of: topic)))
+    }
+
+    package func publish(_ text: String, to topic: String, idempotencyKey: String?,
+                         completion: @escaping @Sendable (Result<Int, ChannelError>) -> Void) {
+        completion(.success(publish(text, to: topic, key: idempotencyKey.map { PublishKey(topic: topic, key: $0) })))
+    }
+
     /// Sends `text` to every subscriber under one lock; each connection is woken once.
     package func publish(_ text: String, to topic: String) -> Int {
+        publish(text, to: topic, key: nil)
+    }
+
+    /// A key already used within the window publishes nothing and answers the count it got then.
+    private func publish(_ text: String, to topic: String, key: PublishKey?) -> Int {
         let now = clock.now()
         let payload = ChannelPayload(text, time: now)
         let (count, wake) = state.withLock { state -> (Int, [any ChannelConnection]) in
-            guard let sessions = state.subscriberSessions(of: topic, now: now) else { return (0, []) }
+            if let key, let earlier = state.publishedKeys[key] { return (earlier.count, []) }
+            let sessions = state.subscriberSessions(of: topic, now: now) ?? []
+            if let key { state.publishedKeys[key] = (sessions.count, now) }
+            guard !sessions.isEmpty else { return (0, []) }
             var wake: [any ChannelConnection] = []
             for session in sessions {
                 if let connection = session._withUnsafeGuaranteedRef({ hold(payload, in: $0) }) { wake.append(connection) }
@@ -284,4 +313,10 @@ package final class InMemoryChannelEngine: ChannelEngine {
 private struct ConnectionBatch: Sendable {
     let connections: [any ChannelConnection]
     init(_ connections: [any ChannelConnection]) { self.connections = connections }
+}
+
+/// A publish's idempotency key, kept per topic.
+struct PublishKey: Hashable {
+    let topic: String
+    let key: String
 }

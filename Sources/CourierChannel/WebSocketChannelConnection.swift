@@ -67,6 +67,9 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
                 terminate(code: failure.code, description: failure.description)
             case .opened(let clientID, let attachment):
                 self.clientID = clientID
+                // The socket closed while the engine was attaching it (an engine with I/O
+                // answers later): let go of what it was given at once.
+                if ended { return closed() }
                 cursor = attachment.cursor
                 socket.send(ChannelFrames.opened(sessionID: attachment.sessionID, seq: attachment.lastSeq))
                 pump()

@@ -14,9 +14,10 @@
 /// Pub/Sub: `courier:{c}` carries `<epoch>:<seq>:<time>:<text>`; `courier:node:<node>` carries
 /// `kick <client ID> <connection>` to the node whose connection was replaced.
 enum ChannelScripts {
-    /// KEYS: meta, stream. ARGV: text, max held count, key TTL seconds, Pub/Sub channel, a new
-    /// epoch (used if the session has none), now (seconds), idempotency key or "", its TTL.
-    /// Returns {epoch, seq}.
+    /// KEYS: meta, stream, owner. ARGV: text, max held count, key TTL seconds, Pub/Sub channel,
+    /// a new epoch (used if the session has none), now (seconds), idempotency key or "", its
+    /// TTL. Returns {epoch, seq}. A client with no connection (no owner) is forgotten a key TTL
+    /// after the last send to it; a connected one's keys do not expire (see `open`).
     static let send = RedisScript("""
         local idem = ARGV[7]
         if idem ~= '' then
@@ -30,86 +31,165 @@ enum ChannelScripts {
         end
         local seq = redis.call('HINCRBY', KEYS[1], 'top', 1)
         redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-1', 'd', ARGV[1], 't', ARGV[6])
-        redis.call('EXPIRE', KEYS[1], ARGV[3])
-        redis.call('EXPIRE', KEYS[2], ARGV[3])
+        if redis.call('EXISTS', KEYS[3]) == 0 then
+          redis.call('EXPIRE', KEYS[1], ARGV[3])
+          redis.call('EXPIRE', KEYS[2], ARGV[3])
+        end
         if idem ~= '' then redis.call('SET', idem, seq, 'EX', ARGV[8]) end
         redis.call('PUBLISH', ARGV[4], epoch .. ':' .. seq .. ':' .. ARGV[6] .. ':' .. ARGV[1])
         return {epoch, seq}
         """)
 
-    /// A topic publish: the send above for every member of the topic's set. KEYS: the topic set.
-    /// ARGV: text, max held count, key TTL, new epoch, now. Returns the number of members.
+    /// A topic publish: the send above for every member of the topic's set. A member whose
+    /// session has lapsed (no meta: away longer than the key TTL) leaves the set instead, and a
+    /// publish extends no member's life, so a busy topic keeps no abandoned client alive.
+    /// KEYS: the topic set, the publish's idempotency key or the topic set again. ARGV: text,
+    /// max held count, now, idempotency TTL. Returns the number of members sent to.
     static let publish = RedisScript("""
+        if KEYS[2] ~= KEYS[1] then
+          local seen = redis.call('GET', KEYS[2])
+          if seen then return tonumber(seen) end
+        end
         local members = redis.call('SMEMBERS', KEYS[1])
+        local sent = 0
         for _, c in ipairs(members) do
           local meta, stream = 'courier:{' .. c .. '}:meta', 'courier:{' .. c .. '}:stream'
           local epoch = redis.call('HGET', meta, 'epoch')
-          if not epoch then
-            epoch = ARGV[4]
-            redis.call('HSET', meta, 'epoch', epoch, 'top', 0, 'delivered', 0)
+          if epoch then
+            local seq = redis.call('HINCRBY', meta, 'top', 1)
+            local fresh = redis.call('EXISTS', stream) == 0
+            redis.call('XADD', stream, 'MAXLEN', ARGV[2], seq .. '-1', 'd', ARGV[1], 't', ARGV[3])
+            if fresh then
+              local ttl = redis.call('PTTL', meta)
+              if ttl > 0 then redis.call('PEXPIRE', stream, ttl) end
+            end
+            redis.call('PUBLISH', 'courier:{' .. c .. '}', epoch .. ':' .. seq .. ':' .. ARGV[3] .. ':' .. ARGV[1])
+            sent = sent + 1
+          else
+            redis.call('SREM', KEYS[1], c)
           end
-          local seq = redis.call('HINCRBY', meta, 'top', 1)
-          redis.call('XADD', stream, 'MAXLEN', ARGV[2], seq .. '-1', 'd', ARGV[1], 't', ARGV[5])
-          redis.call('EXPIRE', meta, ARGV[3])
-          redis.call('EXPIRE', stream, ARGV[3])
-          redis.call('PUBLISH', 'courier:{' .. c .. '}', epoch .. ':' .. seq .. ':' .. ARGV[5] .. ':' .. ARGV[1])
         end
-        return #members
+        if KEYS[2] ~= KEYS[1] then redis.call('SET', KEYS[2], sent, 'EX', ARGV[4]) end
+        return sent
         """)
 
-    /// KEYS: meta, stream, owner, presence. ARGV: a new epoch, `<node> <connection>`, key TTL,
-    /// client ID, presence lapse time, the client's last seq, fresh ("1") or resume ("0").
+    /// KEYS: topic set. ARGV: an epoch stem, key TTL, then client IDs. Makes each client's
+    /// session if it has none (so a publish before its first connect is held for it; the
+    /// epoch is the stem and the client's place), then adds it.
+    static let subscribe = RedisScript("""
+        for i = 3, #ARGV do
+          local meta = 'courier:{' .. ARGV[i] .. '}:meta'
+          if redis.call('EXISTS', meta) == 0 then
+            redis.call('HSET', meta, 'epoch', ARGV[1] .. string.format('%x', i), 'top', 0, 'delivered', 0)
+            redis.call('EXPIRE', meta, ARGV[2])
+          end
+          redis.call('SADD', KEYS[1], ARGV[i])
+        end
+        return #ARGV - 2
+        """)
+
+    /// KEYS: topic set. The members whose sessions still exist; lapsed ones leave the set.
+    static let subscribers = RedisScript("""
+        local members = redis.call('SMEMBERS', KEYS[1])
+        local live = {}
+        for _, c in ipairs(members) do
+          if redis.call('EXISTS', 'courier:{' .. c .. '}:meta') == 1 then
+            live[#live + 1] = c
+          else
+            redis.call('SREM', KEYS[1], c)
+          end
+        end
+        return live
+        """)
+
+    /// KEYS: meta, stream, owner, presence. ARGV: a new epoch, `<node> <connection>`, client ID,
+    /// presence lapse time, the client's last seq, fresh ("1") or resume ("0").
     /// Returns {epoch, top, delivered, previous owner or "", was present (0/1), entries after
-    /// the client's seq (fresh: after `delivered`) as {id, {field, value, ...}}}.
+    /// the client's seq (fresh: after `delivered`) as {id, {field, value, ...}}}. While a
+    /// connection owns the client its keys do not expire: a quiet client keeps its session
+    /// however long it stays; they expire a key TTL after it leaves (`detach`, `reap`).
     static let open = RedisScript("""
         local epoch = redis.call('HGET', KEYS[1], 'epoch')
         if not epoch then
           epoch = ARGV[1]
           redis.call('HSET', KEYS[1], 'epoch', epoch, 'top', 0, 'delivered', 0)
         end
-        redis.call('EXPIRE', KEYS[1], ARGV[3])
+        redis.call('PERSIST', KEYS[1])
+        redis.call('PERSIST', KEYS[2])
         local top = tonumber(redis.call('HGET', KEYS[1], 'top')) or 0
         local delivered = tonumber(redis.call('HGET', KEYS[1], 'delivered')) or 0
         local previous = redis.call('GET', KEYS[3]) or ''
-        redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[3])
-        local present = redis.call('ZSCORE', KEYS[4], ARGV[4]) and 1 or 0
-        redis.call('ZADD', KEYS[4], ARGV[5], ARGV[4])
-        local from = tonumber(ARGV[6])
-        if ARGV[7] == '1' then from = delivered end
+        redis.call('SET', KEYS[3], ARGV[2])
+        local present = redis.call('ZSCORE', KEYS[4], ARGV[3]) and 1 or 0
+        redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3])
+        local from = tonumber(ARGV[5])
+        if ARGV[6] == '1' then from = delivered end
         local entries = {}
         if from < top then entries = redis.call('XRANGE', KEYS[2], (from + 1) .. '-1', '+') end
         return {epoch, top, delivered, previous, present, entries}
         """)
 
-    /// KEYS: meta, owner, presence. ARGV: `<node> <connection>`, client ID, delivered seq,
-    /// deliberate ("1"/"0"), presence lapse time for a dropped connection. Returns 1 when a
-    /// deliberate close ended the client's presence (report `disconnected` now), else 0.
+    /// KEYS: meta, owner, presence, stream. ARGV: `<node> <connection>`, client ID, delivered
+    /// seq, deliberate ("1"/"0"), presence lapse time for a dropped connection, key TTL. Returns
+    /// 1 when a deliberate close ended the client's presence (report `disconnected` now), else 0.
     static let detach = RedisScript("""
         if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) else return 0 end
         local delivered = tonumber(redis.call('HGET', KEYS[1], 'delivered') or '0') or 0
         if tonumber(ARGV[3]) > delivered then redis.call('HSET', KEYS[1], 'delivered', ARGV[3]) end
+        redis.call('EXPIRE', KEYS[1], ARGV[6])
+        redis.call('EXPIRE', KEYS[4], ARGV[6])
         if ARGV[4] == '1' then return redis.call('ZREM', KEYS[3], ARGV[2]) end
         redis.call('ZADD', KEYS[3], 'XX', ARGV[5], ARGV[2])
         return 0
         """)
 
-    /// KEYS: presence. ARGV: now, at most how many. Removes and returns the client IDs whose
-    /// presence lapsed: each is returned to exactly one caller, on whichever node.
+    /// KEYS: presence. ARGV: now, at most how many, key TTL. Removes and returns the client IDs
+    /// whose presence lapsed: each is returned to exactly one caller, on whichever node. Their
+    /// keys, kept while a connection owned them, now expire (the owning node died, or was
+    /// paused; `refresh` keeps them again if it comes back).
     static let reap = RedisScript("""
         local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-        for _, c in ipairs(gone) do redis.call('ZREM', KEYS[1], c) end
+        for _, c in ipairs(gone) do
+          redis.call('ZREM', KEYS[1], c)
+          for _, suffix in ipairs({':meta', ':stream', ':owner'}) do
+            local key = 'courier:{' .. c .. '}' .. suffix
+            if redis.call('TTL', key) == -1 then redis.call('EXPIRE', key, ARGV[3]) end
+          end
+        end
         return gone
         """)
 
-    /// KEYS: presence. ARGV: lapse time, then the client IDs connected to the calling node.
-    /// Pushes their lapse back; returns those that were no longer there (reaped meanwhile).
+    /// KEYS: presence. ARGV: lapse time, the calling node, then the client IDs connected to it.
+    /// Pushes their lapse back; returns those that were no longer there (reaped meanwhile),
+    /// whose keys are kept again while the node still owns them.
     static let refresh = RedisScript("""
         local back = {}
-        for i = 2, #ARGV do
-          if not redis.call('ZSCORE', KEYS[1], ARGV[i]) then back[#back + 1] = ARGV[i] end
-          redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i])
+        for i = 3, #ARGV do
+          local c = ARGV[i]
+          if not redis.call('ZSCORE', KEYS[1], c) then
+            back[#back + 1] = c
+            local owner = redis.call('GET', 'courier:{' .. c .. '}:owner') or ''
+            if string.sub(owner, 1, #ARGV[2] + 1) == ARGV[2] .. ' ' then
+              for _, suffix in ipairs({':meta', ':stream', ':owner'}) do redis.call('PERSIST', 'courier:{' .. c .. '}' .. suffix) end
+            end
+          end
+          redis.call('ZADD', KEYS[1], ARGV[1], c)
         end
         return back
+        """)
+
+    /// ARGV: triples of client ID, epoch, the highest seq handed to its connection here.
+    /// Records how far each got (`delivered`), so a fresh open elsewhere after this node died
+    /// replays at most what was handed since the last record.
+    static let progress = RedisScript("""
+        for i = 1, #ARGV - 2, 3 do
+          local meta = 'courier:{' .. ARGV[i] .. '}:meta'
+          if redis.call('HGET', meta, 'epoch') == ARGV[i + 1] then
+            local delivered = tonumber(redis.call('HGET', meta, 'delivered') or '0') or 0
+            if tonumber(ARGV[i + 2]) > delivered then redis.call('HSET', meta, 'delivered', ARGV[i + 2]) end
+          end
+        end
+        return 0
         """)
 
     static func meta(_ clientID: String) -> String { "courier:{\(clientID)}:meta" }
@@ -119,5 +199,7 @@ enum ChannelScripts {
     static func idempotency(_ clientID: String, _ key: String) -> String { "courier:{\(clientID)}:idem:\(key)" }
     static func topic(_ name: String) -> String { "courier:topic:\(name)" }
     static func node(_ nodeID: String) -> String { "courier:node:\(nodeID)" }
+    /// The topic's length first, so no topic and key pair spells another's.
+    static func publishIdempotency(_ topic: String, _ key: String) -> String { "courier:published:\(topic.utf8.count):\(topic):\(key)" }
     static let presence = "courier:presence"
 }

@@ -1,0 +1,129 @@
+import CourierChannel
+import CourierLoop
+
+/// Handing messages to this node's connections, and letting them go.
+extension RedisChannelEngine {
+    package func take(for clientID: String, connection: any ChannelConnection, after cursor: UInt64, maxBytes: Int) -> ChannelTake {
+        state.withLock { state in
+            guard let client = state.clients[clientID], client.connection === connection else { return .messages([], more: false) }
+            let session = client.session
+            session.pumpScheduled = false
+            guard !client.lost, !session.hasLost(after: cursor) else { return .lost }
+            let messages = session.messages(after: cursor, maxBytes: maxBytes)
+            guard let last = messages.last else { return .messages([], more: false) }
+            session.deliveredThrough = max(session.deliveredThrough, last.seq)
+            return .messages(messages, more: last.seq < session.nextSeq - 1)
+        }
+    }
+
+    package func detach(_ connection: any ChannelConnection, clientID: String, deliberate: Bool) -> Bool {
+        let delivered = state.withLock { state -> UInt64? in
+            guard let client = state.clients[clientID], client.connection === connection else { return nil }
+            state.clients[clientID] = nil
+            return client.session.deliveredThrough
+        }
+        guard let delivered else { return false }
+        let keys = [ChannelScripts.meta(clientID), ChannelScripts.owner(clientID), ChannelScripts.presence,
+                    ChannelScripts.stream(clientID)]
+        let arguments = ["\(nodeID) \(connection.connectionID)", clientID, String(delivered), deliberate ? "1" : "0",
+                         String(clock.now() + settings.effectivePresenceGraceSeconds), String(keyTTLSeconds)]
+        let links = links
+        loop.execute { [self] in
+            if state.withLock({ $0.clients[clientID] == nil && $0.opening[clientID] == nil }) {
+                links.subscriber.unsubscribe(ChannelScripts.channel(clientID))
+            }
+            links.command.run(ChannelScripts.detach, keys: keys.map { Array($0.utf8) },
+                              arguments: arguments.map { Array($0.utf8) }) { [self] result in
+                if case .success(let reply) = result, reply.int == 1 {
+                    state.withLock { $0.disconnected.append(clientID) }
+                }
+            }
+        }
+        return false
+    }
+
+    package func sweep() -> ChannelSweep {
+        let now = clock.now()
+        return state.withLock { state in
+            var result = ChannelSweep()
+            result.disconnected = state.disconnected
+            result.connected = state.reconnected
+            state.disconnected = []
+            state.reconnected = []
+            for (clientID, client) in state.clients {
+                if now >= client.tokenExpiry {
+                    result.expired.append(client.connection)
+                    client.tokenExpiry = .infinity
+                } else if client.connection.isStale(now: now) {
+                    result.stale.append((clientID, client.connection))
+                }
+            }
+            return result
+        }
+    }
+
+    // MARK: On the engine's loop
+
+    /// `<epoch>:<seq>:<time>:<text>` for a client connected here.
+    func clientMessage(_ message: RedisMessage, clientID: String) {
+        guard let published = PublishedMessage(message.payload) else { return }
+        let outcome = state.withLock { state -> (wake: (any ChannelConnection)?, gapFrom: UInt64?) in
+            if state.opening[clientID] != nil { state.missedWhileOpening.insert(clientID) }
+            guard let client = state.clients[clientID] else { return (nil, nil) }
+            guard client.epoch == published.epoch else {
+                client.lost = true
+                return (client.connection, nil)
+            }
+            let session = client.session
+            if published.seq < session.nextSeq { return (nil, nil) }
+            if published.seq > session.nextSeq { return (nil, session.nextSeq) }
+            session.append(ChannelPayload(published.text, time: published.time), limits: settings)
+            guard !session.pumpScheduled else { return (nil, nil) }
+            session.pumpScheduled = true
+            return (client.connection, nil)
+        }
+        outcome.wake?.messageHeld()
+        if let from = outcome.gapFrom { catchUp(clientID, from: from) }
+    }
+
+    /// Reads what the client's Stream holds from `from` on (a gap in Pub/Sub, a resubscribe),
+    /// with the session's epoch: a new one means Redis lost the session.
+    func catchUp(_ clientID: String, from: UInt64) {
+        // Both replies come on this loop, in order (one pipelined connection).
+        let epochReply = ReplySlot()
+        links.command.send(["HGET", ChannelScripts.meta(clientID), "epoch"]) { result in
+            if case .success(let reply) = result { epochReply.value = reply.string ?? "" }
+        }
+        links.command.send(["XRANGE", ChannelScripts.stream(clientID), "\(from)-1", "+"]) { [self] result in
+            guard case .success(let reply) = result, let epoch = epochReply.value else { return }
+            let entries = StreamEntry.parse(reply)
+            let wake = state.withLock { state -> (any ChannelConnection)? in
+                guard let client = state.clients[clientID] else { return nil }
+                let session = client.session
+                if epoch != client.epoch || (entries.first.map { $0.seq > session.nextSeq } ?? false) {
+                    // Redis lost the session, or dropped messages before this node read them:
+                    // the connection cannot go on in order.
+                    client.lost = true
+                    return client.connection
+                }
+                for entry in entries where entry.seq == session.nextSeq {
+                    session.append(ChannelPayload(entry.text, time: entry.time), limits: settings)
+                }
+                session.pumpScheduled = true
+                return client.connection
+            }
+            wake?.messageHeld()
+        }
+    }
+
+    /// After the subscriber reconnected: every client here may have missed messages.
+    func catchUpAll() {
+        let clients = state.withLock { state in state.clients.map { ($0.key, $0.value.session.nextSeq) } }
+        for (clientID, next) in clients { catchUp(clientID, from: next) }
+    }
+}
+
+/// The first of two pipelined replies, read by the second's completion on the same loop.
+final class ReplySlot {
+    var value: String?
+}

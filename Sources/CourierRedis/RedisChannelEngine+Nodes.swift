@@ -1,0 +1,73 @@
+import CourierChannel
+import CourierLoop
+
+/// What nodes tell each other, and what each does for all of them: keep its clients present,
+/// record how far their connections got, report the clients any node let lapse.
+extension RedisChannelEngine {
+    /// On a node's channel: `kick <connection> <reply node> <new connection> <client ID>` (a newer
+    /// connection elsewhere took the client; answer how far this one got), `released <new
+    /// connection> <epoch or -> <delivered> <client ID>` (that answer). The client ID comes last,
+    /// as it may hold spaces.
+    func nodeMessage(_ message: RedisMessage) {
+        let parts = message.payload.split(separator: UInt8(ascii: " "), maxSplits: 4, omittingEmptySubsequences: false)
+            .map { String(decoding: $0, as: UTF8.self) }
+        guard parts.count == 5 else { return }
+        switch parts[0] {
+        case "kick":
+            kicked(connectionID: parts[1], replyNode: parts[2], newConnectionID: parts[3], clientID: parts[4])
+        case "released":
+            released(parts[1], epoch: parts[2] == "-" ? nil : parts[2], delivered: UInt64(parts[3]) ?? 0)
+        default:
+            break
+        }
+    }
+
+    private func kicked(connectionID: String, replyNode: String, newConnectionID: String, clientID: String) {
+        let replaced = state.withLock { state -> (connection: any ChannelConnection, epoch: String, delivered: UInt64)? in
+            guard let client = state.clients[clientID], client.connection.connectionID == connectionID else { return nil }
+            state.clients[clientID] = nil
+            return (client.connection, client.epoch, client.session.deliveredThrough)
+        }
+        let answer = replaced.map { "released \(newConnectionID) \($0.epoch) \($0.delivered) \(clientID)" }
+            ?? "released \(newConnectionID) - 0 \(clientID)"
+        links.command.send(["PUBLISH", ChannelScripts.node(replyNode), answer]) { _ in }
+        guard let replaced else { return }
+        if state.withLock({ $0.clients[clientID] == nil && $0.opening[clientID] == nil }) {
+            links.subscriber.unsubscribe(ChannelScripts.channel(clientID))
+        }
+        replaced.connection.scheduleTerminate(code: 409, description: "Replaced+by+another+connection.")
+    }
+
+    /// Keeps this node's clients present, records how far their connections got, and reports
+    /// the clients any node let lapse.
+    func refreshAndReap() {
+        let now = clock.now()
+        let (here, progress) = state.withLock { state -> ([String], [String]) in
+            var progress: [String] = []
+            for (clientID, client) in state.clients where client.session.deliveredThrough > client.recorded {
+                client.recorded = client.session.deliveredThrough
+                progress += [clientID, client.epoch, String(client.recorded)]
+            }
+            return (Array(state.clients.keys), progress)
+        }
+        available.store(links.command.isConnected, ordering: .relaxed)
+        if !here.isEmpty {
+            let arguments = [String(now + presenceLapseSeconds), nodeID] + here
+            links.command.run(ChannelScripts.refresh, keys: [Array(ChannelScripts.presence.utf8)],
+                              arguments: arguments.map { Array($0.utf8) }) { [self] result in
+                guard case .success(let reply) = result, let back = reply.array?.compactMap(\.string), !back.isEmpty else { return }
+                // Reaped while this node could not refresh them (paused, cut off), yet still
+                // connected here: a new presence episode, announced as such.
+                state.withLock { state in state.reconnected += back.filter { state.clients[$0] != nil } }
+            }
+        }
+        if !progress.isEmpty {
+            links.command.run(ChannelScripts.progress, arguments: progress.map { Array($0.utf8) }) { _ in }
+        }
+        links.command.run(ChannelScripts.reap, keys: [Array(ChannelScripts.presence.utf8)],
+                          arguments: [String(now), "1000", String(keyTTLSeconds)].map { Array($0.utf8) }) { [self] result in
+            guard case .success(let reply) = result, let gone = reply.array?.compactMap(\.string), !gone.isEmpty else { return }
+            state.withLock { $0.disconnected += gone }
+        }
+    }
+}

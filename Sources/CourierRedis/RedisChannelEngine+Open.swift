@@ -1,0 +1,172 @@
+import CourierChannel
+import CourierLoop
+
+/// Opening a channel on this node: subscribed to the client's Pub/Sub channel first, then one
+/// script reads the session and takes ownership; a fresh open that replaces a connection on
+/// another node waits (briefly) for that node to say how far its connection got, so the new
+/// one is handed only what follows, as on one node.
+extension RedisChannelEngine {
+    package func attach(_ connection: any ChannelConnection, clientID: String, tokenExpiry: Double, resume: ChannelResume,
+                        completion: @escaping (Result<ChannelAttachment, ChannelRefusal>) -> Void) {
+        let box = CompletionBox(completion)
+        let connectionLoop = connection.loop
+        let finish: @Sendable (Result<ChannelAttachment, ChannelRefusal>) -> Void = { result in
+            connectionLoop.execute { box.completion(result) }
+        }
+        let links = links
+        let now = clock.now()
+        loop.execute { [self] in
+            state.withLock { $0.opening[clientID, default: 0] += 1 }
+            // Subscribed first: whatever is sent after the open script ran arrives by Pub/Sub,
+            // whatever before it is in the script's reply; the overlap is dropped by seq.
+            links.subscriber.subscribe(ChannelScripts.channel(clientID), handler: { [self] message in
+                clientMessage(message, clientID: clientID)
+            }, confirmed: { [self] subscribed in
+                guard case .success = subscribed else {
+                    doneOpening(clientID)
+                    return finish(.failure(.unavailable))
+                }
+                let keys = [ChannelScripts.meta(clientID), ChannelScripts.stream(clientID), ChannelScripts.owner(clientID),
+                            ChannelScripts.presence]
+                let arguments = [InMemoryChannelEngine.newID(), "\(nodeID) \(connection.connectionID)", clientID,
+                                 String(now + presenceLapseSeconds), String(resume.lastSeq), resume.isFresh ? "1" : "0"]
+                links.command.run(ChannelScripts.open, keys: keys.map { Array($0.utf8) },
+                                  arguments: arguments.map { Array($0.utf8) }) { [self] result in
+                    defer { doneOpening(clientID) }
+                    guard case .success(let reply) = noted(result) else { return finish(.failure(.unavailable)) }
+                    available.store(true, ordering: .relaxed)
+                    switch opened(reply, connection: connection, clientID: clientID, tokenExpiry: tokenExpiry,
+                                  resume: resume, now: now) {
+                    case .refused(let refusal):
+                        finish(.failure(refusal))
+                    case .attached(let attachment, nil):
+                        finish(.success(attachment))
+                    case .attached(let attachment, let previous?):
+                        replace(previous, by: connection.connectionID, clientID: clientID, attachment: attachment,
+                                fresh: resume.isFresh, finish: finish)
+                    }
+                }
+            })
+        }
+    }
+
+    enum Opened {
+        case refused(ChannelRefusal)
+        /// With the owner on another node (`<node> <connection>`) the open replaced, if any.
+        case attached(ChannelAttachment, replacing: (node: String, connectionID: String)?)
+    }
+
+    /// What the open script found, made into this node's record of the client.
+    private func opened(_ reply: RESPValue, connection: any ChannelConnection, clientID: String, tokenExpiry: Double,
+                        resume: ChannelResume, now: Double) -> Opened {
+        guard let parts = reply.array, parts.count == 6, let epoch = parts[0].string, let top = parts[1].int,
+              let delivered = parts[2].int, let previous = parts[3].string, let wasPresent = parts[4].int else {
+            return .refused(.unavailable)
+        }
+        let entries = StreamEntry.parse(parts[5])
+        let lastSeq = UInt64(max(0, top))
+        guard resume.lastSeq <= lastSeq else { return .refused(.sessionLost) }
+        var cursor: UInt64
+        if resume.isFresh {
+            // After what was handed out, or what the Stream no longer holds.
+            cursor = max(UInt64(max(0, delivered)), (entries.first?.seq ?? lastSeq + 1) - 1)
+            cursor = min(cursor, lastSeq)
+        } else {
+            cursor = resume.lastSeq
+            // A resume needs every message after its seq still held and young enough.
+            let complete = cursor == lastSeq
+                || (entries.first?.seq == cursor + 1 && (entries.first?.time ?? 0) >= now - settings.recoveryWindowSeconds)
+            guard resume.sessionID == epoch, complete else { return .refused(.sessionLost) }
+        }
+        let session = ChannelSession(sessionID: epoch, now: now, firstSeq: cursor + 1)
+        for entry in entries where entry.seq == session.nextSeq {
+            session.append(ChannelPayload(entry.text, time: entry.time), limits: settings)
+        }
+        session.connection = connection
+        session.present = true
+        session.absentSince = nil
+        let client = Client(epoch: epoch, session: session, connection: connection, tokenExpiry: tokenExpiry,
+                            recorded: UInt64(max(0, delivered)))
+        let (replaced, missed) = state.withLock { state -> ((any ChannelConnection)?, Bool) in
+            let earlier = state.clients[clientID]
+            if resume.isFresh, let earlier, earlier.epoch == epoch, earlier.session.deliveredThrough > cursor {
+                // The connection replaced here had these already: the new one starts after them.
+                cursor = earlier.session.deliveredThrough
+            }
+            state.clients[clientID] = client
+            return (earlier?.connection === connection ? nil : earlier?.connection,
+                    state.missedWhileOpening.remove(clientID) != nil)
+        }
+        // A message that came by Pub/Sub before the record was in place may be missing from it.
+        if missed { catchUp(clientID, from: session.nextSeq) }
+        let endsEarlierPresence = resume.isFresh && wasPresent == 1
+        let attachment = ChannelAttachment(sessionID: epoch, cursor: cursor, lastSeq: max(lastSeq, cursor), replaced: replaced,
+                                           endsEarlierPresence: endsEarlierPresence,
+                                           becamePresent: wasPresent == 0 || endsEarlierPresence)
+        let owner = previous.split(separator: " ")
+        guard owner.count == 2, owner[0] != Substring(nodeID) else { return .attached(attachment, replacing: nil) }
+        return .attached(attachment, replacing: (String(owner[0]), String(owner[1])))
+    }
+
+    /// Tells the node that held the client that `connectionID` replaced its connection; for a
+    /// fresh open, waits for its answer (how far the old connection got) unless nobody there
+    /// listens (the node is gone), at most `releaseTimeoutMilliseconds` (the node is paused).
+    private func replace(_ previous: (node: String, connectionID: String), by connectionID: String, clientID: String,
+                         attachment: ChannelAttachment, fresh: Bool,
+                         finish: @escaping @Sendable (Result<ChannelAttachment, ChannelRefusal>) -> Void) {
+        let kick = "kick \(previous.connectionID) \(nodeID) \(connectionID) \(clientID)"
+        guard fresh else {
+            links.command.send(["PUBLISH", ChannelScripts.node(previous.node), kick]) { _ in }
+            return finish(.success(attachment))
+        }
+        let timer = Timer(loop: loop)
+        links.awaitingRelease[connectionID] = PendingOpen(attachment: attachment, clientID: clientID, finish: finish, timer: timer)
+        timer.start(after: Self.releaseTimeoutMilliseconds) { [self] in released(connectionID, epoch: nil, delivered: 0) }
+        links.command.send(["PUBLISH", ChannelScripts.node(previous.node), kick]) { [self] result in
+            // Nobody subscribed to that node's channel: it is gone, and its answer will not come.
+            if case .success(let receivers) = result, receivers.int == 0 { released(connectionID, epoch: nil, delivered: 0) }
+        }
+    }
+
+    /// The replaced connection's node answered (or will not): the open goes on after what that
+    /// connection was handed.
+    func released(_ connectionID: String, epoch: String?, delivered: UInt64) {
+        guard let pending = links.awaitingRelease.removeValue(forKey: connectionID) else { return }
+        pending.timer.close()
+        var attachment = pending.attachment
+        if epoch == attachment.sessionID, delivered > attachment.cursor {
+            attachment = ChannelAttachment(sessionID: attachment.sessionID, cursor: delivered,
+                                           lastSeq: max(attachment.lastSeq, delivered), replaced: attachment.replaced,
+                                           endsEarlierPresence: attachment.endsEarlierPresence,
+                                           becamePresent: attachment.becamePresent)
+        }
+        pending.finish(.success(attachment))
+    }
+
+    /// An open has ended: its channel is dropped if nothing here follows the client any more.
+    private func doneOpening(_ clientID: String) {
+        let unfollowed = state.withLock { state -> Bool in
+            let left = (state.opening[clientID] ?? 1) - 1
+            state.opening[clientID] = left > 0 ? left : nil
+            if left <= 0 { state.missedWhileOpening.remove(clientID) }
+            return left <= 0 && state.clients[clientID] == nil
+        }
+        if unfollowed { links.subscriber.unsubscribe(ChannelScripts.channel(clientID)) }
+    }
+}
+
+/// A fresh open waiting for the node it replaced.
+struct PendingOpen {
+    let attachment: ChannelAttachment
+    let clientID: String
+    let finish: @Sendable (Result<ChannelAttachment, ChannelRefusal>) -> Void
+    let timer: Timer
+}
+
+/// Moves a transport's completion to the engine's loop and back; it is only ever called on the
+/// connection's own loop.
+final class CompletionBox: @unchecked Sendable {
+    // @unchecked: created on the connection's loop, stored, and called only on that loop.
+    let completion: (Result<ChannelAttachment, ChannelRefusal>) -> Void
+    init(_ completion: @escaping (Result<ChannelAttachment, ChannelRefusal>) -> Void) { self.completion = completion }
+}
