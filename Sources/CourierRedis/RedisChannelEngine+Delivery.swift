@@ -43,6 +43,7 @@ extension RedisChannelEngine {
     }
 
     package func sweep() -> ChannelSweep {
+        reported.store(true, ordering: .relaxed)
         let now = clock.now()
         return state.withLock { state in
             var result = ChannelSweep()

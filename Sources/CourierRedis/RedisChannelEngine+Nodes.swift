@@ -64,6 +64,7 @@ extension RedisChannelEngine {
         if !progress.isEmpty {
             links.command.run(ChannelScripts.progress, arguments: progress.map { Array($0.utf8) }) { _ in }
         }
+        guard reported.load(ordering: .relaxed) else { return }
         links.command.run(ChannelScripts.reap, keys: [Array(ChannelScripts.presence.utf8)],
                           arguments: [String(now), "1000", String(keyTTLSeconds)].map { Array($0.utf8) }) { [self] result in
             guard case .success(let reply) = result, let gone = reply.array?.compactMap(\.string), !gone.isEmpty else { return }

@@ -22,6 +22,10 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
     /// Whether the command connection was up when last seen: a send while it is not fails at
     /// once with `unavailable` rather than queue behind an outage.
     let available = Atomic<Bool>(true)
+    /// Whether the service collects this engine's presence reports (its sweeper runs once the
+    /// server has served a request): until it does, this node leaves reaping to the others,
+    /// since a client it reaped would never be reported gone.
+    let reported = Atomic<Bool>(false)
 
     struct State {
         var clients: [String: Client] = [:]
