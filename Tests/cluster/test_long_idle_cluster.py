@@ -149,12 +149,6 @@ def end():
 
 
 @pytest.mark.runs_last
-@pytest.mark.xfail(strict=True, reason=(
-    "engine defect: RedisChannelEngine never refreshes the TTL (recovery window + 60 s) of a "
-    "connected client's meta, stream and owner keys, so a client connected and quiet for 180 s "
-    "loses its session in Redis: the next message ends the healthy connection with 410, a blip "
-    "gets 410, a second connection does not replace it (no 409), a deliberate close is reported "
-    "only when presence lapses"))
 def test_a_client_connected_longer_than_the_key_lifetime_keeps_its_channel():
     assert RUNNING, "the scenario was not started (conftest.py starts it when the session starts)"
     scenario = RUNNING[0]
