@@ -18,6 +18,10 @@
 #               of the exact source in Sources/CourierRedis/ChannelScripts.swift, then EVALSHA
 #               with the engine's arguments) over REDIS_CONNS connections, pipeline
 #               REDIS_PIPELINE. The ratio is cluster / Redis.
+#   batch       as throughput, with BATCH messages in each POST /send (for the next BATCH
+#               clients in turn) over BATCH_POSTERS connections: each message still its own
+#               send script, Pub/Sub message and frame; the HTTP cost shared. Ratio against the
+#               same round's Redis ceiling.
 #   latency     CLIENTS clients, LATENCY_RATE messages/s in all on a fixed schedule, each POSTed
 #               to the node after the client's own (never the node it is connected to), over
 #               LATENCY_POSTERS connections; latency from each message's scheduled time to its
@@ -25,7 +29,7 @@
 #   fanout      FANOUT_SUBSCRIBERS clients spread over the nodes, subscribed to one topic
 #               (POST /subscribe); POST /publish to the nodes in turn, FANOUT_IN_FLIGHT publishes
 #               at a time (a publish counts until all its copies arrived: ChannelNode answers
-#               /publish before Redis has run it); delivered messages/s. Then Redis's ceiling: the
+#               /publish once Redis has run it); delivered messages/s. Then Redis's ceiling: the
 #               engine's publish script by redis-benchmark over a topic of as many members
 #               (database 1, FANOUT_IN_FLIGHT connections), copies/s = scripts/s x members.
 # Every client checks its sequence numbers (each seq once, in order, exactly the messages
@@ -40,10 +44,11 @@
 #
 # Environment:
 #   ROUNDS=3                     rounds (each runs every measurement of RUNS once)
-#   RUNS="throughput latency fanout"   which measurements, in this order
+#   RUNS="throughput batch latency fanout"   which measurements, in this order
 #   NODES=3                      ChannelNode processes
 #   CLIENTS=300                  WebSocket clients of the throughput and latency runs
 #   POSTERS=48                   keep-alive POST connections of the throughput run
+#   BATCH=32 BATCH_POSTERS=12    the batch run: messages per POST /send, POST connections
 #   REDIS_CONNS=$POSTERS REDIS_PIPELINE=16 REDIS_REQUESTS=200000   redis-benchmark, send script
 #   LATENCY_RATE=5000 LATENCY_POSTERS=48   the latency run
 #   LATENCY_SPIN=0               1: the load client spins between messages (a core of its own,
@@ -81,10 +86,12 @@ LOCK=/tmp/courier-swift-build.lock
 source "$ROOT/Benchmarks/common.sh"
 
 ROUNDS=${ROUNDS:-3}
-RUNS=${RUNS:-"throughput latency fanout"}
+RUNS=${RUNS:-"throughput batch latency fanout"}
 NODES=${NODES:-3}
 CLIENTS=${CLIENTS:-300}
 POSTERS=${POSTERS:-48}
+BATCH=${BATCH:-32}
+BATCH_POSTERS=${BATCH_POSTERS:-12}
 REDIS_CONNS=${REDIS_CONNS:-$POSTERS}
 REDIS_PIPELINE=${REDIS_PIPELINE:-16}
 REDIS_REQUESTS=${REDIS_REQUESTS:-200000}
@@ -121,7 +128,7 @@ else
 rm -f "$LOGS"/*.log "$LOGS"/*.log.err "$RUN_ENV"
 : > "$RAW"
 
-CMDLINE=$(command_line Benchmarks/cluster/run.sh ROUNDS RUNS NODES CLIENTS POSTERS REDIS_CONNS REDIS_PIPELINE REDIS_REQUESTS \
+CMDLINE=$(command_line Benchmarks/cluster/run.sh ROUNDS RUNS NODES CLIENTS POSTERS BATCH BATCH_POSTERS REDIS_CONNS REDIS_PIPELINE REDIS_REQUESTS \
     LATENCY_RATE LATENCY_POSTERS LATENCY_SPIN FANOUT_SUBSCRIBERS FANOUT_IN_FLIGHT FANOUT_REDIS_REQUESTS SIZE WARMUP DURATION DRAIN NODE_ARGS \
     QUIET_CORES QUIET_WAIT NOFILE SKIP_BUILD CHANNELNODE_BIN CHANNELLOAD_BIN HOLD_BUILD_LOCK PORT_BASE)
 
@@ -411,15 +418,30 @@ measure_throughput() {
     if [[ "$loaded" != "$SEND_SHA" ]]; then log "  SCRIPT LOAD answered $loaded, not $SEND_SHA"; fi
     text=$(python3 -c "import sys; n=int(sys.argv[1]); b='@'+'1'*19+'#'; print(b + ''.join(chr(97 + i % 26) for i in range(len(b), max(n, 21))))" "$SIZE")
     now=$(date +%s.%N | cut -c1-14)
-    # The engine's arguments (ChannelScripts.send): KEYS meta, stream; ARGV text, max held
-    # count, key TTL, Pub/Sub channel, new epoch, now, idempotency key (none), its TTL. Database
-    # 1 and client ID "rb": nothing the nodes hold or subscribe to.
+    # The engine's arguments (ChannelScripts.send): KEYS meta, stream, owner; ARGV text, max
+    # held count, key TTL, Pub/Sub channel, new epoch, now, idempotency key (none), its TTL.
+    # Database 1 and client ID "rb": nothing the nodes hold or subscribe to (no owner: the
+    # script also sets the keys' expiry, the costlier case).
     ceiling "$g" -p "$REDIS_PORT" --dbnum 1 -c "$REDIS_CONNS" -P "$REDIS_PIPELINE" -n "$REDIS_REQUESTS" --csv \
-        EVALSHA "$SEND_SHA" 2 'courier:{rb}:meta' 'courier:{rb}:stream' "$text" 1000 180 'courier:{rb}' \
+        EVALSHA "$SEND_SHA" 3 'courier:{rb}:meta' 'courier:{rb}:stream' 'courier:{rb}:owner' "$text" 1000 180 'courier:{rb}' \
         0123456789abcdef "$now" "" 180
     [[ -s "$g.err" ]] && log "  redis-benchmark: $(tail -n 2 "$g.err")"
     record_file redis-send "$round" "$g"
     log "  Redis ceiling (send script): $(summary "$g")"
+    stop_cluster
+}
+
+# The same closed loop with BATCH messages per POST /send (for the next BATCH clients in turn):
+# the HTTP cost of a message shared by BATCH, each message still its own send script in Redis,
+# its own Pub/Sub message and its own frame. Its ratio is against the same round's ceiling.
+measure_batch() {
+    local round=$1 f="$LOGS/batch-r$1.log"
+    start_cluster "batch-r$round" || { stop_cluster; return; }
+    cpu_pids
+    run_client "$f" throughput --kind node --ports "$PORTS_CSV" --clients "$CLIENTS" --posters "$BATCH_POSTERS" \
+        --batch "$BATCH" --size "$SIZE" --warmup "$WARMUP" --duration "$DURATION" --drain "$DRAIN" --cpu-pids "$CPU_PIDS"
+    record_file batch "$round" "$f"
+    log "  cluster throughput, $BATCH messages per POST: $(summary "$f")"
     stop_cluster
 }
 
@@ -446,14 +468,17 @@ measure_fanout() {
     log "  fan-out: $(summary "$f")"
     local loaded text now
     seq -f 'rb%.0f' 0 $((FANOUT_SUBSCRIBERS - 1)) | xargs -n 1000 redis-cli -p "$REDIS_PORT" -n 1 SADD courier:topic:rbfan >/dev/null
+    # Each member has a session (a member without one leaves the set at the first publish).
+    seq -f 'HSET courier:{rb%.0f}:meta epoch e top 0 delivered 0' 0 $((FANOUT_SUBSCRIBERS - 1)) \
+        | redis-cli -p "$REDIS_PORT" -n 1 >/dev/null
     loaded=$(redis-cli -p "$REDIS_PORT" SCRIPT LOAD "$(cat "$OUT/publish.lua")")
     if [[ "$loaded" != "$PUBLISH_SHA" ]]; then log "  SCRIPT LOAD answered $loaded, not $PUBLISH_SHA"; fi
     text=$(python3 -c "import sys; n=int(sys.argv[1]); b='@'+'1'*19+'#'; print(b + ''.join(chr(97 + i % 26) for i in range(len(b), max(n, 21))))" "$SIZE")
     now=$(date +%s.%N | cut -c1-14)
-    # ChannelScripts.publish: KEYS the topic's set; ARGV text, max held count, key TTL, new
-    # epoch, now.
+    # ChannelScripts.publish: KEYS the topic's set, and it again (no idempotency key); ARGV
+    # text, max held count, now, the key's TTL.
     ceiling "$g" -p "$REDIS_PORT" --dbnum 1 -c "$FANOUT_IN_FLIGHT" -P 1 -n "$FANOUT_REDIS_REQUESTS" --csv \
-        EVALSHA "$PUBLISH_SHA" 1 courier:topic:rbfan "$text" 1000 180 0123456789abcdef "$now"
+        EVALSHA "$PUBLISH_SHA" 2 courier:topic:rbfan courier:topic:rbfan "$text" 1000 "$now" 180
     echo "members=$(redis-cli -p "$REDIS_PORT" -n 1 SCARD courier:topic:rbfan)" >>"$g"
     [[ -s "$g.err" ]] && log "  redis-benchmark: $(tail -n 2 "$g.err")"
     record_file redis-publish "$round" "$g"
@@ -471,9 +496,10 @@ for round in $(seq "$ROUNDS"); do
     for kind in $RUNS; do
         case "$kind" in
             throughput) measure_throughput "$round" ;;
+            batch) measure_batch "$round" ;;
             latency) measure_latency "$round" ;;
             fanout) measure_fanout "$round" ;;
-            *) log "unknown run '$kind' (know: throughput latency fanout)"; exit 1 ;;
+            *) log "unknown run '$kind' (know: throughput batch latency fanout)"; exit 1 ;;
         esac
     done
 done
@@ -485,7 +511,7 @@ if [[ "$HOLD_BUILD_LOCK" == 1 ]]; then
     exec 9>&-
 fi
 MEASURED_AT=$(date -u '+%Y-%m-%d %H:%M UTC')
-declare -p CMDLINE LOAD_AT_START LOAD_AT_END ELAPSED MEASURED_AT ROUNDS RUNS NODES CLIENTS POSTERS REDIS_CONNS REDIS_PIPELINE \
+declare -p CMDLINE LOAD_AT_START LOAD_AT_END ELAPSED MEASURED_AT ROUNDS RUNS NODES CLIENTS POSTERS BATCH BATCH_POSTERS REDIS_CONNS REDIS_PIPELINE \
     REDIS_REQUESTS LATENCY_RATE LATENCY_POSTERS LATENCY_SPIN FANOUT_SUBSCRIBERS FANOUT_IN_FLIGHT FANOUT_REDIS_REQUESTS SIZE \
     WARMUP DURATION DRAIN NODE_ARGS >"$RUN_ENV"
 fi   # REPORT_ONLY
@@ -500,7 +526,7 @@ REDIS_VERSION=$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')
 NOTES_FILE="$HERE/NOTES.md"
 
 export RAW RESULTS_MD WRITE_RESULTS CMDLINE MEASURED_AT MACHINE LOAD_AT_START LOAD_AT_END ELAPSED SWIFT_VERSION REDIS_VERSION ROUNDS \
-    NODES CLIENTS POSTERS REDIS_CONNS REDIS_PIPELINE REDIS_REQUESTS LATENCY_RATE LATENCY_POSTERS FANOUT_SUBSCRIBERS \
+    NODES CLIENTS POSTERS BATCH BATCH_POSTERS REDIS_CONNS REDIS_PIPELINE REDIS_REQUESTS LATENCY_RATE LATENCY_POSTERS FANOUT_SUBSCRIBERS \
     FANOUT_IN_FLIGHT FANOUT_REDIS_REQUESTS SIZE WARMUP DURATION DRAIN NODE_ARGS NOTES_FILE
 python3 - <<'PY'
 import datetime, os, re, statistics, sys
@@ -591,6 +617,19 @@ if all_of("throughput", "rate") or all_of("redis-send", "rate"):
     if per_round:
         m = statistics.median(per_round)
         goals.append(f"cluster at least half of Redis's own ceiling: {'met' if m >= 0.5 else 'NOT met'} ({m:.2f})")
+if all_of("batch", "rate"):
+    B, BP = int(E["BATCH"]), int(E["BATCH_POSTERS"])
+    c, r = med("batch", "rate"), med("redis-send", "rate")
+    per_round = [a / b for a, b in zip(all_of("batch", "rate"), all_of("redis-send", "rate")) if b]
+    rows += [
+        (f"end to end, {B} messages per POST /send: messages/s delivered to {C:,} clients on {nodes} nodes, {BP} POSTs in flight (higher is better)", fmt_rate(c)),
+        ("batched cluster / Redis (goal ≥ 0.5)", (f"{statistics.median(per_round):.2f}" if per_round else "n/a")),
+        ("batched: POST sent → message arrived p50 / p99 (saturated)", f"{fmt_us(med('batch', 'e2e_p50_us'))} / {fmt_us(med('batch', 'e2e_p99_us'))}"),
+        (f"batched: CPU in cores, Redis / {nodes} nodes / load client / other processes (of {os.cpu_count()})", cpu_cell("batch")),
+    ]
+    if per_round:
+        m = statistics.median(per_round)
+        goals.append(f"with {B} messages per POST, at least half of Redis's ceiling: {'met' if m >= 0.5 else 'NOT met'} ({m:.2f})")
 if all_of("latency", "p50_us"):
     p99 = med("latency", "p99_us")
     rows += [
@@ -620,7 +659,7 @@ if all_of("fanout", "rate") or all_of("redis-publish", "rate"):
 table = "| measure | value |\n|---|---:|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
 
 checks = []
-for kind, label in (("throughput", "throughput"), ("latency", "latency"), ("fanout", "fan-out")):
+for kind, label in (("throughput", "throughput"), ("batch", "batched throughput"), ("latency", "latency"), ("fanout", "fan-out")):
     if all_of(kind, "seq_duplicates"):
         checks.append(f"- Sequence check, {label}: {seq_cell(kind)}; messages lost: {each(kind, 'lost', lambda x: f'{x:,.0f}')}; "
                       f"ChannelLoad exit status: {each(kind, 'client_exit', lambda x: f'{x:.0f}')}")
@@ -634,6 +673,9 @@ raw = []
 if all_of("throughput", "rate"):
     raw += [f"- end to end delivered/s: {each('throughput', 'rate', lambda x: f'{x:,.0f}')}; POSTs answered/s: {each('throughput', 'answered_rate', lambda x: f'{x:,.0f}')}",
             f"- end to end CPU (cores, over the counted window): {cpu_line('throughput')}"]
+if all_of("batch", "rate"):
+    raw += [f"- batched delivered/s: {each('batch', 'rate', lambda x: f'{x:,.0f}')}; messages answered/s: {each('batch', 'answered_rate', lambda x: f'{x:,.0f}')}",
+            f"- batched CPU (cores, over the counted window): {cpu_line('batch')}"]
 if all_of("redis-send", "rate"):
     raw += [f"- Redis send-script ceiling/s: {each('redis-send', 'rate', lambda x: f'{x:,.0f}')}; CPU while it ran, Redis / redis-benchmark / machine: "
             + ", ".join(f"{a:.2f} / {b:.2f} / {c:.2f}" for a, b, c in zip(all_of('redis-send', 'redis_cpu'), all_of('redis-send', 'bench_cpu'), all_of('redis-send', 'cpu_machine')))]
@@ -656,9 +698,10 @@ section = f"""## Cluster (Benchmarks/cluster/run.sh)
 - Command: `{E["CMDLINE"]}`
 - Machine: {E["MACHINE"]} (load average before measuring: {E["LOAD_AT_START"]}; after: {E["LOAD_AT_END"]})
 - Setup: {nodes} `Examples/ChannelNode` processes (`--workers 1 --redis redis://127.0.0.1:PORT --data-dir <one shared temporary directory>{node_args}`, each on its own port; each node talks to Redis over one command connection and one subscriber, from its own engine loop) on one `redis-server` {E["REDIS_VERSION"]} (`--save "" --appendonly no`, its own port and temporary directory), the load client ChannelLoad (Swift, epoll, one thread, `--kind node --ports ...`) and `redis-benchmark`, all on this machine, nothing pinned: they share its {os.cpu_count()} cores (Swift {E["SWIFT_VERSION"]}, release builds). Each measurement starts the cluster afresh (an empty Redis); {E["ROUNDS"]} round(s), cells are medians over the rounds. Every client opens its channel through the real protocol (GET /token?client=ID, WebSocket `/_ah/channel/ws`, the open frame) on node i mod {nodes}, and checks every `seq` it gets: each once, in order, and in the end exactly the messages the nodes acknowledged (POST /send answers the seq) or, in fan-out, one per publish.
-- End to end: {C:,} clients; {P} keep-alive connections spread over the nodes, each keeping one `POST /send` (form fields client, message: {E["SIZE"]} bytes) in flight, answered once Redis holds the message; the target client round-robin, the node posted to moving on by one each round over the clients (a third of the messages to the client's own node, two thirds to another). {E["WARMUP"]} s warm-up, {E["DURATION"]} s counted: messages arrived at the clients per second. Redis's own ceiling for the same work, measured in the same run on the same Redis right after (database 1, the nodes idle): `redis-benchmark --dbnum 1 -c {E["REDIS_CONNS"]} -P {E["REDIS_PIPELINE"]} -n {int(E["REDIS_REQUESTS"]):,} EVALSHA <sha> 2 courier:{{rb}}:meta courier:{{rb}}:stream <text> 1000 180 courier:{{rb}} <epoch> <now> "" 180` after `SCRIPT LOAD` of the exact source in `Sources/CourierRedis/ChannelScripts.swift` (the engine's arguments; nobody subscribes to `courier:{{rb}}`).
+- End to end: {C:,} clients; {P} keep-alive connections spread over the nodes, each keeping one `POST /send` (form fields client, message: {E["SIZE"]} bytes) in flight, answered once Redis holds the message; the target client round-robin, the node posted to moving on by one each round over the clients (a third of the messages to the client's own node, two thirds to another). {E["WARMUP"]} s warm-up, {E["DURATION"]} s counted: messages arrived at the clients per second. Redis's own ceiling for the same work, measured in the same run on the same Redis right after (database 1, the nodes idle): `redis-benchmark --dbnum 1 -c {E["REDIS_CONNS"]} -P {E["REDIS_PIPELINE"]} -n {int(E["REDIS_REQUESTS"]):,} EVALSHA <sha> 3 courier:{{rb}}:meta courier:{{rb}}:stream courier:{{rb}}:owner <text> 1000 180 courier:{{rb}} <epoch> <now> "" 180` after `SCRIPT LOAD` of the exact source in `Sources/CourierRedis/ChannelScripts.swift` (the engine's arguments; nobody subscribes to `courier:{{rb}}`).
+- Batched: the same, with {E["BATCH"]} messages in each `POST /send` (repeated client and message fields, for the next {E["BATCH"]} clients in turn; answered with their seqs once Redis holds all of them) over {E["BATCH_POSTERS"]} connections: each message is still its own send script in Redis (pipelined), its own Pub/Sub message and its own frame, so the ceiling is the same; only the HTTP request is shared, as when an app sends to many clients from one request or one event.
 - Latency: {C:,} clients; {LR:,.0f} messages/s in all on a fixed schedule, each `POST /send` to the node after the client's own (so every message crosses nodes through Redis Pub/Sub) over {E["LATENCY_POSTERS"]} keep-alive connections (one request in flight on each); latency from the message's scheduled time to its arrival at the client (no coordinated omission), {E["WARMUP"]} s warm-up, {E["DURATION"]} s recorded; a message still missing {E["DRAIN"]} s after the run would count with that wait.
-- Fan-out: {S:,} clients subscribed to one topic (`POST /subscribe`), `POST /publish` to the nodes in turn with {IF} publishes in flight, a publish counting as in flight until all its copies arrived (ChannelNode answers `/publish` before Redis has run it); copies arrived per second over {E["DURATION"]} s. Redis's ceiling: `redis-benchmark --dbnum 1 -c {IF} -P 1 -n {int(E["FANOUT_REDIS_REQUESTS"]):,} EVALSHA <sha> 1 courier:topic:rbfan <text> 1000 180 <epoch> <now>` over a set of {S:,} members (nobody subscribed to their channels).
+- Fan-out: {S:,} clients subscribed to one topic (`POST /subscribe`, answered once Redis has the subscription), `POST /publish` to the nodes in turn with {IF} publishes in flight, a publish counting as in flight until all its copies arrived; copies arrived per second over {E["DURATION"]} s. Redis's ceiling: `redis-benchmark --dbnum 1 -c {IF} -P 1 -n {int(E["FANOUT_REDIS_REQUESTS"]):,} EVALSHA <sha> 2 courier:topic:rbfan courier:topic:rbfan <text> 1000 <now> 180` over a set of {S:,} members, each with a session (nobody subscribed to their channels).
 
 {table}
 

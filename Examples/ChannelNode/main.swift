@@ -13,7 +13,8 @@ import Synchronization
 //   GET  /token?client=ID                 the channel token for client ID (text)
 //   POST /send  client, message[, key]    answers 200 with the sequence number once the message is held
 //                                         (in Redis, with --redis); 503 when it cannot be; a retried
-//                                         key is never sent twice
+//                                         key is never sent twice. Repeated client and message (and
+//                                         key) fields send a batch: the seqs, comma-separated
 //   POST /subscribe  client, topic        204 once the engine holds the subscription
 //   POST /publish  topic, message[, key]  200 with the number of subscribers sent to, once the engine
 //                                         holds the copies; a retried key is never published twice
@@ -70,11 +71,20 @@ do {
         response.write(try channels.createChannel(clientID: request["client"]))
     }
     app.post("/send") { request, response in
-        let key = request["key"]
-        let seq = try await confirmed {
-            try await channels.sendMessage(clientID: request["client"], message: request["message"], idempotencyKey: key.isEmpty ? nil : key)
+        let clients = request.all("client"), messages = request.all("message"), keys = request.all("key")
+        guard clients.count == messages.count, keys.isEmpty || keys.count == clients.count else {
+            throw HTTPError(.badRequest, "as many message fields (and key fields, if any) as client fields")
         }
-        response.write(String(seq))
+        if clients.count <= 1 {
+            let key = request["key"]
+            let seq = try await confirmed {
+                try await channels.sendMessage(clientID: request["client"], message: request["message"], idempotencyKey: key.isEmpty ? nil : key)
+            }
+            return response.write(String(seq))
+        }
+        let batch = clients.indices.map { (clientID: clients[$0], message: messages[$0], idempotencyKey: keys.isEmpty ? nil : keys[$0]) }
+        let seqs = try await confirmed { try await channels.sendMessages(batch) }
+        response.write(seqs.map(String.init).joined(separator: ","))
     }
     app.post("/subscribe") { request, response in
         try await confirmed { try await channels.subscribe(clientIDs: [request["client"]], topic: request["topic"]) }

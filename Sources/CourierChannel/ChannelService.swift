@@ -88,6 +88,28 @@ public final class ChannelService: Sendable {
         return try result.get()
     }
 
+    /// Sends each message to its client, all at once (with Redis: pipelined, not one round
+    /// trip after another), and returns their sequence numbers in order once the engine holds
+    /// every one. Each is checked before any is sent; if one cannot be sent the first error is
+    /// thrown, and the others may have been sent: retry with the same idempotency keys.
+    public func sendMessages(_ messages: [(clientID: String, message: String, idempotencyKey: String?)]) async throws(ChannelError) -> [UInt64] {
+        var checked: [(clientID: String, message: String, idempotencyKey: String?)] = []
+        checked.reserveCapacity(messages.count)
+        for item in messages {
+            try ChannelLimits.checkMessage(item.message)
+            if let key = item.idempotencyKey, key.isEmpty || key.utf8.count > 256 { throw .invalidIdempotencyKey(key) }
+            checked.append((try resolve(item.clientID), item.message, item.idempotencyKey))
+        }
+        guard !checked.isEmpty else { return [] }
+        let results = await withCheckedContinuation { (continuation: CheckedContinuation<[Result<UInt64, ChannelError>], Never>) in
+            let batch = ResultBatch<UInt64>(count: checked.count) { continuation.resume(returning: $0) }
+            for (index, item) in checked.enumerated() {
+                engine.send(item.message, to: item.clientID, idempotencyKey: item.idempotencyKey) { batch.set(index, $0) }
+            }
+        }
+        return try results.map { (result: Result<UInt64, ChannelError>) throws(ChannelError) -> UInt64 in try result.get() }
+    }
+
     /// Sends `value` encoded as JSON (Go's SendJSON).
     public func sendJSON<T: Encodable>(clientID: String, _ value: T) throws(ChannelError) {
         let data: Data
@@ -235,5 +257,26 @@ public final class ChannelService: Sendable {
             connection.abandon()
             if engine.detach(connection, clientID: clientID, deliberate: true) { reportPresence(clientID, connected: false) }
         }
+    }
+}
+
+/// Collects the results of several completions, whichever thread each arrives on, and hands
+/// them over in order once the last has come.
+final class ResultBatch<T: Sendable>: Sendable {
+    private let state: Mutex<(results: [Result<T, ChannelError>?], left: Int)>
+    private let done: @Sendable ([Result<T, ChannelError>]) -> Void
+
+    init(count: Int, done: @escaping @Sendable ([Result<T, ChannelError>]) -> Void) {
+        state = Mutex((Array(repeating: nil, count: count), count))
+        self.done = done
+    }
+
+    func set(_ index: Int, _ result: Result<T, ChannelError>) {
+        let complete = state.withLock { state -> [Result<T, ChannelError>]? in
+            state.results[index] = result
+            state.left -= 1
+            return state.left == 0 ? state.results.map { $0! } : nil
+        }
+        if let complete { done(complete) }
     }
 }

@@ -166,6 +166,30 @@ import Testing
         }
     }
 
+    /// A batch of sends from one node: every message its own seq, answered in the batch's order
+    /// once Redis holds them all; retried keys send nothing twice; a bad message sends none.
+    @Test func aBatchOfSendsIsHeldInOrderAndRetriedSafely() async throws {
+        let server = try await RedisServerProcess.start()
+        defer { server.stop() }
+        let a = try Node(redis: server.url), b = try Node(redis: server.url)
+        defer { a.stop(); b.stop() }
+        let client = try Client(port: b.port)
+        client.open(token: try b.service.createChannel(clientID: "many"))
+        #expect(try await client.next()["type"] == "opened")
+        let batch: [(clientID: String, message: String, idempotencyKey: String?)] = (1...50).map { (n: Int) in
+            (clientID: n % 2 == 0 ? "many" : "other", message: "m\(n)", idempotencyKey: "k\(n)")
+        }
+        let seqs = try await a.service.sendMessages(batch)
+        let expected: [UInt64] = (1...50).map { (n: Int) -> UInt64 in UInt64((n + 1) / 2) }
+        #expect(seqs == expected)
+        #expect(try await a.service.sendMessages(batch) == seqs, "the same keys again")
+        for n in 1...25 { #expect(try await client.next() == ["type": "message", "seq": "\(n)", "data": "m\(2 * n)"]) }
+        let bad: [(clientID: String, message: String, idempotencyKey: String?)] = [("many", "fine", nil), ("many", "", nil)]
+        await #expect(throws: ChannelError.self) { try await a.service.sendMessages(bad) }
+        _ = try await a.service.sendMessage(clientID: "many", message: "after", idempotencyKey: nil)
+        #expect(try await client.next() == ["type": "message", "seq": "26", "data": "after"], "the bad batch sent nothing")
+    }
+
     /// Confirmed topic operations on the in-memory engine, with the same answers.
     @Test func topicsAreConfirmedInMemoryToo() async throws {
         let service = ChannelService(secret: RedisChannelEngineTests.secret)

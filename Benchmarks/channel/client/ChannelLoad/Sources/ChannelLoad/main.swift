@@ -24,7 +24,10 @@
 //       opens --clients clients, then keeps every one of --posters keep-alive connections
 //       busy with POST /send (closed loop: the next POST as soon as one is answered), the
 //       target client round-robin, and counts the message frames that arrive at the clients:
-//       delivered messages per second over --duration, after --warmup.
+//       delivered messages per second over --duration, after --warmup. [--batch K] (--kind
+//       node) each POST carries K messages, for the next K clients in turn (the server sends
+//       each as its own message and answers their seqs), as an app that sends to many
+//       clients from one request does.
 //   Common: [--host 127.0.0.1] [--sources 127.0.0.2,127.0.0.3] (source addresses the
 //       WebSocket connections are spread over) [--window 64] (handshakes in flight)
 //       [--cpu-pids name:PID,name:PID] (besides --server-pid: each process's CPU in the
@@ -122,8 +125,8 @@ struct Poster {
     var sentAt: UInt64 = 0
     /// Which of the servers (--ports) it is connected to.
     var node = 0
-    /// The client its request is for (a send), or -1.
-    var client = -1
+    /// The clients its request is for (a send: one, or a batch's in order), or empty.
+    var clients: [Int] = []
 }
 
 /// Many WebSocket clients and a few HTTP connections on one epoll set.
@@ -272,9 +275,20 @@ final class Bench {
     func send(to i: Int, body: [UInt8], node: Int) throws -> UInt64 {
         if kind == .node {
             let form = Array("client=\(ids[i])&message=".utf8) + Bench.formValue(body)
-            return try post("/send", body: form, node: node, client: i, contentType: "application/x-www-form-urlencoded")
+            return try post("/send", body: form, node: node, clients: [i], contentType: "application/x-www-form-urlencoded")
         }
-        return try post("/send?c=\(ids[i])", body: body, node: node, client: i)
+        return try post("/send?c=\(ids[i])", body: body, node: node, clients: [i])
+    }
+
+    /// One POST /send carrying a message for each of `clients` (ChannelNode takes repeated
+    /// client and message fields and answers the seqs, comma-separated, in order).
+    func send(batch clients: [Int], body: () -> [UInt8], node: Int) throws {
+        var form: [UInt8] = []
+        for i in clients {
+            if !form.isEmpty { form.append(UInt8(ascii: "&")) }
+            form += Array("client=\(ids[i])&message=".utf8) + Bench.formValue(body())
+        }
+        try post("/send", body: form, node: node, clients: clients, contentType: "application/x-www-form-urlencoded")
     }
 
     /// POST a publish to `topic` through server `node`.
@@ -338,14 +352,14 @@ final class Bench {
 
     /// Returns when the request began to be written.
     @discardableResult
-    func post(_ target: String, body: [UInt8], node: Int = 0, client: Int = -1, contentType: String = "text/plain") throws -> UInt64 {
+    func post(_ target: String, body: [UInt8], node: Int = 0, clients: [Int] = [], contentType: String = "text/plain") throws -> UInt64 {
         // The longest-free connection first, so every one carries requests: one left unused
         // would get Courier's 408 after its 10 s header timeout (a new connection that sends
         // nothing), a response this client did not ask for.
         guard !freePosters[node].isEmpty else { throw Failure("no free HTTP connection") }
         let j = freePosters[node].removeFirst()
         posters[j].busy = true
-        posters[j].client = client
+        posters[j].clients = clients
         let start = nowNanoseconds()
         posters[j].sentAt = start
         try writeAll(posters[j].fd, HTTP.post(target, host: host, body: body, contentType: contentType))
@@ -556,16 +570,23 @@ final class Bench {
                 if !(200..<300).contains(response.status) {
                     postErrors += 1
                     lastPostError = String(decoding: posters[j].received[0..<response.end], as: UTF8.self)
-                } else if checkSeq && posters[j].client >= 0 {
-                    // POST /send answers the message's seq.
-                    var seq = 0
-                    for k in response.bodyStart..<response.end {
-                        let d = posters[j].received[k] &- 0x30
-                        guard d < 10 else { break }
-                        seq = seq * 10 + Int(d)
+                } else if checkSeq && !posters[j].clients.isEmpty {
+                    // POST /send answers the messages' seqs, comma-separated.
+                    var seq = 0, index = 0
+                    for k in response.bodyStart...response.end {
+                        let d = k < response.end ? posters[j].received[k] &- 0x30 : 0xFF
+                        if d < 10 {
+                            seq = seq * 10 + Int(d)
+                            continue
+                        }
+                        guard index < posters[j].clients.count else { break }
+                        let client = posters[j].clients[index]
+                        acknowledged[client] += 1
+                        acknowledgedMax[client] = max(acknowledgedMax[client], seq)
+                        index += 1
+                        seq = 0
+                        if k < response.end && posters[j].received[k] != UInt8(ascii: ",") { break }
                     }
-                    acknowledged[posters[j].client] += 1
-                    acknowledgedMax[posters[j].client] = max(acknowledgedMax[posters[j].client], seq)
                 } else if publishAnswer == nil, response.end > response.bodyStart {
                     publishAnswer = String(decoding: posters[j].received[response.bodyStart..<response.end], as: UTF8.self)
                 }
@@ -574,7 +595,7 @@ final class Bench {
                     postHistogram.record(nowNanoseconds() &- posters[j].sentAt)
                 }
                 posters[j].busy = false
-                posters[j].client = -1
+                posters[j].clients = []
                 freePosters[posters[j].node].append(j)
                 postsAnswered += 1
             }
@@ -939,7 +960,10 @@ func throughput(_ options: Options) throws {
     let warmup = try options.double("warmup", 2)
     let duration = try options.double("duration", 10)
     let drain = try options.double("drain", 30)
-    guard count >= 1, posterCount >= 1, size >= 21, size <= 16_000 else { throw Failure("bad --clients, --posters or --size") }
+    let batch = try options.int("batch", 1)
+    guard count >= 1, posterCount >= 1, size >= 21, size <= 16_000, batch >= 1, batch <= count else {
+        throw Failure("bad --clients, --posters, --size or --batch")
+    }
     let bench = try makeBench(options, ids: (0..<count).map { "c\($0)" })
     let offset = try postOffset(options, "mixed")
     var cpu = try makeCPUMeter(options)
@@ -968,12 +992,17 @@ func throughput(_ options: Options) throws {
             while true {
                 let node = postNode(bench, client: sent % count, round: sent / count, offset: offset)
                 if bench.freePosters[node].isEmpty { break }
-                try bench.send(to: sent % count, body: messageBody(time: nowNanoseconds(), size: size), node: node)
-                sent += 1
-                if now >= bench.measureFrom { sentInWindow += 1 }
+                if batch == 1 {
+                    try bench.send(to: sent % count, body: messageBody(time: nowNanoseconds(), size: size), node: node)
+                } else {
+                    try bench.send(batch: (sent..<sent + batch).map { $0 % count },
+                                   body: { messageBody(time: nowNanoseconds(), size: size) }, node: node)
+                }
+                sent += batch
+                if now >= bench.measureFrom { sentInWindow += batch }
             }
         } else {
-            if bench.delivered >= sent && bench.postsAnswered >= sent { break }
+            if bench.delivered >= sent && bench.postsAnswered * batch >= sent { break }
             if now > bench.measureEnd + UInt64(drain * 1e9) { break }
         }
         if now > bench.lastDelivery + 5_000_000_000 && now > start + 5_000_000_000 {
@@ -989,11 +1018,12 @@ func throughput(_ options: Options) throws {
     emit("clients", count)
     emit("servers", bench.ports.count)
     emit("posters", posterCount)
+    emit("batch", batch)
     emit("size", size)
     emit("setup_seconds", fixed(setupSeconds, 2))
     emit("sent", sent)
     emit("send_rate", fixed(Double(sentInWindow) / duration, 0))
-    emit("answered_rate", fixed(Double(max(0, answeredAtWindowEnd - answeredAtWindowStart)) / duration, 0))
+    emit("answered_rate", fixed(Double(max(0, answeredAtWindowEnd - answeredAtWindowStart) * batch) / duration, 0))
     emit("delivered", bench.delivered)
     emit("lost", sent - bench.delivered)
     emit("delivered_in_window", bench.deliveredInWindow)
