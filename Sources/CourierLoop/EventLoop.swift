@@ -58,6 +58,8 @@ public final class EventLoop: @unchecked Sendable {
     /// the loop itself, so nothing outlives it.
     public func run() {
         thread.store(UInt(pthread_self()), ordering: .releasing)
+        pthread_setspecific(currentLoopKey, Unmanaged.passUnretained(self).toOpaque())
+        defer { pthread_setspecific(currentLoopKey, nil) }
         uv_run(uvLoop, UV_RUN_DEFAULT)
         // Close whatever handles remain open; every one left is a Handle-made one (the mailbox
         // closed itself in stop()), so the shared close callback frees it and its owner.
@@ -144,6 +146,13 @@ public final class EventLoop: @unchecked Sendable {
 
     // MARK: Cross-thread work
 
+    /// The loop running on the calling thread, if any: code that keeps per-loop resources
+    /// (a Redis connection per loop) finds its own without a lock or a hop.
+    public static var current: EventLoop? {
+        guard let raw = pthread_getspecific(currentLoopKey) else { return nil }
+        return Unmanaged<EventLoop>.fromOpaque(raw).takeUnretainedValue()
+    }
+
     public var inEventLoop: Bool { thread.load(ordering: .acquiring) == UInt(pthread_self()) }
 
     public func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
@@ -217,3 +226,11 @@ extension EventLoop: SerialExecutor, TaskExecutor {
         precondition(inEventLoop, "expected to run on loop \(name)")
     }
 }
+
+/// The thread-specific slot `EventLoop.current` reads; set while a loop runs on the thread.
+private let currentLoopKey: pthread_key_t = {
+    var key = pthread_key_t()
+    let status = pthread_key_create(&key, nil)
+    precondition(status == 0, "pthread_key_create failed: \(status)")
+    return key
+}()

@@ -27,11 +27,11 @@ extension RedisChannelEngine {
                     ChannelScripts.stream(clientID)]
         let arguments = ["\(nodeID) \(connection.connectionID)", clientID, String(delivered), deliberate ? "1" : "0",
                          String(clock.now() + settings.effectivePresenceGraceSeconds), String(keyTTLSeconds)]
-        let links = links
-        loop.execute { [self] in
-            if state.withLock({ $0.clients[clientID] == nil && $0.opening[clientID] == nil }) {
-                links.subscriber.unsubscribe(ChannelScripts.channel(clientID))
-            }
+        let connectionLoop = connection.loop
+        let work: @Sendable () -> Void = { [self] in
+            guard !halted.load(ordering: .relaxed) else { return }
+            let links = links(on: connectionLoop)
+            unfollowIfDone(clientID, on: connectionLoop)
             links.command.run(ChannelScripts.detach, keys: keys.map { Array($0.utf8) },
                               arguments: arguments.map { Array($0.utf8) }) { [self] result in
                 if case .success(let reply) = result, reply.int == 1 {
@@ -39,6 +39,7 @@ extension RedisChannelEngine {
                 }
             }
         }
+        if connectionLoop.inEventLoop { work() } else { connectionLoop.execute(work) }
         return false
     }
 
@@ -63,13 +64,13 @@ extension RedisChannelEngine {
         }
     }
 
-    // MARK: On the engine's loop
+    // MARK: On the loop of the client's connection
 
-    /// `<epoch>:<seq>:<time>:<text>` for a client connected here.
-    func clientMessage(_ message: RedisMessage, clientID: String) {
+    /// `<epoch>:<seq>:<time>:<text>` for a client connected (or connecting) on `loop`.
+    func clientMessage(_ message: RedisMessage, clientID: String, on loop: EventLoop) {
         guard let published = PublishedMessage(message.payload) else { return }
         let outcome = state.withLock { state -> (wake: (any ChannelConnection)?, gapFrom: UInt64?) in
-            if state.opening[clientID] != nil { state.missedWhileOpening.insert(clientID) }
+            if state.opening[OpeningKey(clientID, loop)] != nil { state.missedWhileOpening.insert(clientID) }
             guard let client = state.clients[clientID] else { return (nil, nil) }
             guard client.epoch == published.epoch else {
                 client.lost = true
@@ -84,12 +85,12 @@ extension RedisChannelEngine {
             return (client.connection, nil)
         }
         outcome.wake?.messageHeld()
-        if let from = outcome.gapFrom { catchUp(clientID, from: from) }
+        if let from = outcome.gapFrom { catchUp(clientID, from: from, on: links(on: loop)) }
     }
 
     /// Reads what the client's Stream holds from `from` on (a gap in Pub/Sub, a resubscribe),
     /// with the session's epoch: a new one means Redis lost the session.
-    func catchUp(_ clientID: String, from: UInt64) {
+    func catchUp(_ clientID: String, from: UInt64, on links: Links) {
         // Both replies come on this loop, in order (one pipelined connection).
         let epochReply = ReplySlot()
         links.command.send(["HGET", ChannelScripts.meta(clientID), "epoch"]) { result in
@@ -117,10 +118,13 @@ extension RedisChannelEngine {
         }
     }
 
-    /// After the subscriber reconnected: every client here may have missed messages.
-    func catchUpAll() {
-        let clients = state.withLock { state in state.clients.map { ($0.key, $0.value.session.nextSeq) } }
-        for (clientID, next) in clients { catchUp(clientID, from: next) }
+    /// After `loop`'s subscriber reconnected: every client connected on it may have missed messages.
+    func catchUpAll(on loop: EventLoop) {
+        let clients = state.withLock { state in
+            state.clients.filter { $0.value.connection.loop === loop }.map { ($0.key, $0.value.session.nextSeq) }
+        }
+        let links = links(on: loop)
+        for (clientID, next) in clients { catchUp(clientID, from: next, on: links) }
     }
 }
 

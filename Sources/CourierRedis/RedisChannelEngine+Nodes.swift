@@ -30,11 +30,10 @@ extension RedisChannelEngine {
         }
         let answer = replaced.map { "released \(newConnectionID) \($0.epoch) \($0.delivered) \(clientID)" }
             ?? "released \(newConnectionID) - 0 \(clientID)"
-        links.command.send(["PUBLISH", ChannelScripts.node(replyNode), answer]) { _ in }
+        control.command.send(["PUBLISH", ChannelScripts.node(replyNode), answer]) { _ in }
         guard let replaced else { return }
-        if state.withLock({ $0.clients[clientID] == nil && $0.opening[clientID] == nil }) {
-            links.subscriber.unsubscribe(ChannelScripts.channel(clientID))
-        }
+        let connectionLoop = replaced.connection.loop
+        connectionLoop.execute { [self] in unfollowIfDone(clientID, on: connectionLoop) }
         replaced.connection.scheduleTerminate(code: 409, description: "Replaced+by+another+connection.")
     }
 
@@ -50,10 +49,10 @@ extension RedisChannelEngine {
             }
             return (Array(state.clients.keys), progress)
         }
-        available.store(links.command.isConnected, ordering: .relaxed)
+        available.store(control.command.isConnected, ordering: .relaxed)
         if !here.isEmpty {
             let arguments = [String(now + presenceLapseSeconds), nodeID] + here
-            links.command.run(ChannelScripts.refresh, keys: [Array(ChannelScripts.presence.utf8)],
+            control.command.run(ChannelScripts.refresh, keys: [Array(ChannelScripts.presence.utf8)],
                               arguments: arguments.map { Array($0.utf8) }) { [self] result in
                 guard case .success(let reply) = result, let back = reply.array?.compactMap(\.string), !back.isEmpty else { return }
                 // Reaped while this node could not refresh them (paused, cut off), yet still
@@ -62,10 +61,10 @@ extension RedisChannelEngine {
             }
         }
         if !progress.isEmpty {
-            links.command.run(ChannelScripts.progress, arguments: progress.map { Array($0.utf8) }) { _ in }
+            control.command.run(ChannelScripts.progress, arguments: progress.map { Array($0.utf8) }) { _ in }
         }
         guard reported.load(ordering: .relaxed) else { return }
-        links.command.run(ChannelScripts.reap, keys: [Array(ChannelScripts.presence.utf8)],
+        control.command.run(ChannelScripts.reap, keys: [Array(ChannelScripts.presence.utf8)],
                           arguments: [String(now), "1000", String(keyTTLSeconds)].map { Array($0.utf8) }) { [self] result in
             guard case .success(let reply) = result, let gone = reply.array?.compactMap(\.string), !gone.isEmpty else { return }
             state.withLock { $0.disconnected += gone }

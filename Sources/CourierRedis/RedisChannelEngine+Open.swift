@@ -6,24 +6,28 @@ import CourierLoop
 /// another node waits (briefly) for that node to say how far its connection got, so the new
 /// one is handed only what follows, as on one node.
 extension RedisChannelEngine {
+    /// On the connection's loop, with that loop's connections: its client's Pub/Sub messages
+    /// arrive there.
     package func attach(_ connection: any ChannelConnection, clientID: String, tokenExpiry: Double, resume: ChannelResume,
                         completion: @escaping (Result<ChannelAttachment, ChannelRefusal>) -> Void) {
         let box = CompletionBox(completion)
         let connectionLoop = connection.loop
         let finish: @Sendable (Result<ChannelAttachment, ChannelRefusal>) -> Void = { result in
+            if connectionLoop.inEventLoop { return box.completion(result) }
             connectionLoop.execute { box.completion(result) }
         }
-        let links = links
         let now = clock.now()
-        loop.execute { [self] in
-            state.withLock { $0.opening[clientID, default: 0] += 1 }
+        let start: @Sendable () -> Void = { [self] in
+            guard !halted.load(ordering: .relaxed) else { return }
+            let links = links(on: connectionLoop)
+            state.withLock { $0.opening[OpeningKey(clientID, connectionLoop), default: 0] += 1 }
             // Subscribed first: whatever is sent after the open script ran arrives by Pub/Sub,
             // whatever before it is in the script's reply; the overlap is dropped by seq.
             links.subscriber.subscribe(ChannelScripts.channel(clientID), handler: { [self] message in
-                clientMessage(message, clientID: clientID)
+                clientMessage(message, clientID: clientID, on: connectionLoop)
             }, confirmed: { [self] subscribed in
                 guard case .success = subscribed else {
-                    doneOpening(clientID)
+                    doneOpening(clientID, on: links)
                     return finish(.failure(.unavailable))
                 }
                 let keys = [ChannelScripts.meta(clientID), ChannelScripts.stream(clientID), ChannelScripts.owner(clientID),
@@ -32,8 +36,8 @@ extension RedisChannelEngine {
                                  String(now + presenceLapseSeconds), String(resume.lastSeq), resume.isFresh ? "1" : "0"]
                 links.command.run(ChannelScripts.open, keys: keys.map { Array($0.utf8) },
                                   arguments: arguments.map { Array($0.utf8) }) { [self] result in
-                    defer { doneOpening(clientID) }
-                    guard case .success(let reply) = noted(result) else { return finish(.failure(.unavailable)) }
+                    defer { doneOpening(clientID, on: links) }
+                    guard case .success(let reply) = noted(result, on: links) else { return finish(.failure(.unavailable)) }
                     available.store(true, ordering: .relaxed)
                     switch opened(reply, connection: connection, clientID: clientID, tokenExpiry: tokenExpiry,
                                   resume: resume, now: now) {
@@ -43,11 +47,12 @@ extension RedisChannelEngine {
                         finish(.success(attachment))
                     case .attached(let attachment, let previous?):
                         replace(previous, by: connection.connectionID, clientID: clientID, attachment: attachment,
-                                fresh: resume.isFresh, finish: finish)
+                                fresh: resume.isFresh, on: links, finish: finish)
                     }
                 }
             })
         }
+        if connectionLoop.inEventLoop { start() } else { connectionLoop.execute(start) }
     }
 
     enum Opened {
@@ -97,8 +102,12 @@ extension RedisChannelEngine {
             return (earlier?.connection === connection ? nil : earlier?.connection,
                     state.missedWhileOpening.remove(clientID) != nil)
         }
+        if let replaced, replaced.loop !== connection.loop {
+            // The replaced connection's loop follows the client no more.
+            replaced.loop.execute { [self] in unfollowIfDone(clientID, on: replaced.loop) }
+        }
         // A message that came by Pub/Sub before the record was in place may be missing from it.
-        if missed { catchUp(clientID, from: session.nextSeq) }
+        if missed { catchUp(clientID, from: session.nextSeq, on: links(on: connection.loop)) }
         let endsEarlierPresence = resume.isFresh && wasPresent == 1
         let attachment = ChannelAttachment(sessionID: epoch, cursor: cursor, lastSeq: max(lastSeq, cursor), replaced: replaced,
                                            endsEarlierPresence: endsEarlierPresence,
@@ -112,16 +121,21 @@ extension RedisChannelEngine {
     /// fresh open, waits for its answer (how far the old connection got) unless nobody there
     /// listens (the node is gone), at most `releaseTimeoutMilliseconds` (the node is paused).
     private func replace(_ previous: (node: String, connectionID: String), by connectionID: String, clientID: String,
-                         attachment: ChannelAttachment, fresh: Bool,
+                         attachment: ChannelAttachment, fresh: Bool, on links: Links,
                          finish: @escaping @Sendable (Result<ChannelAttachment, ChannelRefusal>) -> Void) {
         let kick = "kick \(previous.connectionID) \(nodeID) \(connectionID) \(clientID)"
         guard fresh else {
             links.command.send(["PUBLISH", ChannelScripts.node(previous.node), kick]) { _ in }
             return finish(.success(attachment))
         }
-        let timer = Timer(loop: loop)
-        links.awaitingRelease[connectionID] = PendingOpen(attachment: attachment, clientID: clientID, finish: finish, timer: timer)
-        timer.start(after: Self.releaseTimeoutMilliseconds) { [self] in released(connectionID, epoch: nil, delivered: 0) }
+        state.withLock { $0.awaitingRelease[connectionID] = PendingOpen(attachment: attachment, clientID: clientID, finish: finish) }
+        loop.execute { [self] in
+            let timer = Timer(loop: loop)
+            timer.start(after: Self.releaseTimeoutMilliseconds) { [self] in
+                timer.close()
+                released(connectionID, epoch: nil, delivered: 0)
+            }
+        }
         links.command.send(["PUBLISH", ChannelScripts.node(previous.node), kick]) { [self] result in
             // Nobody subscribed to that node's channel: it is gone, and its answer will not come.
             if case .success(let receivers) = result, receivers.int == 0 { released(connectionID, epoch: nil, delivered: 0) }
@@ -129,10 +143,9 @@ extension RedisChannelEngine {
     }
 
     /// The replaced connection's node answered (or will not): the open goes on after what that
-    /// connection was handed.
+    /// connection was handed. Any thread; the first call for an open wins.
     func released(_ connectionID: String, epoch: String?, delivered: UInt64) {
-        guard let pending = links.awaitingRelease.removeValue(forKey: connectionID) else { return }
-        pending.timer.close()
+        guard let pending = state.withLock({ $0.awaitingRelease.removeValue(forKey: connectionID) }) else { return }
         var attachment = pending.attachment
         if epoch == attachment.sessionID, delivered > attachment.cursor {
             attachment = ChannelAttachment(sessionID: attachment.sessionID, cursor: delivered,
@@ -143,15 +156,38 @@ extension RedisChannelEngine {
         pending.finish(.success(attachment))
     }
 
-    /// An open has ended: its channel is dropped if nothing here follows the client any more.
-    private func doneOpening(_ clientID: String) {
-        let unfollowed = state.withLock { state -> Bool in
-            let left = (state.opening[clientID] ?? 1) - 1
-            state.opening[clientID] = left > 0 ? left : nil
+    /// An open on `links.loop` has ended: that loop drops the client's channel if nothing on
+    /// it follows the client any more.
+    private func doneOpening(_ clientID: String, on links: Links) {
+        state.withLock { state in
+            let key = OpeningKey(clientID, links.loop)
+            let left = (state.opening[key] ?? 1) - 1
+            state.opening[key] = left > 0 ? left : nil
             if left <= 0 { state.missedWhileOpening.remove(clientID) }
-            return left <= 0 && state.clients[clientID] == nil
         }
-        if unfollowed { links.subscriber.unsubscribe(ChannelScripts.channel(clientID)) }
+        unfollowIfDone(clientID, on: links.loop)
+    }
+
+    /// Whether a connection on `loop` holds the client, or an open on `loop` is under way:
+    /// then its subscriber must keep the client's channel. Under the state lock.
+    static func follows(_ clientID: String, on loop: EventLoop, in state: State) -> Bool {
+        state.clients[clientID]?.connection.loop === loop || state.opening[OpeningKey(clientID, loop)] != nil
+    }
+
+    /// Drops the client's channel from `loop`'s subscriber if nothing there follows it. On `loop`.
+    func unfollowIfDone(_ clientID: String, on loop: EventLoop) {
+        guard !state.withLock({ Self.follows(clientID, on: loop, in: $0) }) else { return }
+        links(on: loop).subscriber.unsubscribe(ChannelScripts.channel(clientID))
+    }
+}
+
+/// An open under way for a client on a loop.
+struct OpeningKey: Hashable {
+    let clientID: String
+    let loop: ObjectIdentifier
+    init(_ clientID: String, _ loop: EventLoop) {
+        self.clientID = clientID
+        self.loop = ObjectIdentifier(loop)
     }
 }
 
@@ -160,7 +196,6 @@ struct PendingOpen {
     let attachment: ChannelAttachment
     let clientID: String
     let finish: @Sendable (Result<ChannelAttachment, ChannelRefusal>) -> Void
-    let timer: Timer
 }
 
 /// Moves a transport's completion to the engine's loop and back; it is only ever called on the

@@ -9,15 +9,22 @@ import Synchronization
 /// messages from where they joined, filled from Pub/Sub (and from the client's Stream after a
 /// gap), and its connections take from that as they do from the in-memory engine.
 ///
-/// All Redis traffic of a node runs on one loop of the engine's own (one command connection,
-/// one subscriber): the server's loops hand it work through its mailbox.
+/// Each server loop that uses the engine has its own command connection and subscriber: a send
+/// from a handler goes out on its loop's connection with no hand-off, and the Pub/Sub messages
+/// of a client connected on a loop arrive on that loop, next to its connection. A control loop
+/// of the engine's own (one more command connection and subscriber) hears the other nodes
+/// (kicks and their answers), keeps presence, and serves callers on no loop.
 package final class RedisChannelEngine: ChannelEngine, Sendable {
     package let clock: any ChannelClock
     let settings: ChannelSettings
     let logger: Logger
     let nodeID = InMemoryChannelEngine.newID()
+    let endpoint: RedisEndpoint
+    let configuration: RedisConfiguration
+    /// The control loop.
     let loop: EventLoop
-    let links: Links
+    let control: Links
+    private let loopLinks = Mutex<[ObjectIdentifier: Links]>([:])
     let state = Mutex(State())
     /// Whether the command connection was up when last seen: a send while it is not fails at
     /// once with `unavailable` rather than queue behind an outage.
@@ -26,12 +33,14 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
     /// server has served a request): until it does, this node leaves reaping to the others,
     /// since a client it reaped would never be reported gone.
     let reported = Atomic<Bool>(false)
+    /// Set by `halt()`: the engine does nothing more, as if its process had been killed.
+    let halted = Atomic<Bool>(false)
 
     struct State {
         var clients: [String: Client] = [:]
         /// Opens under way per client ID: its Pub/Sub channel must stay subscribed meanwhile,
         /// whatever a detach that raced with it decides.
-        var opening: [String: Int] = [:]
+        var opening: [OpeningKey: Int] = [:]
         /// Clients a Pub/Sub message arrived for while an open was under way: the new record
         /// may not have it, so it reads the Stream once installed.
         var missedWhileOpening: Set<String> = []
@@ -39,6 +48,9 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         var reconnected: [String] = []
         /// Presence ended (reaped, or a deliberate close confirmed by Redis), reported by the next sweep.
         var disconnected: [String] = []
+        /// Fresh opens waiting for the node that held the client to say how far it got, by the
+        /// new connection's ID.
+        var awaitingRelease: [String: PendingOpen] = [:]
     }
 
     /// One connected client on this node: its epoch (session ID) and the messages from where
@@ -63,15 +75,19 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         }
     }
 
-    /// The Redis connections and what waits on them, used on `loop` only.
+    /// One loop's Redis connections, used on that loop only.
     final class Links: @unchecked Sendable {
-        // @unchecked: created on `loop` and used only there (every use is inside loop.execute).
-        var command: RedisConnection!
-        var subscriber: RedisSubscriber!
+        // @unchecked: the connections are Sendable; `reconnectWatch` is touched only on `loop`.
+        let loop: EventLoop
+        let command: RedisConnection
+        let subscriber: RedisSubscriber
         var reconnectWatch: Timer?
-        /// Fresh opens waiting for the node that held the client to say how far it got, by the
-        /// new connection's ID.
-        var awaitingRelease: [String: PendingOpen] = [:]
+
+        init(loop: EventLoop, endpoint: RedisEndpoint, configuration: RedisConfiguration) {
+            self.loop = loop
+            command = RedisConnection(loop: loop, endpoint: endpoint, configuration: configuration)
+            subscriber = RedisSubscriber(loop: loop, endpoint: endpoint, configuration: configuration)
+        }
     }
 
     package init(endpoint: RedisEndpoint, settings: ChannelSettings, clock: any ChannelClock, logger: Logger,
@@ -79,19 +95,45 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         self.clock = clock
         self.settings = settings
         self.logger = logger
+        self.endpoint = endpoint
+        self.configuration = configuration
         loop = EventLoop(name: "courier-redis")
         loop.startThread()
-        links = Links()
-        let links = links
+        control = Links(loop: loop, endpoint: endpoint, configuration: configuration)
+        let control = control
         let nodeChannel = ChannelScripts.node(nodeID)
         loop.execute { [self] in
-            links.command = RedisConnection(loop: loop, endpoint: endpoint, configuration: configuration)
-            links.subscriber = RedisSubscriber(loop: loop, endpoint: endpoint, configuration: configuration)
-            links.subscriber.onResubscribed = { [self] in catchUpAll() }
-            links.subscriber.subscribe(nodeChannel) { [self] message in nodeMessage(message) }
+            control.subscriber.subscribe(nodeChannel) { [self] message in nodeMessage(message) }
             let timer = Timer(loop: loop)
             let period = UInt64(presenceRefreshSeconds * 1000)
             timer.start(after: period, repeating: period) { [self] in refreshAndReap() }
+        }
+    }
+
+    /// How many server loops have their own connections (for tests and diagnostics).
+    package var serverLoopsConnected: Int { loopLinks.withLock { $0.count } }
+
+    /// The connections of `loop`, made on first use. Call on `loop`.
+    func links(on loop: EventLoop) -> Links {
+        if loop === self.loop { return control }
+        let key = ObjectIdentifier(loop)
+        if let links = loopLinks.withLock({ $0[key] }) { return links }
+        let links = Links(loop: loop, endpoint: endpoint, configuration: configuration)
+        // After a reconnect, the clients connected on this loop may have missed messages.
+        links.subscriber.onResubscribed = { [self] in catchUpAll(on: loop) }
+        loopLinks.withLock { $0[key] = links }
+        return links
+    }
+
+    /// Runs `work` with the calling loop's connections, at once; from a thread that runs no
+    /// loop, on the control loop.
+    func withLinks(_ work: @escaping @Sendable (Links) -> Void) {
+        guard !halted.load(ordering: .relaxed) else { return }
+        if let current = EventLoop.current {
+            work(links(on: current))
+        } else {
+            let control = control
+            loop.execute { work(control) }
         }
     }
 
@@ -107,6 +149,7 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
     /// Stops the engine's loop where it stands, as a killed process would: no detach, no
     /// presence refresh, no goodbye to Redis beyond the kernel closing its sockets. For tests.
     package func halt() {
+        halted.store(true, ordering: .relaxed)
         loop.stop()
         loop.waitUntilStopped()
     }
@@ -217,25 +260,25 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         }
     }
 
-    /// Runs `call` on the engine's loop from any thread; `completion` runs there, a failure
-    /// already noted (logged, and the engine marked unavailable if the connection is down).
+    /// Runs `call` on the calling loop's connection (see `withLinks`); `completion` runs on
+    /// that loop, a failure already noted (logged, and the engine marked unavailable if the
+    /// connection is down).
     func run(_ call: ScriptCall, completion: @escaping @Sendable (Result<RESPValue, ChannelError>) -> Void) {
-        let links = links
-        loop.execute { [self] in
+        withLinks { [self] links in
             links.command.run(call.script, keys: call.keys, arguments: call.arguments) { [self] result in
-                completion(noted(result))
+                completion(noted(result, on: links))
             }
         }
     }
 
     private func command(_ arguments: [String], completion: @escaping @Sendable (Result<RESPValue, ChannelError>) -> Void) {
-        let links = links
-        loop.execute { [self] in
-            links.command.send(arguments) { [self] result in completion(noted(result)) }
+        withLinks { [self] links in
+            links.command.send(arguments) { [self] result in completion(noted(result, on: links)) }
         }
     }
 
-    func noted(_ result: Result<RESPValue, RedisError>) -> Result<RESPValue, ChannelError> {
+    /// On `links.loop`.
+    func noted(_ result: Result<RESPValue, RedisError>, on links: Links) -> Result<RESPValue, ChannelError> {
         switch result {
         case .success(let reply):
             return .success(reply)
@@ -243,16 +286,16 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
             logger.warning("redis command failed", metadata: ["error": "\(error)"])
             let connected = links.command.isConnected
             available.store(connected, ordering: .relaxed)
-            if !connected { watchForReconnect() }
+            if !connected { watchForReconnect(links) }
             return .failure(.unavailable("\(error)"))
         }
     }
 
     /// While Redis is away, looks every 100 ms whether the connection is back, so sends are
     /// accepted again as soon as it is (a send while away would only fail, or wait).
-    private func watchForReconnect() {
+    private func watchForReconnect(_ links: Links) {
         guard links.reconnectWatch == nil else { return }
-        let timer = Timer(loop: loop)
+        let timer = Timer(loop: links.loop)
         links.reconnectWatch = timer
         timer.start(after: 100, repeating: 100) { [self] in
             // A command gets the connection going again when it is idle after a failure.

@@ -10,6 +10,17 @@ import Testing
         }
     }
 
+    @Test func currentIsTheLoopRunningOnTheThreadAndNoneElsewhere() async {
+        await withLoop { loop in
+            #expect(EventLoop.current == nil)
+            #expect(await onLoop(loop) { $0.deliver(EventLoop.current === loop) } == true)
+            await withLoop { other in
+                #expect(await onLoop(other) { $0.deliver(EventLoop.current === other) } == true)
+            }
+        }
+        #expect(EventLoop.current == nil)
+    }
+
     @Test func closuresFromManyThreadsAllArriveInOrderPerPoster() async {
         let posters = 8, perPoster = 2_000
         await withLoop { loop in

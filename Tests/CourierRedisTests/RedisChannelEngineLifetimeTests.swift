@@ -190,6 +190,42 @@ import Testing
         #expect(try await client.next() == ["type": "message", "seq": "26", "data": "after"], "the bad batch sent nothing")
     }
 
+    /// A node with two loops, each with its own Redis connections: clients on both get every
+    /// message in order, and a client moving between the node's loops (a fresh open replacing
+    /// its connection) is followed on the new loop and handed only what follows.
+    @Test func clientsOnEveryLoopOfANodeGetEverythingInOrder() async throws {
+        let server = try await RedisServerProcess.start()
+        defer { server.stop() }
+        let a = try Node(redis: server.url, workers: 2), b = try Node(redis: server.url)
+        defer { a.stop(); b.stop() }
+        let names = (0..<8).map { "loop\($0)" }
+        var clients: [Client] = []
+        for name in names {
+            let client = try Client(port: a.port)
+            client.open(token: try a.service.createChannel(clientID: name))
+            #expect(try await client.next()["type"] == "opened")
+            clients.append(client)
+        }
+        #expect((a.service.engine as! RedisChannelEngine).serverLoopsConnected == 2, "the clients landed on one loop")
+        for round in 1...20 {
+            for name in names { _ = try await b.service.sendMessage(clientID: name, message: "r\(round)", idempotencyKey: nil) }
+        }
+        for client in clients {
+            for round in 1...20 { #expect(try await client.next() == ["type": "message", "seq": "\(round)", "data": "r\(round)"]) }
+        }
+        // Each client opens again (a reload): the old connection ends with 409 and, wherever the
+        // new one lands, it gets only what follows.
+        for (index, name) in names.enumerated() {
+            let again = try Client(port: a.port)
+            again.open(token: try a.service.createChannel(clientID: name))
+            #expect(try await again.next()["type"] == "opened")
+            #expect(try await clients[index].next()["code"] == "409")
+            clients[index] = again
+        }
+        for name in names { try a.service.sendMessage(clientID: name, message: "after") }
+        for client in clients { #expect(try await client.next() == ["type": "message", "seq": "21", "data": "after"]) }
+    }
+
     /// Confirmed topic operations on the in-memory engine, with the same answers.
     @Test func topicsAreConfirmedInMemoryToo() async throws {
         let service = ChannelService(secret: RedisChannelEngineTests.secret)

@@ -17,14 +17,15 @@ import Testing
         let server: HTTPServer
         let presence = Events()
 
-        init(redis: String, settings: ChannelSettings = ChannelSettings(heartbeatSeconds: 6, presenceGraceSeconds: 1)) throws {
+        init(redis: String, settings: ChannelSettings = ChannelSettings(heartbeatSeconds: 6, presenceGraceSeconds: 1),
+             workers: Int = 1) throws {
             service = ChannelService(secret: RedisChannelEngineTests.secret, settings: settings, engine: try .redis(url: redis))
             let app = Application()
             app.use(Channels(service, presence: true))
             let presence = presence
             app.post(Channels.connectedPath) { request, _ in presence.append("+" + request["from"]) }
             app.post(Channels.disconnectedPath) { request, _ in presence.append("-" + request["from"]) }
-            server = try app.start(configuration: ServerConfiguration(host: "127.0.0.1", port: 0, workers: 1, handlesSignals: false))
+            server = try app.start(configuration: ServerConfiguration(host: "127.0.0.1", port: 0, workers: workers, handlesSignals: false))
         }
 
         var port: Int { server.port }
