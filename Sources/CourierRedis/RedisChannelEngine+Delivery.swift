@@ -90,6 +90,9 @@ extension RedisChannelEngine {
 
     /// Reads what the client's Stream holds from `from` on (a gap in Pub/Sub, a resubscribe),
     /// with the session's epoch: a new one means Redis lost the session.
+    /// Until Redis answers (it may be restarting, the connection backing off), it tries again
+    /// every `catchUpRetryMilliseconds` while the client stays on this loop: a connection must
+    /// not wait for a next message to learn of a gap or of a lost session.
     func catchUp(_ clientID: String, from: UInt64, on links: Links) {
         // Both replies come on this loop, in order (one pipelined connection).
         let epochReply = ReplySlot()
@@ -97,7 +100,9 @@ extension RedisChannelEngine {
             if case .success(let reply) = result { epochReply.value = reply.string ?? "" }
         }
         links.command.send(["XRANGE", ChannelScripts.stream(clientID), "\(from)-1", "+"]) { [self] result in
-            guard case .success(let reply) = result, let epoch = epochReply.value else { return }
+            guard case .success(let reply) = result, let epoch = epochReply.value else {
+                return retryCatchUp(clientID, on: links)
+            }
             let entries = StreamEntry.parse(reply)
             let wake = state.withLock { state -> (any ChannelConnection)? in
                 guard let client = state.clients[clientID] else { return nil }
@@ -115,6 +120,21 @@ extension RedisChannelEngine {
                 return client.connection
             }
             wake?.messageHeld()
+        }
+    }
+
+    static let catchUpRetryMilliseconds: UInt64 = 200
+
+    private func retryCatchUp(_ clientID: String, on links: Links) {
+        guard !halted.load(ordering: .relaxed) else { return }
+        let timer = Timer(loop: links.loop)
+        timer.start(after: Self.catchUpRetryMilliseconds) { [self] in
+            timer.close()
+            let next = state.withLock { state -> UInt64? in
+                guard let client = state.clients[clientID], client.connection.loop === links.loop, !client.lost else { return nil }
+                return client.session.nextSeq
+            }
+            if let next { catchUp(clientID, from: next, on: links) }
         }
     }
 
