@@ -25,9 +25,27 @@ public final class Application: Sendable {
         var mounting = false
     }
 
-    public init(configuration: ServerConfiguration = ServerConfiguration(), logger: Logger = Logger(label: "courier.app")) {
+    private let blockingThreads: Int
+    private let blockingPool = Mutex<BlockingPool?>(nil)
+
+    /// `blockingThreads`: the size of `blocking`, the pool for handlers' blocking work.
+    public init(configuration: ServerConfiguration = ServerConfiguration(), logger: Logger = Logger(label: "courier.app"),
+                blockingThreads: Int = 4) {
         self.logger = logger
+        self.blockingThreads = max(1, blockingThreads)
         builder.withLock { $0.configuration = configuration }
+    }
+
+    /// Threads for work that would block a loop (a database call, a file read): a handler
+    /// writes `try await app.blocking.run { try database.read(...) }` and resumes on its loop
+    /// when the work is done, while the loop serves its other connections. Made at first use.
+    public var blocking: BlockingPool {
+        blockingPool.withLock { pool in
+            if let pool { return pool }
+            let made = BlockingPool(threads: blockingThreads)
+            pool = made
+            return made
+        }
     }
 
     public var configuration: ServerConfiguration {

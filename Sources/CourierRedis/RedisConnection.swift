@@ -31,6 +31,9 @@ public final class RedisConnection: @unchecked Sendable {
     private var timerDue: UInt64?
     private var started = false
     private var closed = false
+    /// Scripts loaded (`SCRIPT LOAD`) on this connection since it last (re)connected: see
+    /// `run(_:keys:arguments:timeout:completion:)`.
+    var loadedScripts: Set<String> = []
 
     private struct WaitingCommand {
         let arguments: [[UInt8]]
@@ -172,6 +175,8 @@ public final class RedisConnection: @unchecked Sendable {
     }
 
     private func linkWentDown(_ error: RedisError) {
+        // Redis may come back without them (restarted, or another server behind the address).
+        loadedScripts.removeAll()
         let inFlight = replies.removeAll()
         var refused: [WaitingCommand] = []
         var refusal = error

@@ -25,11 +25,21 @@ public struct RedisScript: Sendable, Hashable {
 
 extension RedisConnection {
     /// Runs `script` on the loop; `completion` gets the script's reply.
+    ///
+    /// Scripts run in the order they were issued, like any pipelined command. The first use of
+    /// a script on a connection sends `SCRIPT LOAD` ahead of its `EVALSHA`, in the same pipeline:
+    /// answering a `NOSCRIPT` by sending `EVAL` afterwards would let later `EVALSHA`s of the
+    /// pipeline (run once the `EVAL` loaded the script) overtake it, and two sends to one client
+    /// would swap. `EVAL` remains the fallback for a script flushed while connected.
     public func run(_ script: RedisScript, keys: [[UInt8]] = [], arguments: [[UInt8]] = [], timeout: Duration? = nil,
                     completion: @escaping Completion) {
+        if loadedScripts.insert(script.sha1).inserted {
+            send([Array("SCRIPT".utf8), Array("LOAD".utf8), Array(script.source.utf8)], timeout: timeout) { _ in }
+        }
         let tail = [Array(String(keys.count).utf8)] + keys + arguments
         send([Array("EVALSHA".utf8), Array(script.sha1.utf8)] + tail, timeout: timeout) { [self] result in
             if case .failure(.server(let message)) = result, message.hasPrefix("NOSCRIPT") {
+                loadedScripts.remove(script.sha1)
                 send([Array("EVAL".utf8), Array(script.source.utf8)] + tail, timeout: timeout, completion: completion)
             } else {
                 completion(result)

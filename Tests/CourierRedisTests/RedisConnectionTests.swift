@@ -90,6 +90,33 @@ import Testing
         }
     }
 
+    /// A script Redis has not cached yet, issued many times in one pipeline (the first sends
+    /// after a Redis restart): they run in the order issued. Answering NOSCRIPT with a later
+    /// EVAL let the EVALSHAs behind it overtake the first ones.
+    @Test func pipelinedRunsOfAnUncachedScriptKeepTheirOrder() async throws {
+        try await withRedis { server, loop in
+            let redis = try RedisConnection(loop: loop, url: server.url)
+            _ = try await redis.send("PING")
+            let script = RedisScript("return redis.call('RPUSH', KEYS[1], ARGV[1])")
+            let count = 500
+            let replies = Recorder<Int>()
+            for round in 0..<2 {
+                if round == 1 { _ = try await redis.send("SCRIPT", "FLUSH") }
+                await loop.run {
+                    for index in 0..<count {
+                        redis.run(script, keys: [Array("order\(round)".utf8)], arguments: [Array(String(index).utf8)]) { result in
+                            replies.append((try? result.get())?.int ?? -1)
+                        }
+                    }
+                }
+                #expect(await eventually { replies.count == count * (round + 1) })
+                let list = try await redis.send("LRANGE", "order\(round)", "0", "-1")
+                #expect(list.array?.compactMap(\.string) == (0..<count).map(String.init), round == 0 ? "first use" : "after SCRIPT FLUSH")
+            }
+            redis.close()
+        }
+    }
+
     @Test func scriptsRunBySHAAndSurviveAScriptFlush() async throws {
         try await withRedis { server, loop in
             let redis = try RedisConnection(loop: loop, url: server.url)

@@ -17,7 +17,7 @@ import TicTacToeApp
             #expect(response.headers["Content-Type"]?.hasPrefix("text/html") == true)
             let key = try x.gameKey
             #expect(key == (try x.me), "a game is keyed by its creator's user ID")
-            let game = try #require(try server.storedGame(key))
+            let game = try #require(try await server.storedGame(key))
             #expect(game == Game(key: key, userX: try x.me))
             #expect(x.page.contains("http://127.0.0.1:\(server.port)/?g=\(key)"), "the invite link")
             for id in ["0", "1", "2", "3", "4", "5", "6", "7", "8", "other-player", "your-move", "their-move",
@@ -38,7 +38,7 @@ import TicTacToeApp
             let o = try await Player.signedIn("o@example.com", port: server.port)
             #expect(try await o.open("/?g=\(key)").status == 200)
             #expect(try o.gameKey == key)
-            let game = try #require(try server.storedGame(key))
+            let game = try #require(try await server.storedGame(key))
             #expect(game.userO == (try o.me))
             #expect(game.userX == (try x.me))
             let state = try await xChannel.nextState()
@@ -54,12 +54,12 @@ import TicTacToeApp
             try await x.open()
             let key = try x.gameKey
             #expect(try await x.open("/?g=\(key)").status == 200)
-            #expect(try server.storedGame(key)?.userO == "")
+            #expect(try await server.storedGame(key)?.userO == "")
             let o = try await Player.signedIn("o@example.com", port: server.port)
             try await o.open("/?g=\(key)")
             let third = try await Player.signedIn("third@example.com", port: server.port)
             #expect(try await third.open("/?g=\(key)").status == 200, "a third user may watch")
-            let game = try #require(try server.storedGame(key))
+            let game = try #require(try await server.storedGame(key))
             #expect(game.userX == (try x.me))
             #expect(game.userO == (try o.me))
         }
@@ -103,7 +103,7 @@ import TicTacToeApp
                 #expect(try await oChannel.nextState() == expected)
                 #expect(try JSONDecoder().decode(GameState.self, from: Data(response.body)) == expected)
             }
-            let final = try #require(try server.storedGame(game.key))
+            let final = try #require(try await server.storedGame(game.key))
             #expect(final.isDraw)
             #expect(final.board == "OXXXXOOOX")
         }
@@ -138,12 +138,12 @@ import TicTacToeApp
             let key = try x.gameKey
             let moved = try await x.move(key, 4)
             #expect(moved.status == 200)
-            #expect(try server.storedGame(key)?.board == "    X    ")
+            #expect(try await server.storedGame(key)?.board == "    X    ")
             #expect(try await x.move(key, 0).status == 409, "X again before O")
             let o = try await Player.signedIn("late@example.com", port: server.port)
             #expect(try await o.open("/?g=\(key)").status == 200)
             #expect(try await o.move(key, 0).status == 200)
-            #expect(try server.storedGame(key)?.board == "O   X    ")
+            #expect(try await server.storedGame(key)?.board == "O   X    ")
         }
     }
 
@@ -153,7 +153,7 @@ import TicTacToeApp
         try await withTicTacToe { server in
             let game = try await StartedGame.start(port: server.port)
             try await game.play([4])
-            let before = try #require(try server.storedGame(game.key))
+            let before = try #require(try await server.storedGame(game.key))
             let stranger = try await Player.signedIn("stranger@example.com", port: server.port)
             let signedOut = Player("nobody", port: server.port)
 
@@ -183,7 +183,7 @@ import TicTacToeApp
             for (name, player, target, status) in cases {
                 let response = try await player.post(target)
                 #expect(response.status == status, "\(name)")
-                #expect(try server.storedGame(game.key) == before, "\(name) changed the game")
+                #expect(try await server.storedGame(game.key) == before, "\(name) changed the game")
             }
         }
     }
@@ -192,12 +192,12 @@ import TicTacToeApp
         try await withTicTacToe { server in
             let game = try await StartedGame.start(port: server.port)
             try await game.play([0, 3, 1, 4, 2])
-            let won = try #require(try server.storedGame(game.key))
+            let won = try #require(try await server.storedGame(game.key))
             #expect(won.winner == (try game.x.me))
             for (player, square) in [(game.o, 5), (game.x, 8), (game.o, 8)] {
                 #expect(try await player.move(game.key, square).status == 409)
             }
-            #expect(try server.storedGame(game.key) == won)
+            #expect(try await server.storedGame(game.key) == won)
         }
     }
 
@@ -234,10 +234,10 @@ import TicTacToeApp
             let game = try await StartedGame.start(port: server.port)
             let oChannel = try await game.o.openChannel(port: server.port)
             try await game.play(Array(moves.dropLast()))
-            #expect(try server.storedGame(game.key)?.winner == "", "no winner before the last move")
+            #expect(try await server.storedGame(game.key)?.winner == "", "no winner before the last move")
             let lastMover = (moves.count - 1) % 2 == 0 ? game.x : game.o
             #expect(try await lastMover.move(game.key, moves.last!).status == 200)
-            let stored = try #require(try server.storedGame(game.key))
+            let stored = try #require(try await server.storedGame(game.key))
             let piece: Character = winnerIsX ? "X" : "O"
             #expect(stored.winner == (winnerIsX ? try game.x.me : try game.o.me))
             #expect(stored.winningBoard == String((0..<9).map { line.contains($0) ? piece : "." }))
@@ -251,7 +251,7 @@ import TicTacToeApp
         try await withTicTacToe { server in
             let game = try await StartedGame.start(port: server.port)
             try await game.play([0, 1, 2, 4, 3, 5, 7, 6, 8])
-            let stored = try #require(try server.storedGame(game.key))
+            let stored = try #require(try await server.storedGame(game.key))
             #expect(stored.board == "XOXXOOOXX")
             #expect(stored.winner == "")
             #expect(stored.winningBoard == "")
@@ -264,7 +264,7 @@ import TicTacToeApp
         try await withTicTacToe { server in
             let game = try await StartedGame.start(port: server.port)
             try await game.play([0, 1, 2, 4, 3, 5, 7, 8, 6])
-            let stored = try #require(try server.storedGame(game.key))
+            let stored = try #require(try await server.storedGame(game.key))
             #expect(stored.winner == (try game.x.me))
             #expect(stored.winningBoard == "X..X..X..")
             #expect(!stored.isDraw)
@@ -277,7 +277,7 @@ import TicTacToeApp
         try await withTicTacToe(workers: 2) { server in
             let game = try await StartedGame.start(port: server.port)
             for round in 0..<10 {
-                let before = try #require(try server.storedGame(game.key))
+                let before = try #require(try await server.storedGame(game.key))
                 guard !before.isOver else { break }
                 let mover = before.moveX ? game.x : game.o
                 let free = Array(before.board.enumerated().filter { $0.element == " " }.map(\.offset).prefix(2))
@@ -292,7 +292,7 @@ import TicTacToeApp
                     }
                     return await group.reduce(into: [Int]()) { $0.append($1) }
                 }
-                let after = try #require(try server.storedGame(game.key))
+                let after = try #require(try await server.storedGame(game.key))
                 let placed = zip(before.board, after.board).filter { $0 != $1 }.count
                 #expect(placed == 1, "round \(round): exactly one move applies")
                 #expect(statuses.filter { $0 == 200 }.count == 1, "round \(round): \(statuses)")
@@ -321,12 +321,12 @@ import TicTacToeApp
         defer { first.removeFiles() }
         let game = try await StartedGame.start(port: first.port)
         try await game.play([4, 0, 8])
-        let before = try #require(try first.storedGame(game.key))
+        let before = try #require(try await first.storedGame(game.key))
         first.stop()
 
         let second = try TicTacToeServer(folder: first.folder)
         defer { second.stop() }
-        #expect(try second.storedGame(game.key) == before)
+        #expect(try await second.storedGame(game.key) == before)
         // The same cookies still sign the players in, and the game goes on.
         let x = Player(game.x.email, port: second.port), o = Player(game.o.email, port: second.port)
         x.cookie = game.x.cookie
@@ -348,9 +348,9 @@ import TicTacToeApp
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let store = try SQLiteGameStore(path: folder + "/games.sqlite")
         #expect(FileManager.default.fileExists(atPath: folder + "/games.sqlite"))
-        try store.save(Game(key: "k", userX: "1"))
+        try await store.save(Game(key: "k", userX: "1"))
         let reopened = try SQLiteGameStore(path: folder + "/games.sqlite")
-        #expect(try reopened.game(forKey: "k") == Game(key: "k", userX: "1"))
-        #expect(try reopened.game(forKey: "missing") == nil)
+        #expect(try await reopened.game(forKey: "k") == Game(key: "k", userX: "1"))
+        #expect(try await reopened.game(forKey: "missing") == nil)
     }
 }

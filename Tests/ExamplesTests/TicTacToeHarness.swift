@@ -34,7 +34,7 @@ final class TicTacToeServer: Sendable {
 
     func removeFiles() { try? FileManager.default.removeItem(atPath: folder) }
 
-    func storedGame(_ key: String) throws -> Game? { try store.game(forKey: key) }
+    func storedGame(_ key: String) async throws -> Game? { try await store.game(forKey: key) }
 }
 
 /// Runs `body` against a fresh server and removes its files afterwards.

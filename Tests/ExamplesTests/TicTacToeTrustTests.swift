@@ -43,7 +43,7 @@ import TicTacToeApp
             let game = try await StartedGame.start(port: server.port)
             let oChannel = try await game.o.openChannel(port: server.port)
             #expect(try await oChannel.nextState() == (try Self.joined(game)))
-            let before = try #require(try server.storedGame(game.key))
+            let before = try #require(try await server.storedGame(game.key))
 
             let crossSite = try await game.x.post("/move?g=\(game.key)&i=4", origin: "http://evil.example")
             #expect(crossSite.status == 403)
@@ -52,7 +52,7 @@ import TicTacToeApp
             viaReferer.add("Referer", "http://evil.example/tictactoe.html")
             #expect(try await game.x.http.post("/move?g=\(game.key)&i=4", headers: viaReferer).status == 403)
             #expect(try await game.x.post("/opened?g=\(game.key)", origin: "http://evil.example").status == 403)
-            #expect(try server.storedGame(game.key) == before, "the refused move changed nothing")
+            #expect(try await server.storedGame(game.key) == before, "the refused move changed nothing")
             #expect(await oChannel.isSilent(), "and told nobody anything")
 
             // The game's own page, as the browser posts it.
@@ -61,7 +61,7 @@ import TicTacToeApp
             #expect(try await oChannel.nextState().board == "    X    ")
             // A client that names no origin at all (curl, an old browser) still plays.
             #expect(try await game.o.move(game.key, 0).status == 200)
-            #expect(try server.storedGame(game.key)?.board == "O   X    ")
+            #expect(try await server.storedGame(game.key)?.board == "O   X    ")
         }
     }
 }

@@ -112,7 +112,7 @@ import Testing
             let intruder = try await Player.signedIn("intruder@example.com", port: server.port)
             let response = try await intruder.open("/?g=\(unkeyed)")
             #expect(response.status == 404)
-            #expect(try server.storedGame(try x.gameKey)?.userO == "", "the intruder did not take seat O")
+            #expect(try await server.storedGame(try x.gameKey)?.userO == "", "the intruder did not take seat O")
         }
     }
 

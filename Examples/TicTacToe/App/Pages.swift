@@ -20,14 +20,13 @@ struct MainPage: GetHandler {
         if gameKey.isEmpty {
             gameKey = user.id
             game = Game(key: gameKey, userX: user.id)
-            try store.save(game)
+            try await store.save(game)
         } else {
-            var joined = false
-            guard let found = try store.update(key: gameKey, { game in
-                if game.userO.isEmpty, game.userX != user.id {
-                    game.userO = user.id
-                    joined = true
-                }
+            let userID = user.id
+            guard let (found, joined) = try await store.update(key: gameKey, { game in
+                guard game.userO.isEmpty, game.userX != userID else { return false }
+                game.userO = userID
+                return true
             }) else { throw HTTPError(.notFound, "No such game") }
             game = found
             // X's page is waiting for an opponent: show it the board now.
@@ -51,7 +50,7 @@ struct OpenedPage: PostHandler {
 
     func post(_ request: Request, _ response: inout Response) async throws {
         guard let user = request.user else { throw HTTPError(.unauthorized, "Sign in to play.") }
-        guard let game = try store.game(forKey: request["g"]) else { throw HTTPError(.badRequest, "No such game") }
+        guard let game = try await store.game(forKey: request["g"]) else { throw HTTPError(.badRequest, "No such game") }
         guard user.id == game.userX || user.id == game.userO else {
             throw HTTPError(.forbidden, MoveRejection.notAPlayer.message)
         }
@@ -74,10 +73,11 @@ struct MovePage: PostHandler {
         guard let user = request.user else { throw HTTPError(.unauthorized, "Sign in to play.") }
         let game: Game
         do {
-            guard let moved = try store.update(key: request["g"], { (game: inout Game) throws(MoveRejection) in
-                try GameUpdater.makeMove(&game, position: position, user: user.id)
+            let userID = user.id
+            guard let moved = try await store.update(key: request["g"], { (game: inout Game) throws in
+                try GameUpdater.makeMove(&game, position: position, user: userID)
             }) else { throw HTTPError(.badRequest, "No such game") }
-            game = moved
+            game = moved.game
         } catch let rejection as MoveRejection {
             throw HTTPError(Self.status(for: rejection), rejection.message)
         }
@@ -102,7 +102,7 @@ struct TokenPage: PostHandler {
 
     func post(_ request: Request, _ response: inout Response) async throws {
         guard let user = request.user else { throw HTTPError(.unauthorized, "Sign in to play.") }
-        guard let game = try store.game(forKey: request["g"]) else { throw HTTPError(.notFound, "No such game") }
+        guard let game = try await store.game(forKey: request["g"]) else { throw HTTPError(.notFound, "No such game") }
         response.contentType = "text/plain; charset=utf-8"
         response.headers.set("Cache-Control", "no-store")
         response.write(try channels.createChannel(clientID: GameUpdater.clientID(user: user.id, game: game)))
