@@ -17,25 +17,32 @@ public final class TCPStream {
         UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
     }
 
+    // @exclusivity(unchecked) on the stored properties: a stream is used only on its loop (every
+    // entry point asserts it); read and write paths touch them on every request (callgrind).
     /// Bytes received; valid only during the call.
-    public var onRead: ((UnsafeRawBufferPointer) -> Void)?
+    @exclusivity(unchecked) public var onRead: ((UnsafeRawBufferPointer) -> Void)?
     /// The peer closed its side (`nil`) or the socket failed. Called at most once.
-    public var onEnd: ((UVError?) -> Void)?
+    @exclusivity(unchecked) public var onEnd: ((UVError?) -> Void)?
     /// The write queue has emptied.
-    public var onDrain: (() -> Void)?
+    @exclusivity(unchecked) public var onDrain: (() -> Void)?
     /// The handle is closed and its callbacks are gone.
-    public var onClose: (() -> Void)?
+    @exclusivity(unchecked) public var onClose: (() -> Void)?
 
-    public private(set) var pendingWriteBytes = 0
+    public var pendingWriteBytes: Int { pending }
     /// Bytes libuv still holds for the socket, shrinking as the kernel takes partial writes:
     /// the measure of whether a slow peer is still reading.
     public var unsentBytes: Int { isClosed ? 0 : Int(uv_stream_get_write_queue_size(streamHandle)) }
-    public private(set) var isClosed = false
-    public private(set) var isReading = false
-    private var endReported = false
-    private var closeWhenDrained = false
+    public var isClosed: Bool { closed }
+    public var isReading: Bool { reading }
+    // The storage of the three above. Read from other modules through the getters: a client
+    // module inlining a stored property's access checks it whatever its attribute says.
+    @exclusivity(unchecked) private var pending = 0
+    @exclusivity(unchecked) private var closed = false
+    @exclusivity(unchecked) private var reading = false
+    @exclusivity(unchecked) private var endReported = false
+    @exclusivity(unchecked) private var closeWhenDrained = false
     /// Bounds a graceful close: first the drain supervision, then the linger.
-    private var closeTimer: Timer?
+    @exclusivity(unchecked) private var closeTimer: Timer?
 
     init(loop: EventLoop) {
         self.loop = loop
@@ -110,7 +117,7 @@ public final class TCPStream {
 
     public func startReading() {
         guard !isClosed, !isReading else { return }
-        isReading = true
+        reading = true
         uv_read_start(streamHandle, { handle, _, buffer in
             guard let handle, let buffer else { return }
             let loop = Handle.owner(TCPStream.self, of: handle).runningLoop
@@ -142,7 +149,7 @@ public final class TCPStream {
 
     public func stopReading() {
         guard !isClosed, isReading else { return }
-        isReading = false
+        reading = false
         uv_read_stop(streamHandle)
     }
 
@@ -184,7 +191,7 @@ public final class TCPStream {
         let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
         request.pointee.data = Unmanaged.passRetained(WriteBox(stream: self, memory: copy, count: bytes.count)).toOpaque()
         var buffer = uv_buf_init(copy.assumingMemoryBound(to: CChar.self), UInt32(bytes.count))
-        pendingWriteBytes += bytes.count
+        pending += bytes.count
         let status = uv_write(request, streamHandle, &buffer, 1) { request, status in
             guard let request else { return }
             let box = Unmanaged<WriteBox>.fromOpaque(request.pointee.data!).takeRetainedValue()
@@ -196,7 +203,7 @@ public final class TCPStream {
             Unmanaged<WriteBox>.fromOpaque(request.pointee.data!).release()
             request.deallocate()
             copy.deallocate()
-            pendingWriteBytes -= bytes.count
+            pending -= bytes.count
             fail(UVError(code: status, operation: "write"))
         }
     }
@@ -213,7 +220,7 @@ public final class TCPStream {
     }
 
     private func writeCompleted(count: Int, status: Int32) {
-        pendingWriteBytes -= count
+        pending -= count
         if status < 0 {
             if !isClosed { fail(UVError(code: status, operation: "write")) }
             return
@@ -233,17 +240,17 @@ public final class TCPStream {
     /// Closes at once; queued writes are cancelled.
     public func close() {
         guard !isClosed else { return }
-        isClosed = true
-        isReading = false
+        closed = true
+        reading = false
         closeTimer?.close()
         closeTimer = nil
-        let closed = onClose
+        let whenClosed = onClose
         onRead = nil
         onEnd = nil
         onDrain = nil
         onClose = nil
         Handle.close(handle)
-        closed?()
+        whenClosed?()
     }
 
     /// Sends what is queued, then half-closes and discards what the peer still sends for up to
@@ -266,7 +273,7 @@ public final class TCPStream {
         }
     }
 
-    private var lingerMilliseconds: UInt64 = 2_000
+    @exclusivity(unchecked) private var lingerMilliseconds: UInt64 = 2_000
 
     private func superviseDrain(every period: UInt64) {
         var unsentAtLastCheck = unsentBytes

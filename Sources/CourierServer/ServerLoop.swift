@@ -20,14 +20,16 @@ public final class ServerLoop {
     let configuration: ServerConfiguration
     let responder: any HTTPResponder
     let logger: Logger
-    var listener: TCPListener?
-    var dateCache = DateCache()
+    // @exclusivity(unchecked) on the stored properties: used only on its loop; every request reads
+    // the Date cache and the shutdown flag (callgrind: checked accesses per request otherwise).
+    @exclusivity(unchecked) var listener: TCPListener?
+    @exclusivity(unchecked) var dateCache = DateCache()
     /// The zlib streams this loop's WebSockets take turns with (no context takeover).
     let sharedDeflateStreams = SharedDeflateStreams()
-    public private(set) var isShuttingDown = false
-    private var connections: [ObjectIdentifier: any LoopConnection] = [:]
-    private var sweeper: Timer?
-    private var shutdownTimer: Timer?
+    @exclusivity(unchecked) public private(set) var isShuttingDown = false
+    @exclusivity(unchecked) private var connections: [ObjectIdentifier: any LoopConnection] = [:]
+    @exclusivity(unchecked) private var sweeper: Timer?
+    @exclusivity(unchecked) private var shutdownTimer: Timer?
     private let onStopped: @Sendable () -> Void
 
     init(loop: EventLoop, configuration: ServerConfiguration, responder: any HTTPResponder, logger: Logger,
@@ -83,7 +85,7 @@ public final class ServerLoop {
     }
 
     /// The most connections this loop has held since it last gave freed memory back.
-    private var peakConnections = 0
+    @exclusivity(unchecked) private var peakConnections = 0
 
     /// After a crowd has gone (a thousand connections closed since the peak), hands the heap's
     /// free pages back to the system: glibc keeps them otherwise, and the process would stay at
