@@ -33,6 +33,8 @@ test: test-deps
 	# Serial: several suites assert timeouts to a few hundred milliseconds, which parallel
 	# suites on a 2-core machine can starve.
 	swift test --skip-build --no-parallel
+	# An app depending on Courier by URL and version builds and serves (no unsafe flags).
+	bash Tests/consumer/run.sh
 	python3 Tests/websocket-conformance/conformance.py --server .build/debug/Echo
 	# permessage-deflate again with each connection's own zlib streams (context takeover).
 	python3 Tests/websocket-conformance/conformance.py --server .build/debug/Echo --server-arg=--context-takeover \

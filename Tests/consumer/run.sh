@@ -16,8 +16,8 @@ trap cleanup EXIT
 
 mkdir -p "$WORK/courier" "$WORK/consumer"
 (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard -- . ':!Tests/consumer' \
-    | while IFS= read -r -d '' file; do [[ -e "$file" ]] && printf '%s\0' "$file"; done \
-    | xargs -0 cp --parents -t "$WORK/courier")
+    | while IFS= read -r -d '' file; do [[ -e "$file" || -L "$file" ]] && printf '%s\0' "$file"; done \
+    | tar -cf - --null -T - | tar -xf - -C "$WORK/courier")
 git -C "$WORK/courier" init -q
 git -C "$WORK/courier" add -A
 git -C "$WORK/courier" -c user.name=consumer -c user.email=consumer@localhost commit -qm "Courier as a dependency"

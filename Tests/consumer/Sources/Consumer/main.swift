@@ -7,7 +7,7 @@ struct Greeting: Encodable, Sendable {
 }
 
 let app = Application()
-app.get("/hello/:name") { request, response in
+app.get("/hello/<name>") { request, response in
     try response.json(Greeting(hello: request.parameters["name"] ?? ""))
 }
 
