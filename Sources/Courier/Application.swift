@@ -15,7 +15,7 @@ import Synchronization
 /// routes) are collected and thrown by `run()`/`start()` before anything is served.
 public final class Application: Sendable {
     public let logger: Logger
-    private let builder = Mutex(Builder())
+    private let builder = Locked(Builder())
 
     struct Builder {
         var configuration = ServerConfiguration()
@@ -26,7 +26,7 @@ public final class Application: Sendable {
     }
 
     private let blockingThreads: Int
-    private let blockingPool = Mutex<BlockingPool?>(nil)
+    private let blockingPool = Locked<BlockingPool?>(nil)
 
     /// `blockingThreads`: the size of `blocking`, the pool for handlers' blocking work.
     public init(configuration: ServerConfiguration = ServerConfiguration(), logger: Logger = Logger(label: "courier.app"),

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import CourierLoop
 #endif
 import Synchronization
 
@@ -19,8 +20,8 @@ public struct SystemClock: ChannelClock {
 
 /// A clock that moves only when told to (tests).
 public final class ManualClock: ChannelClock {
-    private let seconds: Mutex<Double>
-    public init(_ start: Double = 1_000_000) { seconds = Mutex(start) }
+    private let seconds: Locked<Double>
+    public init(_ start: Double = 1_000_000) { seconds = Locked(start) }
     public func now() -> Double { seconds.withLock { $0 } }
     public func advance(by delta: Double) { seconds.withLock { $0 += delta } }
 }

@@ -17,9 +17,9 @@ public final class ChannelService: Sendable {
     let logger: Logger
     /// Each client ID's current long-poll connection, so a poll finds the run it continues.
     let longPolls = LongPollRegistry()
-    private let presenceDispatcher = Mutex<(@Sendable (String, Bool) -> Void)?>(nil)
+    private let presenceDispatcher = Locked<(@Sendable (String, Bool) -> Void)?>(nil)
     private let sweeperStarted = Atomic<Bool>(false)
-    private let drainingLoops = Mutex<Set<ObjectIdentifier>>([])
+    private let drainingLoops = Locked<Set<ObjectIdentifier>>([])
 
     /// `secret` signs tokens; processes that share it accept each other's tokens. `engine`
     /// keeps the channels: `.inMemory` (one process) or one spanning processes
@@ -263,11 +263,11 @@ public final class ChannelService: Sendable {
 /// Collects the results of several completions, whichever thread each arrives on, and hands
 /// them over in order once the last has come.
 final class ResultBatch<T: Sendable>: Sendable {
-    private let state: Mutex<(results: [Result<T, ChannelError>?], left: Int)>
+    private let state: Locked<(results: [Result<T, ChannelError>?], left: Int)>
     private let done: @Sendable ([Result<T, ChannelError>]) -> Void
 
     init(count: Int, done: @escaping @Sendable ([Result<T, ChannelError>]) -> Void) {
-        state = Mutex((Array(repeating: nil, count: count), count))
+        state = Locked((Array(repeating: nil, count: count), count))
         self.done = done
     }
 

@@ -66,8 +66,8 @@ enum InternalPresence: RequestStorageKey {
 /// Sends presence notifications through the app (middleware, router, handler) in order.
 final class PresenceDispatcher: Sendable {
     private let app: Application
-    private let responder = Mutex<ApplicationResponder?>(nil)
-    private let queue = Mutex<(items: [(String, Bool)], running: Bool)>(([], false))
+    private let responder = Locked<ApplicationResponder?>(nil)
+    private let queue = Locked<(items: [(String, Bool)], running: Bool)>(([], false))
 
     init(app: Application) { self.app = app }
 

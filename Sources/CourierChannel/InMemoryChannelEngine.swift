@@ -1,7 +1,7 @@
 import Courier
 import Synchronization
 
-/// The default engine: client ID to session, for every loop of the process, under one `Mutex`
+/// The default engine: client ID to session, for every loop of the process, under one lock
 /// held only for bookkeeping (never while sending), with delivery done by each connection on
 /// its own loop. Attaching needs no I/O, so it completes before `attach` returns.
 package final class InMemoryChannelEngine: ChannelEngine {
@@ -42,7 +42,7 @@ package final class InMemoryChannelEngine: ChannelEngine {
         }
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     let settings: ChannelSettings
     package let clock: any ChannelClock
 

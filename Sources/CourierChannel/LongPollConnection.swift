@@ -31,7 +31,7 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
         var endStatus: HTTPStatus = .ok
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
     /// When the latest poll arrived. Read by the hub's sweep while it holds the hub lock, so an
     /// atomic, not `state`.
     private let lastPollBits: Atomic<UInt64>
@@ -41,7 +41,7 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
         self.connectionID = connectionID
         self.clientID = clientID
         self.service = service
-        state = Mutex(State(ack: 0))
+        state = Locked(State(ack: 0))
         lastPollBits = Atomic(service.engine.clock.now().bitPattern)
     }
 

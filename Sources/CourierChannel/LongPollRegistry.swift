@@ -5,7 +5,7 @@ import Synchronization
 /// carries. Kept by the long-poll transport itself, so it never asks the engine which kind of
 /// connection a client has.
 final class LongPollRegistry: Sendable {
-    private let current = Mutex<[String: LongPollConnection]>([:])
+    private let current = Locked<[String: LongPollConnection]>([:])
 
     func connection(of clientID: String, cid: String) -> LongPollConnection? {
         current.withLock { connections in

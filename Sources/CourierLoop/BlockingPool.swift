@@ -11,7 +11,7 @@ import Synchronization
 /// `shutdown()` (for a pool that lives as long as the process, never).
 public final class BlockingPool: Sendable {
     public let threadCount: Int
-    private let queue = Mutex(JobQueue())
+    private let queue = Locked(JobQueue())
     /// One signal per job submitted (and one per thread at shutdown): a thread waits here idle.
     private let ready = DispatchSemaphore(value: 0)
 

@@ -1,7 +1,7 @@
 import CLibUV
 import Synchronization
 
-/// The only way into a loop from another thread: a queue guarded by a `Mutex`, rung by
+/// The only way into a loop from another thread: a queue guarded by a lock, rung by
 /// `uv_async_send` (which libuv coalesces, so a burst of posts wakes the loop once).
 final class Mailbox: Sendable {
     enum Item {
@@ -9,7 +9,7 @@ final class Mailbox: Sendable {
         case job(UnownedJob)
     }
 
-    private let queue = Mutex<(items: [Item], open: Bool)>(([], true))
+    private let queue = Locked<(items: [Item], open: Bool)>(([], true))
     nonisolated(unsafe) let handle: UnsafeMutablePointer<uv_async_t>
 
     /// `owner` is stored in the handle so the async callback can find its loop.

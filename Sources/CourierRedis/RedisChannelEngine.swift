@@ -24,8 +24,8 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
     /// The control loop.
     let loop: EventLoop
     let control: Links
-    private let loopLinks = Mutex<[ObjectIdentifier: Links]>([:])
-    let state = Mutex(State())
+    private let loopLinks = Locked<[ObjectIdentifier: Links]>([:])
+    let state = Locked(State())
     /// Whether the command connection was up when last seen: a send while it is not fails at
     /// once with `unavailable` rather than queue behind an outage.
     let available = Atomic<Bool>(true)
@@ -56,7 +56,7 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
     /// One connected client on this node: its epoch (session ID) and the messages from where
     /// its connection joined.
     final class Client: @unchecked Sendable {
-        // @unchecked: touched only under the engine's `state` lock (Mutex needs its contents Sendable).
+        // @unchecked: touched only under the engine's `state` lock (a lock needs its contents Sendable).
         let epoch: String
         let session: ChannelSession
         var connection: any ChannelConnection

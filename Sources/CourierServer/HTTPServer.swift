@@ -12,7 +12,7 @@ public final class HTTPServer: Sendable {
     public let configuration: ServerConfiguration
     private let responder: any HTTPResponder
     private let logger: Logger
-    private let state = Mutex<State>(State())
+    private let state = Locked<State>(State())
 
     private struct State {
         var loops: [EventLoop] = []

@@ -52,7 +52,7 @@ final class PresenceLog: Sendable {
         var description: String { "\(connected ? "connected" : "disconnected")(\(clientID))" }
     }
 
-    private let events = Mutex<[Event]>([])
+    private let events = Locked<[Event]>([])
 
     func record(_ clientID: String, connected: Bool) {
         events.withLock { $0.append(Event(clientID: clientID, connected: connected, at: .now)) }

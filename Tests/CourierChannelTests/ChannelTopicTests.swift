@@ -402,7 +402,7 @@ struct PollingSubscriber {
 /// Notes which loop served each request carrying an `X-Test-Client` header (a WebSocket's
 /// upgrade request, a long-poll client's polls), so a test can tell where its clients live.
 final class LoopLog: Middleware {
-    private let loops = Mutex<[String: String]>([:])
+    private let loops = Locked<[String: String]>([:])
 
     func handle(_ request: Request, _ response: inout Response, next: Next) async throws {
         if let client = request.headers["X-Test-Client"], let loop = request.loop {

@@ -1,5 +1,6 @@
 import CourierLoop
 import Synchronization
+import Testing
 
 /// A value handed over once from a loop callback to the awaiting test. Waiting has a deadline,
 /// so a callback that never comes fails the test instead of hanging the suite.
@@ -10,7 +11,7 @@ final class Delivery<Value: Sendable>: Sendable {
         var expired = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// The first delivery wins; later ones are ignored.
     func deliver(_ value: Value) {
@@ -54,7 +55,7 @@ final class Delivery<Value: Sendable>: Sendable {
 
 /// Values appended from any thread, read by the test.
 final class Recorder<Element: Sendable>: Sendable {
-    private let elements = Mutex<[Element]>([])
+    private let elements = Locked<[Element]>([])
 
     func append(_ element: Element) { elements.withLock { $0.append(element) } }
     var all: [Element] { elements.withLock { $0 } }
@@ -64,12 +65,17 @@ final class Recorder<Element: Sendable>: Sendable {
 /// Runs `body` with a loop running on its own thread, then stops the loop and waits for it.
 /// `run()` refuses to return while a handle is still open, so every test also checks that
 /// whatever it opened on the loop was closed.
-func withLoop(_ name: String = "test-loop", _ body: (EventLoop) async throws -> Void) async rethrows {
+/// Runs `body` with a loop on its own thread, then stops it and checks that the test closed
+/// every handle it opened on it: the loop closes leftovers itself, which would hide a leak.
+func withLoop(_ name: String = "test-loop", expectHandlesLeftOpen: Int = 0, _ body: (EventLoop) async throws -> Void,
+              sourceLocation: SourceLocation = #_sourceLocation) async rethrows {
     let loop = EventLoop(name: name)
     loop.startThread()
     defer {
         loop.stop()
         loop.waitUntilStopped()
+        #expect(loop.handlesLeftOpen == expectHandlesLeftOpen, "handles the test left open on its loop",
+                sourceLocation: sourceLocation)
     }
     try await body(loop)
 }

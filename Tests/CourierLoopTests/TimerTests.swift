@@ -3,7 +3,8 @@ import Testing
 
 @Suite struct TimerTests {
     @Test func aOneShotTimerFiresOnceAfterItsDelay() async {
-        await withLoop { loop in
+        // The timer is left open on purpose: the loop closes it when it stops.
+        await withLoop(expectHandlesLeftOpen: 1) { loop in
             let fires = Recorder<Bool>()
             let clock = ContinuousClock()
             let started = clock.now
@@ -18,7 +19,6 @@ import Testing
             #expect(clock.now - started >= .milliseconds(45))
             await pause(milliseconds: 150)
             #expect(fires.all == [true])
-            // The timer stays open; stopping the loop closes it.
         }
     }
 

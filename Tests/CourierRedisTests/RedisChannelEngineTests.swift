@@ -38,7 +38,7 @@ import Testing
     }
 
     final class Events: Sendable {
-        private let list = Mutex<[String]>([])
+        private let list = Locked<[String]>([])
         func append(_ event: String) { list.withLock { $0.append(event) } }
         var all: [String] { list.withLock { $0 } }
     }

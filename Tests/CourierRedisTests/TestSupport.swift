@@ -33,7 +33,7 @@ extension EventLoop {
 
 /// Values appended from any thread (a loop's callbacks), read by the test.
 final class Recorder<Element: Sendable>: Sendable {
-    private let elements = Mutex<[Element]>([])
+    private let elements = Locked<[Element]>([])
 
     func append(_ element: Element) { elements.withLock { $0.append(element) } }
     var all: [Element] { elements.withLock { $0 } }

@@ -1,4 +1,5 @@
 import CourierTesting
+import CourierLoop
 import Dispatch
 import Synchronization
 import Testing
@@ -42,7 +43,7 @@ extension HTTPServerTests {
         @Test func floodOfGarbageThenANormalRequest() async throws {
             try await withServer { server in
                 let port = server.port
-                let failures = Mutex<[String]>([])
+                let failures = Locked<[String]>([])
                 DispatchQueue.concurrentPerform(iterations: 2) { lane in
                     var generator = SplitMix64(seed: 0xC0FFEE + UInt64(lane))
                     for index in 0..<1_500 {

@@ -1,4 +1,5 @@
 import CourierTesting
+import CourierLoop
 import Dispatch
 import Synchronization
 import Testing
@@ -10,8 +11,8 @@ extension HTTPServerTests {
         @Test func twoWorkersServeManyConnections() async throws {
             try await withServer(configuration: .forTests(workers: 2)) { server in
                 let port = server.port
-                let servedBy = Mutex<[String: Int]>([:])
-                let failures = Mutex<[String]>([])
+                let servedBy = Locked<[String: Int]>([:])
+                let failures = Locked<[String]>([])
                 DispatchQueue.concurrentPerform(iterations: 4) { lane in
                     for round in 0..<3 {
                         do {

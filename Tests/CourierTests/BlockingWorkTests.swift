@@ -49,7 +49,7 @@ final class Flag: Sendable {
 }
 
 final class Arrivals: Sendable {
-    private let list = Mutex<[String]>([])
+    private let list = Locked<[String]>([])
     func append(_ text: String) { list.withLock { $0.append(text) } }
     var all: [String] { list.withLock { $0 } }
 }

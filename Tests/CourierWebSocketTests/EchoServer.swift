@@ -4,7 +4,7 @@ import Synchronization
 
 /// Values recorded on the server's loop and awaited by a test thread, with a deadline.
 final class Recorded<Value: Sendable>: Sendable {
-    private let values = Mutex<[Value]>([])
+    private let values = Locked<[Value]>([])
     private let arrived = DispatchSemaphore(value: 0)
 
     func record(_ value: Value) {

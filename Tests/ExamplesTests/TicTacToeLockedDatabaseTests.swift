@@ -14,7 +14,7 @@ import Testing
         let process = Process()
         private let input = Pipe()
         private let output = Pipe()
-        private let released = Mutex(false)
+        private let released = Locked(false)
 
         init(database: String) throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -88,7 +88,7 @@ import Testing
 
 /// What the tasks of one test saw, in order.
 final class Observations: Sendable {
-    private let state = Mutex<(order: [String], whileLocked: Bool?)>(([], nil))
+    private let state = Locked<(order: [String], whileLocked: Bool?)>(([], nil))
     func append(_ event: String) { state.withLock { $0.order.append(event) } }
     func otherWhileLocked(_ held: Bool) { state.withLock { $0.whileLocked = held } }
     var order: [String] { state.withLock { $0.order } }
