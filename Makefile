@@ -6,7 +6,7 @@ RUN_PACKAGES := libuv1-dev libsqlite3-dev zlib1g-dev libssl-dev libhiredis-dev p
 TEST_PACKAGES := $(RUN_PACKAGES) python3 curl redis-server
 PORT ?= 8080
 
-.PHONY: run test build deps test-deps benchmark clean cluster
+.PHONY: run test test-tsan build deps test-deps benchmark clean cluster
 
 deps:
 	@bash scripts/apt-ensure.sh $(RUN_PACKAGES)
@@ -41,6 +41,13 @@ test: test-deps
 		--filter 12 --filter 13 --summary ''
 	ECHO_BIN=.build/debug/Echo CHAT_BIN=.build/debug/Chat TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/interop/run.sh
 	CHANNELNODE_BIN=.build/debug/ChannelNode TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/cluster/run.sh
+
+# Every Swift test under ThreadSanitizer (its own build folder); any report fails the run.
+# Locks are pthread mutexes TSan can see (CourierLoop's `Locked`), so what it reports is real.
+test-tsan: test-deps
+	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS="halt_on_error=1 abort_on_error=1" swift test --skip-build --no-parallel --sanitize=thread \
+		--scratch-path .build-tsan
 
 benchmark: deps
 	Benchmarks/http/run.sh

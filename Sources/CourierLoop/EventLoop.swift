@@ -1,4 +1,5 @@
 import CLibUV
+import Dispatch
 import Synchronization
 
 /// One `uv_loop_t` driven by one thread. Every handle made on a loop is used only on that
@@ -15,6 +16,8 @@ public final class EventLoop: @unchecked Sendable {
     private let finished = Locked<Bool>(false)
     /// Set once, as the loop finishes (see `handlesLeftOpen`).
     private let leftOpenAtStop = Locked<Int>(0)
+    /// Where jobs for this executor go once the loop has stopped (see `enqueueJob`).
+    private let afterStop: DispatchQueue
     private var stopHandlers: [() -> Void] = []
     private var stopping = false
     /// Shared by every stream of this loop: libuv fills it and the read callback consumes it
@@ -33,6 +36,7 @@ public final class EventLoop: @unchecked Sendable {
     /// that long (see `BusyPoll`); 0, the default, sleeps in `epoll_wait` as soon as it is idle.
     public init(name: String = "courier-loop", busyPollMicroseconds: UInt64 = 0) {
         self.name = name
+        afterStop = DispatchQueue(label: "\(name).after-stop")
         uvLoop = .allocate(capacity: 1)
         uv_loop_init(uvLoop)
         busyPoll = busyPollMicroseconds > 0 ? BusyPoll(loop: uvLoop, microseconds: busyPollMicroseconds) : nil
@@ -207,14 +211,18 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     fileprivate func enqueueJob(_ job: UnownedJob) {
-        if !stopping, inEventLoop {
+        // `inEventLoop` first: `stopping` is the loop's own, read only on its thread.
+        if inEventLoop, !stopping {
             localJobs.append(job)
             if localJobs.count == 1 { endOfIteration.add { [unowned self] in runLocalJobs() } }
             return
         }
         if !mailbox.post(.job(job)) {
-            // The loop is gone: run the job here rather than leak a suspended task.
-            job.runSynchronously(on: asUnownedTaskExecutor())
+            // The loop is gone. A task that still prefers it (or an actor bound to it) goes on
+            // one job at a time on a serial queue of its own, as it would have on the loop,
+            // rather than leak suspended or run beside another of the loop's jobs.
+            let executor = asUnownedSerialExecutor(), taskExecutor = asUnownedTaskExecutor()
+            afterStop.async { job.runSynchronously(isolatedTo: executor, taskExecutor: taskExecutor) }
         }
     }
 }
