@@ -1,3 +1,4 @@
+import ArgumentParser
 import Courier
 import CourierChannel
 import CourierRedis
@@ -34,12 +35,6 @@ func confirmed<T>(_ operation: () async throws -> T) async throws -> T {
     }
 }
 
-let usage = """
-    Usage: ChannelNode [--port P] [--host H] [--workers N] [--reuse-port] [--redis URL] [--data-dir DIR]
-      --redis URL      keep channels in Redis (redis://[:password@]host[:port][/db]; or $REDIS_URL),
-                       so several nodes serve the same clients; without it, in this process only
-      --data-dir DIR   where the channel secret is kept (default courier-data; nodes share it)
-    """
 
 struct PresenceEvent: Encodable, Sendable {
     let client: String
@@ -52,66 +47,69 @@ final class PresenceLog: Sendable {
     var all: [PresenceEvent] { events.withLock { $0 } }
 }
 
-if CommandLine.arguments.contains("--help") {
-    print(usage)
-    exit(0)
-}
+/// One node of a channel cluster, with plain HTTP controls (see the top of this file).
+struct ChannelNode: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ChannelNode", abstract: "A channel server with plain HTTP controls: one node of a cluster.")
 
-do {
-    let options = CommandLineOptions()
-    let dataDirectory = options.value("data-dir") ?? "courier-data"
-    let channels = try ChannelService(secretPath: "\(dataDirectory)/channel-secret", engine: try .fromCommandLine(options))
-    let presence = PresenceLog()
-    let app = Application()
-    app.use(Channels(channels, presence: true))
+    @OptionGroup var server: ServerOptions
+    @OptionGroup var redis: RedisOptions
 
-    app.get("/token") { request, response in
-        response.contentType = "text/plain; charset=utf-8"
-        response.headers.set("Cache-Control", "no-store")
-        response.write(try channels.createChannel(clientID: request["client"]))
-    }
-    app.post("/send") { request, response in
-        let clients = request.all("client"), messages = request.all("message"), keys = request.all("key")
-        guard clients.count == messages.count, keys.isEmpty || keys.count == clients.count else {
-            throw HTTPError(.badRequest, "as many message fields (and key fields, if any) as client fields")
+    @Option(help: ArgumentHelp("Where the channel secret is kept (nodes share it).", valueName: "dir"))
+    var dataDir = "courier-data"
+
+    func run() throws {
+        let channels = try ChannelService(secretPath: "\(dataDir)/channel-secret", engine: try redis.engine)
+        let presence = PresenceLog()
+        let app = Application()
+        app.use(Channels(channels, presence: true))
+
+        app.get("/token") { request, response in
+            response.contentType = "text/plain; charset=utf-8"
+            response.headers.set("Cache-Control", "no-store")
+            response.write(try channels.createChannel(clientID: request["client"]))
         }
-        if clients.count <= 1 {
-            let key = request["key"]
-            let seq = try await confirmed {
-                try await channels.sendMessage(clientID: request["client"], message: request["message"], idempotencyKey: key.isEmpty ? nil : key)
+        app.post("/send") { request, response in
+            let clients = request.all("client"), messages = request.all("message"), keys = request.all("key")
+            guard clients.count == messages.count, keys.isEmpty || keys.count == clients.count else {
+                throw HTTPError(.badRequest, "as many message fields (and key fields, if any) as client fields")
             }
-            return response.write(String(seq))
+            if clients.count <= 1 {
+                let key = request["key"]
+                let seq = try await confirmed {
+                    try await channels.sendMessage(clientID: request["client"], message: request["message"], idempotencyKey: key.isEmpty ? nil : key)
+                }
+                return response.write(String(seq))
+            }
+            let batch = clients.indices.map { (clientID: clients[$0], message: messages[$0], idempotencyKey: keys.isEmpty ? nil : keys[$0]) }
+            let seqs = try await confirmed { try await channels.sendMessages(batch) }
+            response.write(seqs.map(String.init).joined(separator: ","))
         }
-        let batch = clients.indices.map { (clientID: clients[$0], message: messages[$0], idempotencyKey: keys.isEmpty ? nil : keys[$0]) }
-        let seqs = try await confirmed { try await channels.sendMessages(batch) }
-        response.write(seqs.map(String.init).joined(separator: ","))
-    }
-    app.post("/subscribe") { request, response in
-        try await confirmed { try await channels.subscribe(clientIDs: [request["client"]], topic: request["topic"]) }
-        response.status = .noContent
-    }
-    app.post("/publish") { request, response in
-        let key = request["key"]
-        let count = try await confirmed {
-            try await channels.publish(topic: request["topic"], message: request["message"], idempotencyKey: key.isEmpty ? nil : key)
+        app.post("/subscribe") { request, response in
+            try await confirmed { try await channels.subscribe(clientIDs: [request["client"]], topic: request["topic"]) }
+            response.status = .noContent
         }
-        response.write(String(count))
+        app.post("/publish") { request, response in
+            let key = request["key"]
+            let count = try await confirmed {
+                try await channels.publish(topic: request["topic"], message: request["message"], idempotencyKey: key.isEmpty ? nil : key)
+            }
+            response.write(String(count))
+        }
+        app.get("/subscribers") { request, response in
+            try response.json(try await confirmed { try await channels.fetchSubscribers(of: request["topic"]).sorted() })
+        }
+        app.get("/presence") { _, response in try response.json(presence.all) }
+        app.get("/health") { _, response in response.write("ok \(ProcessInfo.processInfo.processIdentifier)") }
+        app.post(Channels.connectedPath) { request, response in
+            presence.record(PresenceEvent(client: request["from"], connected: true))
+            response.status = .noContent
+        }
+        app.post(Channels.disconnectedPath) { request, response in
+            presence.record(PresenceEvent(client: request["from"], connected: false))
+            response.status = .noContent
+        }
+        try app.run(options: server)
     }
-    app.get("/subscribers") { request, response in
-        try response.json(try await confirmed { try await channels.fetchSubscribers(of: request["topic"]).sorted() })
-    }
-    app.get("/presence") { _, response in try response.json(presence.all) }
-    app.get("/health") { _, response in response.write("ok \(ProcessInfo.processInfo.processIdentifier)") }
-    app.post(Channels.connectedPath) { request, response in
-        presence.record(PresenceEvent(client: request["from"], connected: true))
-        response.status = .noContent
-    }
-    app.post(Channels.disconnectedPath) { request, response in
-        presence.record(PresenceEvent(client: request["from"], connected: false))
-        response.status = .noContent
-    }
-    try app.run()
-} catch {
-    FileHandle.standardError.write(Data("ChannelNode: \(error)\n\n\(usage)\n".utf8))
-    exit(2)
 }
+
+ChannelNode.main()

@@ -136,11 +136,25 @@ public final class Application: Sendable {
         return server
     }
 
-    /// Serves until SIGINT/SIGTERM. Reads `--port`, `--host`, `--workers` and `--busy-poll-us`
-    /// from the command line (and PORT from the environment).
-    public func run(arguments: [String] = CommandLine.arguments) throws {
+    /// Serves until SIGINT/SIGTERM, with the server's options from the command line
+    /// (`ServerOptions`: `--port`, `--host`, `--workers`, `--busy-poll-us`, `--reuse-port`, and
+    /// PORT from the environment). An unknown option or a bad value, or `--help`, ends the
+    /// program with ArgumentParser's message and usage. An app with options of its own embeds
+    /// `ServerOptions` in its command (`@OptionGroup`) and calls `run(options:)`.
+    public func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) throws {
+        let options: ServerOptions
+        do {
+            options = try ServerOptions.parse(arguments)
+        } catch {
+            ServerOptions.exit(withError: error)
+        }
+        try run(options: options)
+    }
+
+    /// Serves until SIGINT/SIGTERM with `options` applied to the configuration.
+    public func run(options: ServerOptions) throws {
         var configuration = configuration
-        try CommandLineOptions(arguments).apply(to: &configuration)
+        options.apply(to: &configuration)
         let server = HTTPServer(configuration: configuration, responder: try responder(), logger: Logger(label: "courier.http"))
         try server.run()
     }

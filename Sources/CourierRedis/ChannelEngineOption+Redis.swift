@@ -1,3 +1,4 @@
+import ArgumentParser
 import Courier
 import CourierChannel
 import Foundation
@@ -17,16 +18,31 @@ extension ChannelEngineOption {
     }
 }
 
-extension ChannelEngineOption {
-    /// `--redis URL` (or `REDIS_URL`) from a server's command line: the Redis engine when given,
-    /// else the in-memory one. Every example takes it, so any of them runs as a cluster node.
-    public static func fromCommandLine(_ options: CommandLineOptions = CommandLineOptions()) throws -> ChannelEngineOption {
-        let url = options.value("redis") ?? ProcessInfo.processInfo.environment["REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        guard let url else { return .inMemory }
-        do {
-            return try .redis(url: url)
-        } catch {
-            throw ApplicationError("--redis: \(error)")
+/// `--redis URL` (or `REDIS_URL`), for any app's command: the Redis engine when given, else the
+/// in-memory one. Every example embeds it, so any of them runs as a cluster node.
+public struct RedisOptions: ParsableArguments, Sendable {
+    @Option(help: ArgumentHelp("Keep the channels in Redis (redis://[:password@]host[:port][/db]; default: $REDIS_URL, else in this process only).",
+                               valueName: "url"))
+    public var redis: String?
+
+    public init() {}
+
+    public mutating func validate() throws {
+        if redis == nil { redis = ServerOptions.environment("REDIS_URL") }
+        if let redis {
+            do {
+                _ = try RedisEndpoint(url: redis)
+            } catch {
+                throw ValidationError("--redis: \(error)")
+            }
+        }
+    }
+
+    /// The engine the options ask for.
+    public var engine: ChannelEngineOption {
+        get throws {
+            guard let redis else { return .inMemory }
+            return try .redis(url: redis)
         }
     }
 }

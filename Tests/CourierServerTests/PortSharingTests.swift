@@ -49,13 +49,5 @@ extension HTTPServerTests {
             }
         }
 
-        @Test func theCommandLineAsksForReusePort() throws {
-            var configuration = ServerConfiguration()
-            try CommandLineOptions(["app", "--port", "9000"]).apply(to: &configuration)
-            #expect(!configuration.reusePort)
-            try CommandLineOptions(["app", "--reuse-port", "--port", "9000"]).apply(to: &configuration)
-            #expect(configuration.reusePort)
-            #expect(configuration.port == 9000)
-        }
     }
 }

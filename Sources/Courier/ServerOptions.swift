@@ -1,0 +1,71 @@
+import ArgumentParser
+import CourierServer
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The server's command-line options, for any app to embed in its own command:
+///
+///     struct MyApp: ParsableCommand {
+///         @OptionGroup var server: ServerOptions
+///         @Option var db = "app.sqlite"
+///         func run() throws { try makeApp(db).run(options: server) }
+///     }
+///
+/// An unknown option or a bad value ends the program with ArgumentParser's message and usage
+/// (a mistyped `--prot 9000` no longer serves on 8080 without a word). `PORT` in the
+/// environment stands in for `--port`. An option not given leaves the app's configuration alone.
+public struct ServerOptions: ParsableArguments, Sendable {
+    @Option(help: "The address to listen on (default: the app's, 0.0.0.0 unless it says otherwise).")
+    public var host: String?
+
+    @Option(help: ArgumentHelp("The port to listen on (default: $PORT, else the app's, 8080 unless it says otherwise).",
+                               valueName: "port"))
+    public var port: Int?
+
+    @Option(help: "Event loops, each on its own thread (default: one per core).")
+    public var workers: Int?
+
+    @Option(name: .customLong("busy-poll-us"),
+            help: "Keep each loop polling for this many microseconds after a read instead of sleeping (default 0: off).")
+    public var busyPollMicroseconds: Int?
+
+    @Flag(name: .customLong("reuse-port"),
+          help: "Share the port with other processes that ask for it too (SO_REUSEPORT).")
+    public var reusePort = false
+
+    public init() {}
+
+    public mutating func validate() throws {
+        if port == nil, let text = Self.environment("PORT") {
+            guard let value = Int(text), (0...65535).contains(value) else {
+                throw ValidationError("PORT must be a port number (0...65535), got '\(text)'.")
+            }
+            port = value
+        }
+        if let port, !(0...65535).contains(port) {
+            throw ValidationError("--port must be 0...65535, got \(port).")
+        }
+        if let workers, !(1...1024).contains(workers) {
+            throw ValidationError("--workers must be 1...1024, got \(workers).")
+        }
+        if let busyPollMicroseconds, !(0...10_000_000).contains(busyPollMicroseconds) {
+            throw ValidationError("--busy-poll-us must be 0...10000000 (microseconds), got \(busyPollMicroseconds).")
+        }
+    }
+
+    /// Sets what was given on `configuration`; the rest stays as the app configured it.
+    public func apply(to configuration: inout ServerConfiguration) {
+        if let host { configuration.host = host }
+        if let port { configuration.port = port }
+        if let workers { configuration.workers = workers }
+        if let busyPollMicroseconds { configuration.busyPollMicroseconds = UInt64(busyPollMicroseconds) }
+        if reusePort { configuration.reusePort = true }
+    }
+
+    /// A variable from the environment, unless unset or empty.
+    public static func environment(_ name: String) -> String? {
+        guard let value = getenv(name).map({ String(cString: $0) }), !value.isEmpty else { return nil }
+        return value
+    }
+}
