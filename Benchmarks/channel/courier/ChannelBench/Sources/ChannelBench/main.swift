@@ -47,7 +47,8 @@ app.post("/publish", maxBodyBytes: 32 * 1024) { request, response in
     response.write(String(subscribers))
 }
 
-var arguments = CommandLine.arguments
+// The server's options (ServerOptions), less this program's own flag.
+var arguments = CommandLine.arguments.dropFirst().filter { $0 != "--mount-only" }
 if !arguments.contains(where: { $0 == "--host" || $0.hasPrefix("--host=") }) { arguments += ["--host", "127.0.0.1"] }
 do {
     try app.run(arguments: arguments)
