@@ -46,7 +46,7 @@ let package = Package(
                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 swiftSettings: strict),
         .target(name: "CourierChannel",
-                dependencies: ["Courier", "CourierHTTP", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+                dependencies: ["Courier", "CourierHTTP", "CourierLoop", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .target(name: "CourierTesting", dependencies: ["Courier"], swiftSettings: strict),
         // No pkgConfig: hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM refuses with a
@@ -74,10 +74,10 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "CourierHTTPTests", dependencies: ["CourierHTTP"], swiftSettings: strict),
         .testTarget(name: "CourierServerTests", dependencies: ["CourierServer", "CourierTesting"], swiftSettings: strict),
-        .testTarget(name: "CourierTests", dependencies: ["Courier", "CourierTesting"], swiftSettings: strict),
-        .testTarget(name: "CourierWebSocketTests", dependencies: ["Courier", "CourierTesting"], swiftSettings: strict),
-        .testTarget(name: "CourierChannelTests", dependencies: ["CourierChannel", "Courier", "CourierTesting"], swiftSettings: strict),
-        .testTarget(name: "ExamplesTests", dependencies: ["TicTacToeApp", "ChatApp", "CourierChannel", "Courier", "CourierTesting"],
+        .testTarget(name: "CourierTests", dependencies: ["Courier", "CourierLoop", "CourierTesting"], swiftSettings: strict),
+        .testTarget(name: "CourierWebSocketTests", dependencies: ["Courier", "CourierLoop", "CourierTesting"], swiftSettings: strict),
+        .testTarget(name: "CourierChannelTests", dependencies: ["CourierChannel", "Courier", "CourierLoop", "CourierTesting"], swiftSettings: strict),
+        .testTarget(name: "ExamplesTests", dependencies: ["TicTacToeApp", "ChatApp", "CourierChannel", "Courier", "CourierLoop", "CourierTesting"],
                     swiftSettings: strict),
     ]
 )

@@ -1,4 +1,5 @@
 import Courier
+import CourierLoop
 import Foundation
 import Logging
 import Synchronization

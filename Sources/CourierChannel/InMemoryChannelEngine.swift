@@ -1,4 +1,5 @@
 import Courier
+import CourierLoop
 import Synchronization
 
 /// The default engine: client ID to session, for every loop of the process, under one lock

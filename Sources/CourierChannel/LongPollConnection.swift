@@ -1,4 +1,5 @@
 import Courier
+import CourierLoop
 import Synchronization
 
 /// The long-polling transport: one logical connection across a run of POSTs. Each poll says

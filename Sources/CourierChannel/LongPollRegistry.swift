@@ -1,4 +1,5 @@
 import Courier
+import CourierLoop
 import Synchronization
 
 /// Each client ID's current long-poll connection: a poll continues the run whose `cid` it

@@ -1,4 +1,5 @@
 import Courier
+import CourierLoop
 @testable import CourierChannel
 import CourierTesting
 import Synchronization

@@ -1,4 +1,5 @@
 import Courier
+import CourierLoop
 import Dispatch
 import Synchronization
 
