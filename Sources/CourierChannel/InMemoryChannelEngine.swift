@@ -297,10 +297,6 @@ package final class InMemoryChannelEngine: ChannelEngine {
 
     var sessionCount: Int { state.withLock { $0.sessions.count } }
 
-    func heldCount(for clientID: String) -> Int {
-        state.withLock { $0.sessions[clientID]?.heldCount ?? 0 }
-    }
-
     /// 96 random bits as text. Drawn as two 64-bit words, not byte by byte: each draw is a
     /// `getrandom` call, and the Redis engine makes an ID per send (4-5% of a node's samples
     /// in the cluster benchmark's profile with twelve draws).

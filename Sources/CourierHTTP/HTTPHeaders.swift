@@ -60,7 +60,6 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
         fields.removeAll { Self.equalNames($0.name, name) }
     }
 
-    mutating func reserve(_ count: Int) { fields.reserveCapacity(count) }
     mutating func append(_ field: Field) { fields.append(field) }
 
     public var description: String { fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n") }

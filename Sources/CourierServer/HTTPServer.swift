@@ -20,7 +20,6 @@ public final class HTTPServer: Sendable {
         var port = 0
         var running = 0
         var shutdownRequested = false
-        var signals: [Signal] = []
     }
 
     public init(configuration: ServerConfiguration, responder: any HTTPResponder,
