@@ -71,15 +71,7 @@ public final class BlockingPool: Sendable {
     }
 
     private func startThread() {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { raw in
-            let pool = Unmanaged<BlockingPool>.fromOpaque(raw!).takeRetainedValue()
-            pool.work()
-            return nil
-        }, box.toOpaque())
-        precondition(status == 0, "pthread_create failed: \(status)")
-        pthread_detach(thread)
+        startDetachedThread { [self] in work() }
     }
 
     private func work() {

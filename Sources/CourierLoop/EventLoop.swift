@@ -64,6 +64,7 @@ public final class EventLoop: @unchecked Sendable {
     /// the loop itself, so nothing outlives it.
     public func run() {
         thread.store(UInt(pthread_self()), ordering: .releasing)
+        // Unretained: the slot is cleared before run() returns, and the caller of run() holds the loop.
         pthread_setspecific(currentLoopKey, Unmanaged.passUnretained(self).toOpaque())
         defer { pthread_setspecific(currentLoopKey, nil) }
         uv_run(uvLoop, UV_RUN_DEFAULT)
@@ -92,18 +93,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Starts a thread that runs this loop. The loop stays alive until that thread ends.
     public func startThread() {
-        let box = Unmanaged.passRetained(self)
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        var tid = pthread_t()
-        let status = pthread_create(&tid, &attributes, { raw in
-            let loop = Unmanaged<EventLoop>.fromOpaque(raw!).takeRetainedValue()
-            loop.run()
-            return nil
-        }, box.toOpaque())
-        pthread_attr_destroy(&attributes)
-        precondition(status == 0, "pthread_create failed: \(status)")
-        pthread_detach(tid)
+        startDetachedThread { [self] in run() }
         while thread.load(ordering: .acquiring) == 0 && !finished.withLock({ $0 }) { sched_yield() }
     }
 
@@ -179,6 +169,16 @@ public final class EventLoop: @unchecked Sendable {
     @discardableResult
     public func execute(_ work: @escaping @Sendable () -> Void) -> Bool {
         mailbox.post(.closure(work))
+    }
+
+    /// Runs `work` at once when called on the loop's thread, else as `execute` does.
+    @discardableResult
+    public func perform(_ work: @escaping @Sendable () -> Void) -> Bool {
+        guard !inEventLoop else {
+            work()
+            return true
+        }
+        return execute(work)
     }
 
     /// True while the loop is inside a busy-poll window, polling instead of sleeping; any

@@ -39,7 +39,7 @@ extension RedisChannelEngine {
                 }
             }
         }
-        if connectionLoop.inEventLoop { work() } else { connectionLoop.execute(work) }
+        connectionLoop.perform(work)
         return false
     }
 

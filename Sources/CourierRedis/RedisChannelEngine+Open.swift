@@ -13,8 +13,7 @@ extension RedisChannelEngine {
         let box = CompletionBox(completion)
         let connectionLoop = connection.loop
         let finish: @Sendable (Result<ChannelAttachment, ChannelRefusal>) -> Void = { result in
-            if connectionLoop.inEventLoop { return box.completion(result) }
-            connectionLoop.execute { box.completion(result) }
+            connectionLoop.perform { box.completion(result) }
         }
         let now = clock.now()
         let start: @Sendable () -> Void = { [self] in
@@ -52,7 +51,7 @@ extension RedisChannelEngine {
                 }
             })
         }
-        if connectionLoop.inEventLoop { start() } else { connectionLoop.execute(start) }
+        connectionLoop.perform(start)
     }
 
     enum Opened {

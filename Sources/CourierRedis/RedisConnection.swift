@@ -129,11 +129,7 @@ public final class RedisConnection: @unchecked Sendable {
     /// Runs `work` now when on the loop, else posts it there; false when the loop has stopped.
     @discardableResult
     func runOnLoop(_ work: @escaping @Sendable () -> Void) -> Bool {
-        if loop.inEventLoop {
-            work()
-            return true
-        }
-        return loop.execute(work)
+        loop.perform(work)
     }
 
     private func startIfNeeded() {

@@ -157,11 +157,7 @@ public final class RedisSubscriber: @unchecked Sendable {
 
     @discardableResult
     private func runOnLoop(_ work: @escaping @Sendable () -> Void) -> Bool {
-        if loop.inEventLoop {
-            work()
-            return true
-        }
-        return loop.execute(work)
+        loop.perform(work)
     }
 
     private func startIfNeeded() {
