@@ -20,7 +20,7 @@ public final class Application: Sendable {
     struct Builder {
         var configuration = ServerConfiguration()
         var router = Router()
-        var middleware: [any Middleware] = []
+        var stages: [Stage] = []
         var errors: [ApplicationError] = []
         var mounting = false
     }
@@ -91,16 +91,22 @@ public final class Application: Sendable {
 
     // MARK: Middleware
 
-    /// Adds middleware, outermost first. It wraps every route, whether added before or after
-    /// it (the chain is assembled when the server starts), and the routes it mounts are matched
-    /// before the app's own, as in DESIGN.md's example, which adds routes first.
-    public func use(_ middleware: any Middleware...) {
+    /// Adds middleware and filters, outermost first. They wrap every route, whether added before
+    /// or after them (the chain is assembled when the server starts), and the routes they mount
+    /// are matched before the app's own, as in DESIGN.md's example, which adds routes first.
+    public func use(_ stages: any RequestStage...) {
         builder.withLock { builder in
-            builder.middleware += middleware
+            for item in stages {
+                do throws(ApplicationError) {
+                    builder.stages.append(try Stage(item))
+                } catch {
+                    builder.errors.append(error)
+                }
+            }
             builder.mounting = true
         }
         defer { builder.withLock { $0.mounting = false } }
-        for item in middleware {
+        for item in stages {
             do {
                 try item.mount(on: self)
             } catch {
@@ -124,7 +130,7 @@ public final class Application: Sendable {
                 throw builder.errors.count == 1 ? first
                     : ApplicationError(builder.errors.map(\.description).joined(separator: "\n"))
             }
-            return ApplicationResponder(router: builder.router, middleware: builder.middleware, logger: logger)
+            return ApplicationResponder(router: builder.router, stages: builder.stages, logger: logger)
         }
     }
 

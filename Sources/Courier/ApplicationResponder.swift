@@ -3,100 +3,133 @@ import CourierLoop
 import CourierServer
 import Logging
 
-/// The frozen app: routes and middleware as the server calls them. A synchronous route behind
-/// no middleware, or only `RequestFilter`s, runs inline on the loop; anything else runs in a
-/// Task whose executor is the connection's loop.
+/// The frozen app: routes and the stages (filters and middleware) as the server calls them.
+/// Every request takes one path, `dispatch`, whether it came over a socket or from
+/// `handle(_:)` in process: it is matched once (when its head arrives), the filters at the
+/// front of the chain run inline, and a synchronous route behind nothing else runs inline too;
+/// anything else continues in a Task whose executor is the connection's loop.
 public struct ApplicationResponder: HTTPResponder {
     let router: Router
-    let middleware: [any Middleware]
+    let stages: [Stage]
     let logger: Logger
-    private let hasBodyLimits: Bool
-    /// The middleware, when every one is a filter (empty when there is none).
-    private let filters: [any RequestFilter]?
+    /// How many stages at the front are filters: they run inline, before any Task.
+    private let leadingFilters: Int
     /// Methods this server implements: RFC 9110's, and any other a route was added for. Any
     /// other gets 501 (RFC 9110 §9.1), not 405 or 404.
     private let implementedMethods: Set<HTTPMethod>
 
-    init(router: Router, middleware: [any Middleware], logger: Logger) {
+    init(router: Router, stages: [Stage], logger: Logger) {
         self.router = router
-        self.middleware = middleware
+        self.stages = stages
         self.logger = logger
-        hasBodyLimits = router.routes.contains { $0.maxBodyBytes != nil }
-        let filters = middleware.compactMap { $0 as? any RequestFilter }
-        self.filters = filters.count == middleware.count ? filters : nil
+        leadingFilters = stages.firstIndex { if case .middleware = $0 { true } else { false } } ?? stages.count
         implementedMethods = Set([.get, .head, .post, .put, .delete, .patch, .options, .connect, .trace] as [HTTPMethod])
             .union(router.routes.flatMap(\.allowedMethods))
     }
 
-    public func maxBodyBytes(for head: HTTPRequestHead) -> Int? {
-        guard hasBodyLimits else { return nil }
-        return router.maxBodyBytes(URLEncoding.decodePath(head.path))
+    /// Splits the target, decodes the path and matches the route, once, before the body is
+    /// read (the route may allow a larger body than the server's default).
+    public func plan(for head: HTTPRequestHead) -> HTTPRequestPlan {
+        let target = RequestTarget(head.target)
+        let path = URLEncoding.decodePath(target)
+        let found = router.find(head.method, path)
+        return HTTPRequestPlan(maxBodyBytes: found.maxBodyBytes, route: found.route, path: path,
+                               query: String(target.query), parameters: found.parameters)
     }
 
     public func respond(to serverRequest: HTTPServerRequest, writer: HTTPResponseWriter) {
         let head = serverRequest.head
-        var request = Request(method: head.method, target: head.target, headers: head.headers, body: serverRequest.body,
-                              version: head.version, remoteAddress: serverRequest.remoteAddress, loop: serverRequest.loop)
-        guard let filters else {
-            let box = RequestBox(request: request)
-            Task(executorPreference: serverRequest.loop) {
-                let response = await handle(box.request)
-                send(response, writer: writer, loop: serverRequest.loop)
-            }
-            return
-        }
-        var response = Response()
-        do {
-            for filter in filters { try filter.filter(&request) }
-            // Matched after the filters, which may have changed the request.
-            guard case .found(.sync(let handler), let parameters) = router.match(request.method, request.path) else {
-                let box = RequestBox(request: request)
-                Task(executorPreference: serverRequest.loop) {
-                    var response = Response()
-                    await route(box.request, &response)
-                    refuseSplitHeaders(&response, box.request)
-                    send(response, writer: writer, loop: serverRequest.loop)
-                }
-                return
-            }
-            request.parameters = parameters
-            try handler(request, &response)
-        } catch {
-            response = errorResponse(error, request)
-        }
-        refuseSplitHeaders(&response, request)
-        // Moved, not copied: a copy and its destroy were a tenth of the route's cost.
-        send(consume response, writer: writer, loop: serverRequest.loop)
+        let plan = serverRequest.plan
+        let request = Request(method: head.method, path: plan.path, query: plan.query, headers: head.headers,
+                              body: serverRequest.body, version: head.version, remoteAddress: serverRequest.remoteAddress,
+                              loop: serverRequest.loop, routing: Routing(route: plan.route, method: head.method, path: plan.path),
+                              parameters: plan.parameters)
+        dispatch(request, reply: WriterReply(writer: writer, loop: serverRequest.loop, logger: logger))
     }
 
-    /// The whole chain for one request, errors turned into responses; used in-process by tests.
+    /// Answers a request in process (tests, the channel service's presence posts) along the
+    /// path a request from a socket takes.
     public func handle(_ request: Request) async -> Response {
+        await withCheckedContinuation { continuation in
+            dispatch(request, reply: ContinuationReply(continuation: continuation))
+        }
+    }
+
+    private func dispatch(_ request: consuming Request, reply: some ResponseReply) {
+        var request = request
         var response = Response()
         do {
-            try await chain(from: 0)(request, &response)
+            for index in 0..<leadingFilters {
+                guard case .filter(let filter) = stages[index] else { break }
+                try filter.filter(&request)
+            }
+            if leadingFilters == stages.count, case .found(.sync(let handler)) = resolve(&request) {
+                try handler(request, &response)
+                finish(&response, request)
+                // Moved, not copied: a copy and its destroy were a tenth of the route's cost.
+                return reply.send(consume response)
+            }
         } catch {
             response = errorResponse(error, request)
+            finish(&response, request)
+            return reply.send(consume response)
         }
-        refuseSplitHeaders(&response, request)
-        return response
+        let box = RequestBox(request: request)
+        let executor: (any TaskExecutor)? = request.loop
+        Task(executorPreference: executor) {
+            var response = Response()
+            do {
+                try await chain(from: leadingFilters)(box.request, &response)
+            } catch {
+                response = errorResponse(error, box.request)
+            }
+            finish(&response, box.request)
+            reply.send(response)
+        }
     }
 
     private func chain(from index: Int) -> @Sendable (Request, inout Response) async throws -> Void {
-        if index == middleware.count {
+        if index == stages.count {
             return { request, response in await route(request, &response) }
         }
-        let item = middleware[index]
         let rest = chain(from: index + 1)
-        return { request, response in try await item.handle(request, &response, next: Next(rest)) }
+        switch stages[index] {
+        case .filter(let filter):
+            return { request, response in
+                var request = request
+                try filter.filter(&request)
+                try await rest(request, &response)
+            }
+        case .middleware(let middleware):
+            return { request, response in try await middleware.handle(request, &response, next: Next(rest)) }
+        }
     }
 
-    /// The innermost step: the router, with handler errors already turned into responses so
+    /// What the request's route is: the match made when it arrived, or a new one if middleware
+    /// changed its method or path since.
+    private enum Resolution {
+        case found(Handler)
+        case methodNotAllowed
+        case notFound
+    }
+
+    private func resolve(_ request: inout Request) -> Resolution {
+        if !request.routing.holds(for: request) {
+            let found = router.find(request.method, request.path)
+            request.routing = Routing(route: found.route, method: request.method, path: request.path)
+            request.parameters = found.parameters
+        }
+        let route = request.routing.route
+        if route >= 0, let handler = router.handler(route: route, method: request.method) { return .found(handler) }
+        return route == Router.Found.methodNotAllowed ? .methodNotAllowed : .notFound
+    }
+
+    /// The innermost step: the route, with handler errors already turned into responses so
     /// that middleware sees every outcome as a response.
     private func route(_ request: Request, _ response: inout Response) async {
         var request = request
-        switch router.match(request.method, request.path) {
-        case .found(let handler, let parameters):
-            request.parameters = parameters
+        switch resolve(&request) {
+        case .found(let handler):
             do {
                 switch handler {
                 case .sync(let run): try run(request, &response)
@@ -105,16 +138,16 @@ public struct ApplicationResponder: HTTPResponder {
             } catch {
                 response = errorResponse(error, request)
             }
-        case .methodNotAllowed(let allow) where request.method == .options:
+        case .methodNotAllowed where request.method == .options:
             // OPTIONS on a route that does not handle it: which methods it takes (RFC 9110 §9.3.7).
             response.status = .noContent
-            response.headers.set("Allow", (allow + [.options]).map(\.rawValue).joined(separator: ", "))
+            response.headers.set("Allow", (router.allowedMethods(request.path) + [.options]).map(\.rawValue).joined(separator: ", "))
         case .methodNotAllowed where !implementedMethods.contains(request.method),
              .notFound where !implementedMethods.contains(request.method):
             response = HTTPError(.notImplemented).response
-        case .methodNotAllowed(let allow):
+        case .methodNotAllowed:
             var error = HTTPError(.methodNotAllowed)
-            error.headers.set("Allow", allow.map(\.rawValue).joined(separator: ", "))
+            error.headers.set("Allow", router.allowedMethods(request.path).map(\.rawValue).joined(separator: ", "))
             response = error.response
         case .notFound where request.method == .options && request.path == "*":
             // `OPTIONS *`: what the server as a whole supports.
@@ -131,8 +164,17 @@ public struct ApplicationResponder: HTTPResponder {
         return HTTPError(.internalServerError).response
     }
 
-    /// A header with CR, LF or NUL would let a value taken from the request (a redirect target,
-    /// a cookie) write headers of its own (response splitting), so such a response is never sent.
+    /// The app's side of the response head, decided in one place for every path: no header
+    /// with CR, LF or NUL (a value taken from the request, such as a redirect target or a
+    /// cookie, would otherwise write headers of its own: response splitting), and webapp2's
+    /// default Content-Type for a body. The server adds Content-Length, Date and Connection.
+    private func finish(_ response: inout Response, _ request: Request) {
+        refuseSplitHeaders(&response, request)
+        if response.headers["Content-Type"] == nil, !response.body.isEmpty || response.bodyStream != nil {
+            response.headers.add("Content-Type", "text/html; charset=utf-8")
+        }
+    }
+
     private func refuseSplitHeaders(_ response: inout Response, _ request: Request) {
         for field in response.headers.fields where Self.splitsHeaders(field.name) || Self.splitsHeaders(field.value) {
             logger.error("handler set a header containing CR, LF or NUL", metadata: [
@@ -149,12 +191,21 @@ public struct ApplicationResponder: HTTPResponder {
         var text = text
         return text.withUTF8(ByteScan.containsLineBreakOrNUL)
     }
+}
 
-    private func send(_ response: consuming Response, writer: HTTPResponseWriter, loop: EventLoop) {
-        var head = HTTPResponseHead(status: response.status, headers: response.headers)
-        if head.headers["Content-Type"] == nil, !response.body.isEmpty || response.bodyStream != nil {
-            head.headers.add("Content-Type", "text/html; charset=utf-8")
-        }
+/// Where a dispatched request's response goes: the connection, or an in-process caller.
+private protocol ResponseReply: Sendable {
+    func send(_ response: consuming Response)
+}
+
+/// Writes the response to the connection: whole, streamed, or as a protocol switch.
+private struct WriterReply: ResponseReply {
+    let writer: HTTPResponseWriter
+    let loop: EventLoop
+    let logger: Logger
+
+    func send(_ response: consuming Response) {
+        let head = HTTPResponseHead(status: response.status, headers: response.headers)
         if let takeOver = response.upgrade, response.status == .switchingProtocols {
             writer.upgrade(head, takeOver: takeOver)
             return
@@ -165,6 +216,7 @@ public struct ApplicationResponder: HTTPResponder {
         }
         writer.startStreaming(head)
         let logger = logger
+        let writer = writer
         Task(executorPreference: loop) {
             do {
                 try await producer(ResponseBodyWriter { writer.writeChunk($0) })
@@ -175,6 +227,13 @@ public struct ApplicationResponder: HTTPResponder {
             }
         }
     }
+}
+
+/// Hands the response to an in-process caller waiting in `handle(_:)`.
+private struct ContinuationReply: ResponseReply {
+    let continuation: CheckedContinuation<Response, Never>
+
+    func send(_ response: consuming Response) { continuation.resume(returning: response) }
 }
 
 /// Moves a request into the Task that handles it.

@@ -14,16 +14,10 @@ public struct HTTPRequestHead: Sendable {
     }
 
     /// The target up to `?`, still percent-encoded.
-    public var path: Substring {
-        if let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) { return target[..<mark] }
-        return target[...]
-    }
+    public var path: Substring { RequestTarget(target).path }
 
     /// The target after `?`, or "".
-    public var query: Substring {
-        if let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) { return target[target.index(after: mark)...] }
-        return ""
-    }
+    public var query: Substring { RequestTarget(target).query }
 
     /// HTTP/1.1 keeps the connection unless told to close; 1.0 closes unless told to keep it.
     public var wantsKeepAlive: Bool {
@@ -35,5 +29,38 @@ public struct HTTPRequestHead: Sendable {
     public var expectsContinue: Bool {
         guard version != .http1_0, let expect = headers["Expect"] else { return false }
         return HTTPHeaders.equalNames(expect.trimmingSpaces, "100-continue")
+    }
+}
+
+/// A request-target in origin form taken apart: the one place that splits a target, in one
+/// pass that also notes whether the path has escapes to decode (two generic scans of the UTF-8
+/// view cost more than building the request's strings).
+public struct RequestTarget: Sendable {
+    /// Up to `?`, still percent-encoded.
+    public var path: Substring
+    /// After `?` (still encoded), or "".
+    public var query: Substring
+    /// Whether `path` holds a `%`, so that decoding it can be skipped when it does not.
+    public var pathHasEscapes: Bool
+
+    public init(_ target: String) {
+        var scanned = target
+        let (mark, escaped) = scanned.withUTF8 { bytes -> (Int?, Bool) in
+            var escaped = false
+            for index in bytes.indices {
+                if bytes[index] == UInt8(ascii: "?") { return (index, escaped) }
+                if bytes[index] == UInt8(ascii: "%") { escaped = true }
+            }
+            return (nil, escaped)
+        }
+        pathHasEscapes = escaped
+        if let mark {
+            let end = target.utf8.index(target.utf8.startIndex, offsetBy: mark)
+            path = target[..<end]
+            query = target[target.utf8.index(after: end)...]
+        } else {
+            path = target[...]
+            query = ""
+        }
     }
 }

@@ -9,96 +9,85 @@ final class HTTPConnection: LoopConnection {
     let stream: TCPStream
     /// `unowned(unsafe)`: the loop's bookkeeping outlives every connection it tracks, and a
     /// checked `unowned` paid a strong retain and release on each of the ~20 uses per request.
-    unowned(unsafe) let context: ServerLoop
+    unowned(unsafe) let serverLoop: ServerLoop
     /// The stream's loop, for the methods that run on it (it is alive while they run); the
     /// stream's checked `unowned` costs a retain and release per use.
     private unowned(unsafe) let loop: EventLoop
-    /// The loop's responder, held here: called through the unowned context, the existential was
-    /// copied out and destroyed around each call.
+    /// The loop's responder, held here: called through the unowned server loop, the existential
+    /// was copied out and destroyed around each call.
     private let responder: any HTTPResponder
     // @exclusivity(unchecked) on the stored properties: a connection is used only on its loop, never
     // re-entered with an access open; the runtime checks cost 37% more instructions per request
-    // (Benchmarks/http/callgrind.sh), which the project's unsafe flag used to remove for all.
+    // (Benchmarks/http/callgrind.sh).
+    /// The connection's rules (keep-alive, pipelining, framing, deadlines); this class performs
+    /// what they decide.
+    @exclusivity(unchecked) private var machine: HTTP1ConnectionStateMachine
     @exclusivity(unchecked) private var parser: HTTPRequestParser
     @exclusivity(unchecked) private var inbound: [UInt8] = []
     /// What this read's requests answered, sent in one write (a `ByteWriter`: appending the
     /// head's pieces to an array cost ~100 instructions each).
     @exclusivity(unchecked) private var outbound = ByteWriter(capacity: 1024)
-
+    /// The request being read, and what the responder planned for it when its head arrived.
     @exclusivity(unchecked) private var head: HTTPRequestHead?
+    @exclusivity(unchecked) private var plan = HTTPRequestPlan()
     @exclusivity(unchecked) private var body: [UInt8] = []
-    @exclusivity(unchecked) private var bodyLimit = 0
-    @exclusivity(unchecked) private var sequence = 0
-    @exclusivity(unchecked) private var responding = false
-    @exclusivity(unchecked) private var isHeadRequest = false
-    @exclusivity(unchecked) private var keepAlive = true
-    @exclusivity(unchecked) private var streaming: (chunked: Bool, bodyless: Bool)?
-    @exclusivity(unchecked) private var parsing = false
-    @exclusivity(unchecked) private var closing = false
-    @exclusivity(unchecked) private var upgraded = false
-    @exclusivity(unchecked) private var peerFinished = false
     @exclusivity(unchecked) private var cachedRemoteAddress: String?
     /// Set while parse() dispatches a request: the input after it, for a synchronous upgrade.
     @exclusivity(unchecked) private var unparsedInput: UnsafeRawBufferPointer?
 
-    private enum Deadline { case none, header, idle }
-    @exclusivity(unchecked) private var deadlineKind = Deadline.header
-    @exclusivity(unchecked) private var deadline: UInt64 = 0
-
-    init(stream: TCPStream, context: ServerLoop) {
+    init(stream: TCPStream, serverLoop: ServerLoop) {
         self.stream = stream
-        self.context = context
+        self.serverLoop = serverLoop
         loop = stream.loop
-        responder = context.responder
-        parser = HTTPRequestParser(limits: context.configuration.parserLimits)
+        responder = serverLoop.responder
+        let configuration = serverLoop.configuration
+        let (bufferLimit, overflow) = configuration.parserLimits.maxHeaderBytes.addingReportingOverflow(configuration.maxBodyBytes)
+        machine = HTTP1ConnectionStateMachine(
+            configuration: .init(headerTimeoutMilliseconds: configuration.headerTimeoutMilliseconds,
+                                 idleTimeoutMilliseconds: configuration.idleTimeoutMilliseconds,
+                                 maxPendingWriteBytes: configuration.maxPendingWriteBytes,
+                                 maxBufferedInputBytes: overflow ? .max : bufferLimit),
+            now: stream.loop.now)
+        parser = HTTPRequestParser(limits: configuration.parserLimits)
     }
 
-    private var configuration: ServerConfiguration { context.configuration }
+    private var configuration: ServerConfiguration { serverLoop.configuration }
 
     func start() {
         stream.onRead = { [unowned self] bytes in received(bytes) }
         stream.onEnd = { [unowned self] error in peerEnded(error) }
         stream.onDrain = { [unowned self] in pump() }
         stream.onClose = { [unowned self] in
-            if !upgraded { context.untrack(self) }
+            if !machine.isUpgraded { serverLoop.untrack(self) }
         }
-        setDeadline(.header)
         stream.startReading()
     }
+
+    /// Whether part of a next request is here (buffered, or begun in the parser).
+    private var inputPending: Bool { !(inbound.isEmpty && parser.isIdle) }
 
     // MARK: Input
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
-        if deadlineKind == .idle { setDeadline(.header) }
-        parsing = true
+        machine.readBegan(now: loop.now)
         if inbound.isEmpty {
             let consumed = parse(bytes)
-            if consumed < bytes.count, !closing, !upgraded {
+            if consumed < bytes.count, !machine.isFinished {
                 inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[consumed...]))
             }
         } else {
             inbound.append(contentsOf: bytes)
             parseInbound()
         }
-        parsing = false
-        if upgraded { return }
-        timeNextRequest()
+        guard machine.readEnded(now: loop.now, inputPending: inputPending) else { return }
         flush()
         updateReading()
-    }
-
-    /// Bytes of the next request already here (pipelined behind the last one, or sent during
-    /// its response) are a request in progress: the header timeout (408) runs for them, not
-    /// the idle one, which would close the connection silently much later.
-    private func timeNextRequest() {
-        guard !responding, !closing, deadlineKind == .idle, !(inbound.isEmpty && parser.isIdle) else { return }
-        setDeadline(.header)
     }
 
     private func parseInbound() {
         guard !inbound.isEmpty else { return }
         let consumed = inbound.withUnsafeBytes { parse($0) }
-        if closing || upgraded {
+        if machine.isFinished {
             inbound = []
         } else if consumed > 0 {
             inbound.removeFirst(consumed)
@@ -109,7 +98,7 @@ final class HTTPConnection: LoopConnection {
     /// returns how many bytes it consumed.
     private func parse(_ input: UnsafeRawBufferPointer) -> Int {
         var offset = 0
-        while !responding, !closing, !upgraded {
+        while machine.canParse {
             // The event is taken apart once and its head moved along: holding it in a tuple and
             // an optional binding made copies and destroys of the head per request.
             let consumed: Int
@@ -117,7 +106,7 @@ final class HTTPConnection: LoopConnection {
             do {
                 (consumed, event) = try parser.next(UnsafeRawBufferPointer(rebasing: input[offset...]))
             } catch {
-                reject(error.status, reason: error.reason)
+                perform(machine.parseFailed(error.status, reason: error.reason))
                 return input.count
             }
             offset += consumed
@@ -125,14 +114,17 @@ final class HTTPConnection: LoopConnection {
             case nil:
                 if consumed == 0 { return offset }
             case .head(let requestHead, let framing)?:
-                begin(requestHead, framing: framing)
+                plan = responder.plan(for: requestHead)
+                let action = machine.headReceived(requestHead, framing: framing, bodyLimit: plan.maxBodyBytes ?? configuration.maxBodyBytes)
+                guard perform(action) else { return input.count }
+                head = consume requestHead
+                body = []
             case .body(let bytes)?:
-                guard body.count + bytes.count <= bodyLimit else {
-                    reject(.payloadTooLarge, reason: "body over \(bodyLimit) bytes")
+                if let rejection = machine.bodyReceived(byteCount: bytes.count, now: loop.now) {
+                    perform(rejection)
                     return input.count
                 }
                 body.append(contentsOf: bytes)
-                setDeadline(.header)
             case .end?:
                 unparsedInput = UnsafeRawBufferPointer(rebasing: input[offset...])
                 dispatch()
@@ -148,125 +140,93 @@ final class HTTPConnection: LoopConnection {
         return offset
     }
 
-    private func begin(_ requestHead: consuming HTTPRequestHead, framing: HTTPRequestParser.BodyFraming) {
-        bodyLimit = responder.maxBodyBytes(for: requestHead) ?? configuration.maxBodyBytes
-        if case .length(let length) = framing, length > bodyLimit {
-            reject(.payloadTooLarge, reason: "Content-Length \(length) over \(bodyLimit)")
-            return
-        }
-        if requestHead.expectsContinue, framing != .none, framing != .length(0) {
+    /// Performs a head's action; false when the request was refused.
+    @discardableResult
+    private func perform(_ action: HTTP1ConnectionStateMachine.HeadAction) -> Bool {
+        switch action {
+        case .readBody:
+            return true
+        case .sendContinueAndReadBody:
             outbound.append(staticText: "HTTP/1.1 100 Continue\r\n\r\n")
+            return true
+        case .reject(let status, let reason):
+            reject(status, reason: reason)
+            return false
         }
-        head = consume requestHead
-        body = []
     }
 
     private func dispatch() {
-        guard let requestHead = head else { return }
+        guard let requestHead = head, let sequence = machine.requestEnded() else { return }
         head = nil
-        responding = true
-        sequence += 1
-        isHeadRequest = requestHead.method == .head
-        requestWasHTTP10 = requestHead.version == .http1_0
-        keepAlive = requestHead.wantsKeepAlive && !context.isShuttingDown
-        setDeadline(.none)
         if cachedRemoteAddress == nil { cachedRemoteAddress = stream.remoteAddress }
-        let request = HTTPServerRequest(head: requestHead, body: body, remoteAddress: cachedRemoteAddress!, loop: loop)
+        let request = HTTPServerRequest(head: requestHead, body: body, remoteAddress: cachedRemoteAddress!, loop: loop, plan: plan)
         body = []
         responder.respond(to: request, writer: HTTPResponseWriter(connection: self, sequence: sequence))
     }
 
     private func peerEnded(_ error: UVError?) {
-        if error != nil {
-            close()
-            return
-        }
-        if !responding && inbound.isEmpty {
+        switch machine.peerEnded(failed: error != nil, inputBuffered: !inbound.isEmpty) {
+        case .close:
+            stream.close()
+        case .closeAfterFlush:
             // A response may still be queued: it goes out before the close.
-            closing = true
             closeAfterFlush()
-            return
+        case .answerThenClose(let pumpNow):
+            // The client half-closed after its requests (`printf ... | nc`): answer every one it
+            // sent, then close (pump closes once nothing complete is left).
+            if pumpNow { pump() }
         }
-        // The client half-closed after its requests (`printf ... | nc`): answer every one it
-        // sent, then close (pump closes once nothing complete is left).
-        peerFinished = true
-        if inbound.isEmpty { keepAlive = false }
-        if !responding { pump() }
     }
 
     // MARK: Output
 
-    private func isCurrent(_ requestSequence: Int) -> Bool {
-        requestSequence == sequence && responding && !stream.isClosed && !upgraded
+    private func canStartResponse(_ sequence: Int) -> Bool {
+        machine.canStartResponse(sequence) && !stream.isClosed
     }
 
-    func respond(sequence requestSequence: Int, head responseHead: HTTPResponseHead, body responseBody: [UInt8]) {
-        guard isCurrent(requestSequence), streaming == nil else { return }
-        let sendsBody = responseHead.status.allowsBody
-        writeHead(responseHead) { hasContentLength in
-            if sendsBody, !hasContentLength {
-                outbound.append(staticText: "Content-Length: ")
-                HTTPResponseSerializer.appendDecimal(responseBody.count, into: &outbound)
-                outbound.append(staticText: "\r\n")
-            }
-        }
-        if sendsBody, !isHeadRequest { outbound.append(responseBody) }
-        finishResponse()
+    func respond(sequence: Int, head responseHead: HTTPResponseHead, body responseBody: [UInt8]) {
+        guard canStartResponse(sequence) else { return }
+        let plan = writeHead(responseHead, streamed: false, contentLength: responseBody.count)
+        if plan.sendsBody { outbound.append(responseBody) }
+        perform(machine.responseFinished(sequence, now: loop.now))
     }
 
-    func startStreaming(sequence requestSequence: Int, head responseHead: HTTPResponseHead) {
-        guard isCurrent(requestSequence), streaming == nil else { return }
-        let bodyless = isHeadRequest || !responseHead.status.allowsBody
-        // RFC 9112 §6.1: never chunked to a client that did not say HTTP/1.1.
-        let chunked = !bodyless && !requestWasHTTP10 && responseHead.version != .http1_0
-            && !responseHead.headers.contains("Content-Length")
-        if !bodyless && !chunked && !responseHead.headers.contains("Content-Length") { keepAlive = false }
-        streaming = (chunked, bodyless)
-        writeHead(responseHead) { _ in
-            if chunked { outbound.append(staticText: "Transfer-Encoding: chunked\r\n") }
-        }
+    func startStreaming(sequence: Int, head responseHead: HTTPResponseHead) {
+        guard canStartResponse(sequence) else { return }
+        writeHead(responseHead, streamed: true, contentLength: 0)
         flushUnlessParsing()
     }
 
-    func writeChunk(sequence requestSequence: Int, bytes: [UInt8]) {
-        guard isCurrent(requestSequence), let streaming, !streaming.bodyless else { return }
+    func writeChunk(sequence: Int, bytes: [UInt8]) {
+        guard !stream.isClosed, let mode = machine.streamMode(sequence) else { return }
         bytes.withUnsafeBytes { raw in
-            if streaming.chunked {
-                HTTPResponseSerializer.writeChunk(raw, into: &outbound)
-            } else {
-                outbound.append(raw)
+            switch mode {
+            case .chunked: HTTPResponseSerializer.writeChunk(raw, into: &outbound)
+            case .raw: outbound.append(raw)
+            case .bodyless: break
             }
         }
         flushUnlessParsing()
     }
 
-    func finishStreaming(sequence requestSequence: Int) {
-        guard isCurrent(requestSequence), let streaming else { return }
-        if streaming.chunked { HTTPResponseSerializer.writeLastChunk(into: &outbound) }
-        self.streaming = nil
-        finishResponse()
+    func finishStreaming(sequence: Int) {
+        guard !stream.isClosed else { return }
+        let (writesLastChunk, then) = machine.streamFinished(sequence, now: loop.now)
+        if writesLastChunk { HTTPResponseSerializer.writeLastChunk(into: &outbound) }
+        perform(then)
     }
 
-    /// The body's producer failed: what was sent stays sent, but the body must not look
-    /// complete, so there is no last chunk and the connection closes (a chunked client sees the
-    /// body cut short; RFC 9112 §8).
-    func abortStreaming(sequence requestSequence: Int) {
-        guard isCurrent(requestSequence), streaming != nil else { return }
-        streaming = nil
-        responding = false
-        keepAlive = false
-        closing = true
+    func abortStreaming(sequence: Int) {
+        guard !stream.isClosed, machine.streamAborted(sequence) else { return }
         flush()
         closeAfterFlush()
     }
 
-    func upgrade(sequence requestSequence: Int, head responseHead: HTTPResponseHead,
+    func upgrade(sequence: Int, head responseHead: HTTPResponseHead,
                  takeOver: @escaping @Sendable (UpgradedStream) -> Void) {
-        guard isCurrent(requestSequence) else { return }
+        guard !stream.isClosed, machine.upgraded(sequence) else { return }
         HTTPResponseSerializer.writeHead(responseHead, into: &outbound)
         flush()
-        upgraded = true
-        responding = false
         // A synchronous handler upgrades from inside parse(): the bytes after the request are
         // then parse's unconsumed input (which may be `inbound` itself; parseInbound clears it).
         let leftover = unparsedInput.map { Array($0) } ?? inbound
@@ -276,67 +236,69 @@ final class HTTPConnection: LoopConnection {
         stream.onDrain = nil
         stream.onClose = nil
         stream.stopReading()
-        takeOver(UpgradedStream(stream: stream, leftover: leftover, context: context))
+        takeOver(UpgradedStream(stream: stream, leftover: leftover, context: serverLoop))
         // After the new protocol has tracked itself: untracking first could leave a stopping
         // loop with no connections, so it would stop under the upgraded one.
-        context.untrack(self)
+        serverLoop.untrack(self)
     }
 
-    /// Writes the status line, the app's headers but Connection, what `extra` adds (told whether
-    /// the app set Content-Length), then Date and Connection.
-    private func writeHead(_ responseHead: HTTPResponseHead, extra: (_ hasContentLength: Bool) -> Void) {
+    /// Writes the status line, the app's headers but Connection, the framing and Connection
+    /// fields the rules decide, and Date.
+    @discardableResult
+    private func writeHead(_ responseHead: HTTPResponseHead, streamed: Bool, contentLength: Int) -> HTTP1ConnectionStateMachine.ResponsePlan {
         let facts = HTTPResponseSerializer.writeServerHead(responseHead, into: &outbound)
-        let closeAfter = !keepAlive || context.isShuttingDown || facts.asksToClose
-        if closeAfter { keepAlive = false }
-        extra(facts.hasContentLength)
-        outbound.append(context.dateCache.current())
-        if closeAfter {
-            outbound.append(staticText: "Connection: close\r\n")
-        } else if requestWasHTTP10 {
-            outbound.append(staticText: "Connection: keep-alive\r\n")
+        let plan = machine.responseHead(status: responseHead.status, appSetContentLength: facts.hasContentLength,
+                                        asksToClose: facts.asksToClose, responseIsHTTP10: responseHead.version == .http1_0,
+                                        streamed: streamed)
+        if plan.addsContentLength {
+            outbound.append(staticText: "Content-Length: ")
+            HTTPResponseSerializer.appendDecimal(contentLength, into: &outbound)
+            outbound.append(staticText: "\r\n")
+        }
+        if plan.addsChunkedEncoding { outbound.append(staticText: "Transfer-Encoding: chunked\r\n") }
+        outbound.append(serverLoop.dateCache.current())
+        switch plan.connection {
+        case .close: outbound.append(staticText: "Connection: close\r\n")
+        case .keepAlive: outbound.append(staticText: "Connection: keep-alive\r\n")
+        case .none: break
         }
         outbound.append(staticText: "\r\n")
+        return plan
     }
 
-    @exclusivity(unchecked) private var requestWasHTTP10 = false
-
-    private func finishResponse() {
-        responding = false
-        if !keepAlive {
-            closing = true
+    private func perform(_ action: HTTP1ConnectionStateMachine.FinishAction) {
+        switch action {
+        case .ignore, .awaitInput:
+            break
+        case .closeAfterFlush:
             flush()
             closeAfterFlush()
-            return
-        }
-        setDeadline(.idle)
-        if !parsing {
+        case .continueWithInput:
             pump()
-            timeNextRequest()
+            machine.nextRequestBegun(now: loop.now, inputPending: inputPending)
         }
     }
 
-    /// Sends an error status for a request that could not be read, then closes.
+    /// Sends an error status for a request that could not be read (the rules have already
+    /// marked the connection closing), then closes.
     private func reject(_ status: HTTPStatus, reason: String) {
-        context.logger.debug("rejected request", metadata: ["status": "\(status.code)", "reason": "\(reason)"])
-        responding = false
-        streaming = nil
-        closing = true
+        serverLoop.logger.debug("rejected request", metadata: ["status": "\(status.code)", "reason": "\(reason)"])
         var head = HTTPResponseHead(status: status)
         head.headers.add("Content-Type", "text/plain; charset=utf-8")
         let text = Array("\(status.code) \(status.reasonPhrase)\n".utf8)
-        keepAlive = false
-        writeHead(head) { _ in
-            outbound.append(staticText: "Content-Length: ")
-            HTTPResponseSerializer.appendDecimal(text.count, into: &outbound)
-            outbound.append(staticText: "\r\n")
-        }
+        _ = HTTPResponseSerializer.writeServerHead(head, into: &outbound)
+        outbound.append(staticText: "Content-Length: ")
+        HTTPResponseSerializer.appendDecimal(text.count, into: &outbound)
+        outbound.append(staticText: "\r\n")
+        outbound.append(serverLoop.dateCache.current())
+        outbound.append(staticText: "Connection: close\r\n\r\n")
         outbound.append(text)
         flush()
         closeAfterFlush()
     }
 
     private func flushUnlessParsing() {
-        if !parsing { flush() }
+        if !machine.isParsing { flush() }
     }
 
     private func flush() {
@@ -347,84 +309,64 @@ final class HTTPConnection: LoopConnection {
 
     /// Continues with pipelined input after a response or a drained write queue.
     private func pump() {
-        guard !closing, !upgraded, !stream.isClosed else { return }
-        if !responding, !inbound.isEmpty {
-            parsing = true
-            parseInbound()
-            parsing = false
+        guard !stream.isClosed else { return }
+        var parsed = false
+        while true {
+            switch machine.pump(inputBuffered: !inbound.isEmpty, pendingWriteBytes: stream.pendingWriteBytes, parsed: parsed) {
+            case .nothing:
+                flush()
+                return
+            case .parseInput:
+                machine.parsingBegan()
+                parseInbound()
+                machine.parsingEnded()
+                parsed = true
+            case .closeAfterFlush:
+                flush()
+                closeAfterFlush()
+                return
+            case .flushAndRead:
+                flush()
+                updateReading()
+                return
+            }
         }
-        if peerFinished, !responding, !closing, stream.pendingWriteBytes <= configuration.maxPendingWriteBytes {
-            closing = true
-            flush()
-            closeAfterFlush()
-            return
-        }
-        flush()
-        updateReading()
     }
 
     /// Reads only while the peer drains what we send and pipelined input stays bounded.
     private func updateReading() {
-        guard !closing, !upgraded, !stream.isClosed, !peerFinished else { return }
-        let shouldRead = stream.pendingWriteBytes <= configuration.maxPendingWriteBytes
-            && inbound.count - configuration.parserLimits.maxHeaderBytes <= configuration.maxBodyBytes
+        guard !stream.isClosed,
+              let shouldRead = machine.shouldRead(pendingWriteBytes: stream.pendingWriteBytes, bufferedInputBytes: inbound.count)
+        else { return }
         if shouldRead { stream.startReading() } else { stream.stopReading() }
     }
 
     // MARK: Deadlines and shutdown
 
-    private func setDeadline(_ kind: Deadline) {
-        deadlineKind = kind
-        switch kind {
-        case .none: deadline = 0
-        case .header: deadline = loop.now + configuration.headerTimeoutMilliseconds
-        case .idle: deadline = loop.now + configuration.idleTimeoutMilliseconds
-        }
-    }
-
     func checkDeadline(now: UInt64) {
-        guard deadline != 0, now >= deadline, !closing else { return }
-        switch deadlineKind {
-        case .header where !responding: reject(.requestTimeout, reason: "request not received in time")
-        case .idle:
-            // A response still draining to a client that is reading is not idleness: give it
-            // another period for as long as the queue keeps shrinking.
-            let pending = stream.unsentBytes
-            if pending > 0, pending != pendingAtIdleCheck {
-                pendingAtIdleCheck = pending
-                setDeadline(.idle)
-            } else {
-                close()
-            }
-        default: break
+        switch machine.tick(now: now, unsentBytes: stream.unsentBytes) {
+        case .nothing: break
+        case .reject(let status, let reason): reject(status, reason: reason)
+        case .close: stream.close()
         }
     }
-
-    @exclusivity(unchecked) private var pendingAtIdleCheck = 0
 
     func beginShutdown() {
-        if !responding, inbound.isEmpty, parser.isIdle, stream.pendingWriteBytes > 0 {
-            // The last response is still leaving: send it, then close (forceClose bounds the wait).
-            closing = true
-            closeAfterFlush()
-        } else if !responding, inbound.isEmpty, parser.isIdle {
-            close()
-        } else {
-            keepAlive = false
+        switch machine.shutdownBegan(inputIdle: !inputPending, pendingWriteBytes: stream.pendingWriteBytes) {
+        case .finishCurrentRequest: break
+        case .closeAfterFlush: closeAfterFlush()
+        case .close: stream.close()
         }
     }
 
-    func forceClose() { close() }
+    func forceClose() {
+        machine.closed()
+        stream.close()
+    }
 
     /// Sends what is queued, then closes; a peer that stops reading is cut off once it has
     /// taken nothing for a header timeout.
     private func closeAfterFlush() {
         stream.closeGracefully(stallTimeoutMilliseconds: configuration.headerTimeoutMilliseconds)
     }
-
-    private func close() {
-        closing = true
-        stream.close()
-    }
-
 }

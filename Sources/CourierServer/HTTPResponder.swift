@@ -9,12 +9,41 @@ public struct HTTPServerRequest: Sendable {
     /// The loop that owns the connection; async work started with it as task executor resumes
     /// next to the connection.
     public let loop: EventLoop
+    /// What the responder's `plan(for:)` decided when the head arrived, handed back with it.
+    public var plan: HTTPRequestPlan
 
-    public init(head: HTTPRequestHead, body: [UInt8], remoteAddress: String, loop: EventLoop) {
+    public init(head: HTTPRequestHead, body: [UInt8], remoteAddress: String, loop: EventLoop,
+                plan: HTTPRequestPlan = HTTPRequestPlan()) {
         self.head = head
         self.body = body
         self.remoteAddress = remoteAddress
         self.loop = loop
+        self.plan = plan
+    }
+}
+
+/// What a responder decides from a request's head, before its body is read: the body limit,
+/// and the route it matched, so that the request is matched once and the match travels with it
+/// to `respond`.
+public struct HTTPRequestPlan: Sendable {
+    /// The most body this request may have (413 beyond it); nil for the server's default.
+    public var maxBodyBytes: Int?
+    /// The responder's own number for what it matched (a route's index), or -1 for none.
+    public var route: Int
+    /// The percent-decoded path the route was matched against, and the query after it: the
+    /// target is split and decoded once.
+    public var path: String
+    public var query: String
+    /// The values the route captured from the path.
+    public var parameters: [String: String]
+
+    public init(maxBodyBytes: Int? = nil, route: Int = -1, path: String = "", query: String = "",
+                parameters: [String: String] = [:]) {
+        self.maxBodyBytes = maxBodyBytes
+        self.route = route
+        self.path = path
+        self.query = query
+        self.parameters = parameters
     }
 }
 
@@ -22,11 +51,13 @@ public struct HTTPServerRequest: Sendable {
 /// application. It is called on the connection's loop and must, now or later, finish the
 /// response through `writer` exactly once.
 public protocol HTTPResponder: Sendable {
-    /// The body limit for this request, decided from its head before any body is read.
-    func maxBodyBytes(for head: HTTPRequestHead) -> Int?
+    /// Decides, from the head alone, the body limit and the route; called once per request.
+    func plan(for head: HTTPRequestHead) -> HTTPRequestPlan
+    /// Answers a request whose body has been read, through `writer`, now or later.
     func respond(to request: HTTPServerRequest, writer: HTTPResponseWriter)
 }
 
 extension HTTPResponder {
-    public func maxBodyBytes(for head: HTTPRequestHead) -> Int? { nil }
+    /// No route of its own and the server's default body limit.
+    public func plan(for head: HTTPRequestHead) -> HTTPRequestPlan { HTTPRequestPlan() }
 }

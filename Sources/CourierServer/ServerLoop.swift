@@ -62,7 +62,7 @@ public final class ServerLoop {
             stream.close()
             return
         }
-        let connection = HTTPConnection(stream: stream, context: self)
+        let connection = HTTPConnection(stream: stream, serverLoop: self)
         track(connection)
         connection.start()
     }

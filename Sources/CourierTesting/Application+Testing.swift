@@ -37,12 +37,8 @@ public final class TestClient: @unchecked Sendable {
                 try await producer(collected.writer)
                 responseBody += collected.bytes
             }
-            var responseHeaders = response.headers
-            if responseHeaders["Content-Type"] == nil, !responseBody.isEmpty {
-                responseHeaders.add("Content-Type", "text/html; charset=utf-8")
-            }
             return TestResponse(status: response.status.code, reason: response.status.reasonPhrase,
-                                headers: responseHeaders, body: method == .head ? [] : responseBody)
+                                headers: response.headers, body: method == .head ? [] : responseBody)
         }
         var text = "\(method.rawValue) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
         for field in headers { text += "\(field.name): \(field.value)\r\n" }

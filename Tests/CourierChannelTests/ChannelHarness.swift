@@ -18,7 +18,7 @@ func testSettings(maxHeldMessages: Int = 1000, heartbeatSeconds: Double = 30, pr
 /// Starts an app carrying `Channels` on a free loopback port, runs `body`, then stops it.
 /// `middleware` runs before the channel middleware; `routes` adds the app's own routes.
 func withChannelServer(_ service: ChannelService, presence: PresenceLog? = nil, workers: Int = 1,
-                       middleware: [any Middleware] = [], routes: (Application) -> Void = { _ in },
+                       middleware: [any RequestStage] = [], routes: (Application) -> Void = { _ in },
                        _ body: (Int) async throws -> Void) async throws {
     let app = Application()
     for extra in middleware { app.use(extra) }

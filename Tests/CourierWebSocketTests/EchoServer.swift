@@ -50,7 +50,7 @@ final class EchoServer: Sendable {
     let pongs = Recorded<[UInt8]>()
     let texts = Recorded<String>()
 
-    init(configuration: WebSocketConfiguration = WebSocketConfiguration(), middleware: [any Middleware] = [],
+    init(configuration: WebSocketConfiguration = WebSocketConfiguration(), middleware: [any RequestStage] = [],
          shouldUpgrade: (@Sendable (Request, [String]) throws -> WebSocketAcceptance)? = nil) {
         for item in middleware { app.use(item) }
         app.webSocket("/ws", configuration: configuration, shouldUpgrade: shouldUpgrade) { [self] _, socket in

@@ -1,15 +1,24 @@
 import Synchronization
 
-/// Wraps every request: sees it before `next` and the response after, may answer by itself
-/// (not calling `next`), and may mount routes of its own when added to an app.
-public protocol Middleware: Sendable {
-    func handle(_ request: Request, _ response: inout Response, next: Next) async throws
-    /// Called once by `app.use`; add the middleware's own routes here.
+/// What `app.use` takes: a `Middleware`, which wraps the rest of the chain, or a
+/// `RequestFilter`, which only works on the request before it. A type is one or the other:
+/// the server calls a filter's `filter` and nothing else, so a `handle` beside it would be
+/// skipped without a word; `app.use` refuses a type that is both.
+public protocol RequestStage: Sendable {
+    /// Called once by `app.use`; add the stage's own routes here.
     func mount(on app: Application) throws
 }
 
-extension Middleware {
+extension RequestStage {
+    /// No routes of its own.
     public func mount(on app: Application) throws {}
+}
+
+/// Wraps every request: sees it before `next` and the response after, may answer by itself
+/// (not calling `next`), and may mount routes of its own when added to an app.
+public protocol Middleware: RequestStage {
+    /// Runs this stage: call `next` at most once to run the rest of the chain and the route.
+    func handle(_ request: Request, _ response: inout Response, next: Next) async throws
 }
 
 /// The rest of the chain. Calling it twice is a programming error (Koa's rule) and throws.
@@ -39,20 +48,34 @@ public struct MiddlewareFunction: Middleware {
     }
 }
 
-/// Middleware whose work is all before the route and never waits: it may change the request
+/// A stage whose work is all before the route and never waits: it may change the request
 /// (set the user from a cookie) or refuse it by throwing (an `HTTPError` becomes the answer).
 /// A synchronous route behind nothing but filters runs inline on the loop, with no Task:
 /// through an async middleware, each request of the channel benchmark paid a Task and its
-/// trips through the executor. The server may call `filter` without `handle`, so a filter
-/// keeps all its work in `filter` (the `handle` given here calls it, then `next`).
-public protocol RequestFilter: Middleware {
+/// trips through the executor.
+public protocol RequestFilter: RequestStage {
+    /// Changes or refuses the request; a thrown `HTTPError` is the answer.
     func filter(_ request: inout Request) throws
 }
 
-extension RequestFilter {
-    public func handle(_ request: Request, _ response: inout Response, next: Next) async throws {
-        var request = request
-        try filter(&request)
-        try await next(request, &response)
+/// A stage as the responder runs it.
+enum Stage: Sendable {
+    case filter(any RequestFilter)
+    case middleware(any Middleware)
+
+    /// Sorts what `app.use` was given, refusing a type that is both kinds (its `handle` would
+    /// never run) or neither.
+    init(_ stage: any RequestStage) throws(ApplicationError) {
+        switch stage {
+        case let filter as any RequestFilter:
+            if stage is any Middleware {
+                throw ApplicationError("\(type(of: stage)) is both a RequestFilter and a Middleware: its handle(_:_:next:) would never run; conform to one")
+            }
+            self = .filter(filter)
+        case let middleware as any Middleware:
+            self = .middleware(middleware)
+        default:
+            throw ApplicationError("\(type(of: stage)) is neither a Middleware nor a RequestFilter")
+        }
     }
 }

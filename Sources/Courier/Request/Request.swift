@@ -20,34 +20,31 @@ public struct Request: Sendable {
     /// Values middleware attaches for handlers after it (the signed-in user, a session).
     public var storage = RequestStorage()
 
+    /// The route matched for this method and path when the request arrived: kept with it so
+    /// that it is matched once, and matched again only if middleware changes either.
+    var routing: Routing
+
+    /// A request as a client would send it (tests, in-process requests); the target is split
+    /// into path and query here.
     public init(method: HTTPMethod, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
                 version: HTTPVersion = .http1_1, remoteAddress: String = "in-process", loop: EventLoop? = nil) {
+        let split = RequestTarget(target)
+        self.init(method: method, path: URLEncoding.decodePath(split), query: String(split.query), headers: headers,
+                  body: body, version: version, remoteAddress: remoteAddress, loop: loop, routing: Routing())
+    }
+
+    init(method: HTTPMethod, path: String, query: String, headers: HTTPHeaders, body: [UInt8], version: HTTPVersion,
+         remoteAddress: String, loop: EventLoop?, routing: Routing, parameters: [String: String] = [:]) {
         self.method = method
-        // One pass over the bytes finds the `?` and whether the path has escapes to decode (two
-        // generic scans of the UTF-8 view cost more than building the request's strings).
-        var scanned = target
-        let (mark, escaped) = scanned.withUTF8 { bytes -> (Int?, Bool) in
-            var escaped = false
-            for index in bytes.indices {
-                if bytes[index] == UInt8(ascii: "?") { return (index, escaped) }
-                if bytes[index] == UInt8(ascii: "%") { escaped = true }
-            }
-            return (nil, escaped)
-        }
-        if let mark {
-            let end = target.utf8.index(target.utf8.startIndex, offsetBy: mark)
-            self.path = escaped ? URLEncoding.decodePath(target[..<end]) : String(target[..<end])
-            self.query = String(target[target.utf8.index(after: end)...])
-        } else {
-            self.path = escaped ? URLEncoding.decodePath(target) : target
-            self.query = ""
-        }
+        self.path = path
+        self.query = query
         self.headers = headers
         self.body = body
         self.version = version
-        self.parameters = [:]
+        self.parameters = parameters
         self.remoteAddress = remoteAddress
         self.loop = loop
+        self.routing = routing
     }
 
     /// webapp2's `request.get(name)`: the first query or form value of `name`, or "".
@@ -130,6 +127,22 @@ public struct RequestStorage: Sendable {
     }
 }
 
+/// Which route a request was matched to, and for which method and path.
+struct Routing: Sendable {
+    /// A route's index, `Router.Found.notFound` or `.methodNotAllowed`; `unmatched` before any match.
+    var route = Routing.unmatched
+    var method = HTTPMethod.get
+    var path = ""
+
+    static let unmatched = -3
+
+    /// Whether this match holds for the request as it is now.
+    func holds(for request: borrowing Request) -> Bool {
+        route != Routing.unmatched && method == request.method && path == request.path
+    }
+}
+
+/// Names a value middleware attaches to requests; `Value` is what it holds.
 public protocol RequestStorageKey {
     associatedtype Value: Sendable
 }

@@ -19,6 +19,11 @@ public enum URLEncoding {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The path of a split target, decoded only when it has escapes.
+    static func decodePath(_ target: RequestTarget) -> String {
+        target.pathHasEscapes ? decode(target.path, plusIsSpace: false) : String(target.path)
+    }
+
     static func decodePath<S: StringProtocol>(_ path: S) -> String {
         guard path.utf8.contains(UInt8(ascii: "%")) else { return String(path) }
         return decode(path, plusIsSpace: false)

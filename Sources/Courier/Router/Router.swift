@@ -59,24 +59,45 @@ struct Router: Sendable {
         }
     }
 
-    func match(_ method: HTTPMethod, _ path: String) -> Match {
-        // The set of allowed methods is made only for a 405 (it was made for every request).
-        var allowed: Set<HTTPMethod>?
+    /// The one match per request: the first route whose template matches `path` and that
+    /// answers `method` (HEAD falls back to GET), with its captured values and body limit. When
+    /// none answers, the route is `notFound` or `methodNotAllowed` and the server's default
+    /// body limit applies.
+    func find(_ method: HTTPMethod, _ path: String) -> Found {
+        var matchedAny = false
         for index in routes.indices {
             guard let parameters = routes[index].template.match(path) else { continue }
-            if let handler = routes[index].handler(for: method) ?? (method == .head ? routes[index].handler(for: .get) : nil) {
-                return .found(handler, parameters)
+            if routes[index].handler(for: method) != nil || (method == .head && routes[index].handler(for: .get) != nil) {
+                return Found(route: index, parameters: parameters, maxBodyBytes: routes[index].maxBodyBytes)
             }
-            allowed = routes[index].allowedMethods.union(allowed ?? [])
+            matchedAny = true
         }
-        guard let allowed, !allowed.isEmpty else { return .notFound }
-        return .methodNotAllowed(allow: allowed.sorted { $0.rawValue < $1.rawValue })
+        return Found(route: matchedAny ? Found.methodNotAllowed : Found.notFound, parameters: [:], maxBodyBytes: nil)
     }
 
-    func maxBodyBytes(_ path: String) -> Int? {
-        for index in routes.indices where routes[index].maxBodyBytes != nil && routes[index].template.match(path) != nil {
-            return routes[index].maxBodyBytes
+    /// What `find` found.
+    struct Found {
+        /// No route's template matches the path.
+        static let notFound = -1
+        /// Routes match the path, but none answers the method.
+        static let methodNotAllowed = -2
+        /// A route's index, or one of the two above.
+        var route: Int
+        var parameters: [String: String]
+        var maxBodyBytes: Int?
+    }
+
+    /// The handler of a route `find` returned for `method`.
+    func handler(route: Int, method: HTTPMethod) -> Handler? {
+        routes[route].handler(for: method) ?? (method == .head ? routes[route].handler(for: .get) : nil)
+    }
+
+    /// Every method the routes matching `path` answer, for a 405's Allow field.
+    func allowedMethods(_ path: String) -> [HTTPMethod] {
+        var allowed = Set<HTTPMethod>()
+        for index in routes.indices where routes[index].template.match(path) != nil {
+            allowed.formUnion(routes[index].allowedMethods)
         }
-        return nil
+        return allowed.sorted { $0.rawValue < $1.rawValue }
     }
 }
