@@ -102,7 +102,7 @@ public struct HTTP1ConnectionStateMachine: Sendable {
     @inlinable
     public init(configuration: Configuration, now: UInt64) {
         self.configuration = configuration
-        running = .header(at: now &+ configuration.headerTimeoutMilliseconds)
+        running = .header(at: Self.later(now, by: configuration.headerTimeoutMilliseconds))
     }
 
     // MARK: Reading
@@ -369,7 +369,7 @@ public struct HTTP1ConnectionStateMachine: Sendable {
             return .closeAfterFlush
         }
         state = .awaitingRequest
-        running = .idle(at: now &+ configuration.idleTimeoutMilliseconds)
+        running = .idle(at: Self.later(now, by: configuration.idleTimeoutMilliseconds))
         return inRead ? .awaitInput : .continueWithInput
     }
 
@@ -486,7 +486,7 @@ public struct HTTP1ConnectionStateMachine: Sendable {
             guard now >= at, !isFinished else { return .nothing }
             if unsentBytes > 0, unsentBytes != pendingAtIdleCheck {
                 pendingAtIdleCheck = unsentBytes
-                running = .idle(at: now &+ configuration.idleTimeoutMilliseconds)
+                running = .idle(at: Self.later(now, by: configuration.idleTimeoutMilliseconds))
                 return .nothing
             }
             closed()
@@ -527,8 +527,15 @@ public struct HTTP1ConnectionStateMachine: Sendable {
         return .close
     }
 
+    /// A deadline `by` after `now`, never wrapping round to one already past.
+    @inlinable
+    static func later(_ now: UInt64, by milliseconds: UInt64) -> UInt64 {
+        let (sum, overflow) = now.addingReportingOverflow(milliseconds)
+        return overflow ? .max : sum
+    }
+
     @inlinable
     mutating func setHeaderDeadline(now: UInt64) {
-        running = .header(at: now &+ configuration.headerTimeoutMilliseconds)
+        running = .header(at: Self.later(now, by: configuration.headerTimeoutMilliseconds))
     }
 }
