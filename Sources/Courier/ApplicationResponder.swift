@@ -30,33 +30,34 @@ public struct ApplicationResponder: HTTPResponder {
     /// Splits the target, decodes the path and matches the route, once, before the body is
     /// read (the route may allow a larger body than the server's default).
     public func plan(for head: HTTPRequestHead) -> HTTPRequestPlan {
-        let target = RequestTarget(head.target)
-        let path = URLEncoding.decodePath(target)
-        let found = router.find(head.method, path)
-        return HTTPRequestPlan(maxBodyBytes: found.maxBodyBytes, route: found.route, path: path,
-                               query: String(target.query), parameters: found.parameters)
+        let found = router.find(head.method, URLEncoding.decodePath(head.split))
+        return HTTPRequestPlan(maxBodyBytes: found.maxBodyBytes, route: found.route, parameters: found.parameters)
     }
 
     public func respond(to serverRequest: HTTPServerRequest, writer: HTTPResponseWriter) {
         let head = serverRequest.head
         let plan = serverRequest.plan
-        let request = Request(method: head.method, path: plan.path, query: plan.query, headers: head.headers,
+        // The path is taken from the target again rather than carried in the plan: without escapes
+        // it is the target's own storage, and a plan with strings cost more to carry.
+        var request = Request(method: head.method, path: URLEncoding.decodePath(head.split), query: head.split.queryString,
+                              headers: head.headers,
                               body: serverRequest.body, version: head.version, remoteAddress: serverRequest.remoteAddress,
-                              loop: serverRequest.loop, routing: Routing(route: plan.route, method: head.method, path: plan.path),
+                              loop: serverRequest.loop, route: plan.route,
                               parameters: plan.parameters)
-        dispatch(request, reply: WriterReply(writer: writer, loop: serverRequest.loop, logger: logger))
+        dispatch(&request, reply: WriterReply(writer: writer, loop: serverRequest.loop, logger: logger))
     }
 
     /// Answers a request in process (tests, the channel service's presence posts) along the
     /// path a request from a socket takes.
     public func handle(_ request: Request) async -> Response {
         await withCheckedContinuation { continuation in
-            dispatch(request, reply: ContinuationReply(continuation: continuation))
+            var request = request
+            dispatch(&request, reply: ContinuationReply(continuation: continuation))
         }
     }
 
-    private func dispatch(_ request: consuming Request, reply: some ResponseReply) {
-        var request = request
+    /// `inout`: the request is large, and taking it by value copied it (~90 instructions).
+    private func dispatch(_ request: inout Request, reply: some ResponseReply) {
         var response = Response()
         do {
             for index in 0..<leadingFilters {
@@ -114,13 +115,13 @@ public struct ApplicationResponder: HTTPResponder {
     }
 
     private func resolve(_ request: inout Request) -> Resolution {
-        if !request.routing.holds(for: request) {
+        if request.route == Request.unmatched {
             let found = router.find(request.method, request.path)
-            request.routing = Routing(route: found.route, method: request.method, path: request.path)
+            request.route = found.route
             request.parameters = found.parameters
         }
-        let route = request.routing.route
-        if route >= 0, let handler = router.handler(route: route, method: request.method) { return .found(handler) }
+        let route = request.route
+        if route >= 0 { return .found(router.handler(route)) }
         return route == Router.Found.methodNotAllowed ? .methodNotAllowed : .notFound
     }
 

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Byte-class searches eight bytes at a time, for the scans every response makes (header values
 /// for CR, LF and NUL; JSON strings for what needs escaping). A byte at a time cost ~8
 /// instructions per byte, the largest part of those checks; a word with none of the bytes is
@@ -5,6 +9,13 @@
 /// where one is, the bytes are looked at one by one.
 package enum ByteScan {
     /// True when `bytes` holds a CR, an LF or a NUL.
+    /// The offset of a target's first `?`, and whether a `%` comes before it.
+    package static func queryMarkAndEscapes(_ bytes: UnsafeRawBufferPointer) -> (queryMark: Int?, pathHasEscapes: Bool) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return (nil, false) }
+        let mark = memchr(base, 0x3F, bytes.count).map { $0 - UnsafeMutableRawPointer(mutating: base) }
+        return (mark, memchr(base, 0x25, mark ?? bytes.count) != nil)
+    }
+
     package static func containsLineBreakOrNUL(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var index = 0
         if let base = bytes.baseAddress {

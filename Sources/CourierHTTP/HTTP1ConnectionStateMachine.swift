@@ -28,14 +28,16 @@ public struct HTTP1ConnectionStateMachine: Sendable {
     }
 
     /// Where the connection is in its request/response cycle.
+    /// (No payloads: the request's facts are kept beside it, in `current`, as comparing and
+    /// copying an enum with a payload cost ~50 instructions a request.)
     @usableFromInline
-    enum State: Sendable, Equatable {
+    enum State: UInt8, Sendable {
         /// No request has a complete head (none begun, or one partly read).
         case awaitingRequest
-        /// A head arrived; its body is being read.
-        case receivingBody(Request)
-        /// The request went to the responder; its response is not finished.
-        case responding(Request, StreamMode?)
+        /// A head arrived; its body is being read (`current`).
+        case receivingBody
+        /// The request (`current`) went to the responder; its response is not finished.
+        case responding
         /// No more requests: the connection closes once what is queued has left.
         case closing
         /// Another protocol (WebSocket) owns the stream.
@@ -82,6 +84,10 @@ public struct HTTP1ConnectionStateMachine: Sendable {
 
     @usableFromInline let configuration: Configuration
     @usableFromInline var state = State.awaitingRequest
+    /// The request being read or answered.
+    @usableFromInline var current = Request(sequence: 0, isHead: false, isHTTP10: false, wantsKeepAlive: true, bodyLimit: 0)
+    /// How the current response's body is written, once it has begun streaming.
+    @usableFromInline var streaming: StreamMode?
     /// Whether the connection stays open after the current response.
     @usableFromInline var keepAlive = true
     /// The client half-closed: answer what it sent, then close.
@@ -187,8 +193,9 @@ public struct HTTP1ConnectionStateMachine: Sendable {
         if case .length(let length) = framing, length > bodyLimit {
             return rejected(.payloadTooLarge, reason: "Content-Length \(length) over \(bodyLimit)")
         }
-        state = .receivingBody(Request(sequence: 0, isHead: head.method == .head, isHTTP10: head.version == .http1_0,
-                                       wantsKeepAlive: head.wantsKeepAlive, bodyLimit: bodyLimit))
+        state = .receivingBody
+        current = Request(sequence: 0, isHead: head.method == .head, isHTTP10: head.version == .http1_0,
+                          wantsKeepAlive: head.wantsKeepAlive, bodyLimit: bodyLimit)
         if head.expectsContinue, framing != .none, framing != .length(0) { return .sendContinueAndReadBody }
         return .readBody
     }
@@ -196,12 +203,11 @@ public struct HTTP1ConnectionStateMachine: Sendable {
     /// Body bytes arrived. Returns nil to keep them, or the rejection when they pass the limit.
     @inlinable
     public mutating func bodyReceived(byteCount: Int, now: UInt64) -> HeadAction? {
-        guard case .receivingBody(var request) = state else { return rejected(.internalServerError, reason: "body out of turn") }
-        guard byteCount <= request.bodyLimit - request.bodyReceived else {
-            return rejected(.payloadTooLarge, reason: "body over \(request.bodyLimit) bytes")
+        guard state == .receivingBody else { return rejected(.internalServerError, reason: "body out of turn") }
+        guard byteCount <= current.bodyLimit - current.bodyReceived else {
+            return rejected(.payloadTooLarge, reason: "body over \(current.bodyLimit) bytes")
         }
-        request.bodyReceived += byteCount
-        state = .receivingBody(request)
+        current.bodyReceived += byteCount
         setHeaderDeadline(now: now)
         return nil
     }
@@ -210,11 +216,12 @@ public struct HTTP1ConnectionStateMachine: Sendable {
     /// later answer for it must carry), or nil if no head was read.
     @inlinable
     public mutating func requestEnded() -> Int? {
-        guard case .receivingBody(var request) = state else { return nil }
+        guard state == .receivingBody else { return nil }
         sequence &+= 1
-        request.sequence = sequence
-        keepAlive = request.wantsKeepAlive && !shuttingDown
-        state = .responding(request, nil)
+        current.sequence = sequence
+        keepAlive = current.wantsKeepAlive && !shuttingDown
+        state = .responding
+        streaming = nil
         running = .none
         return sequence
     }
@@ -249,15 +256,13 @@ public struct HTTP1ConnectionStateMachine: Sendable {
     /// upgrade or a close, is ignored).
     @inlinable
     public func isCurrent(_ sequence: Int) -> Bool {
-        if case .responding(let request, _) = state { return request.sequence == sequence }
-        return false
+        state == .responding && current.sequence == sequence
     }
 
     /// Whether `sequence` is answered and has not begun streaming.
     @inlinable
     public func canStartResponse(_ sequence: Int) -> Bool {
-        if case .responding(let request, nil) = state { return request.sequence == sequence }
-        return false
+        state == .responding && streaming == nil && current.sequence == sequence
     }
 
     /// How the server frames the response and which Connection field it adds.
@@ -294,16 +299,16 @@ public struct HTTP1ConnectionStateMachine: Sendable {
     @inlinable
     public mutating func responseHead(status: HTTPStatus, appSetContentLength: Bool, asksToClose: Bool,
                                       responseIsHTTP10: Bool, streamed: Bool) -> ResponsePlan {
-        guard case .responding(let request, nil) = state else {
+        guard state == .responding, streaming == nil else {
             return ResponsePlan(addsContentLength: false, addsChunkedEncoding: false, sendsBody: false, connection: .close)
         }
         let allowsBody = status.allowsBody
         var plan = ResponsePlan(addsContentLength: false, addsChunkedEncoding: false, sendsBody: false, connection: .none)
         if streamed {
             let mode: StreamMode
-            if request.isHead || !allowsBody {
+            if current.isHead || !allowsBody {
                 mode = .bodyless
-            } else if !appSetContentLength && !request.isHTTP10 && !responseIsHTTP10 {
+            } else if !appSetContentLength && !current.isHTTP10 && !responseIsHTTP10 {
                 // RFC 9112 §6.1: never chunked to a client that did not say HTTP/1.1.
                 mode = .chunked
             } else {
@@ -313,15 +318,15 @@ public struct HTTP1ConnectionStateMachine: Sendable {
             }
             plan.addsChunkedEncoding = mode == .chunked
             plan.sendsBody = mode != .bodyless
-            state = .responding(request, mode)
+            streaming = mode
         } else {
             plan.addsContentLength = allowsBody && !appSetContentLength
-            plan.sendsBody = allowsBody && !request.isHead
+            plan.sendsBody = allowsBody && !current.isHead
         }
         if !keepAlive || shuttingDown || asksToClose {
             keepAlive = false
             plan.connection = .close
-        } else if request.isHTTP10 {
+        } else if current.isHTTP10 {
             plan.connection = .keepAlive
         }
         return plan
@@ -330,8 +335,8 @@ public struct HTTP1ConnectionStateMachine: Sendable {
     /// How a chunk of a streamed body for `sequence` is written, or nil to drop it.
     @inlinable
     public func streamMode(_ sequence: Int) -> StreamMode? {
-        guard case .responding(let request, let mode?) = state, request.sequence == sequence else { return nil }
-        return mode
+        guard state == .responding, current.sequence == sequence else { return nil }
+        return streaming
     }
 
     /// What to do once a response has been written in full.
@@ -411,8 +416,7 @@ public struct HTTP1ConnectionStateMachine: Sendable {
     @inlinable
     public mutating func pump(inputBuffered: Bool, pendingWriteBytes: Int, parsed: Bool) -> PumpAction {
         guard !isFinished else { return .nothing }
-        let answering: Bool
-        if case .responding = state { answering = true } else { answering = false }
+        let answering = state == .responding
         if !answering, inputBuffered, !parsed { return .parseInput }
         if peerFinished, !answering, !isFinished, pendingWriteBytes <= configuration.maxPendingWriteBytes {
             state = .closing
@@ -442,8 +446,7 @@ public struct HTTP1ConnectionStateMachine: Sendable {
             closed()
             return .close
         }
-        let answering: Bool
-        if case .responding = state { answering = true } else { answering = false }
+        let answering = state == .responding
         if !answering && !inputBuffered {
             state = .closing
             running = .none
@@ -496,8 +499,7 @@ public struct HTTP1ConnectionStateMachine: Sendable {
 
     @inlinable
     var isCurrentlyAnswering: Bool {
-        if case .responding = state { return true }
-        return false
+        state == .responding
     }
 
     /// What the start of a graceful shutdown does to this connection.

@@ -163,7 +163,11 @@ public struct HTTPRequestParser: Sendable {
             index += 1
         }
         guard index > targetStart, index < requestLineEnd else { throw .bad("malformed request line") }
-        let target = try originForm(of: UnsafeRawBufferPointer(rebasing: input[targetStart..<index]), method: method)
+        let targetBytes = UnsafeRawBufferPointer(rebasing: input[targetStart..<index])
+        let target = try originForm(of: targetBytes, method: method)
+        // The target is split here, while its bytes are at hand (memchr: a test per byte in the
+        // loop above cost more); an absolute-form target was rewritten, so what it became is.
+        let (queryMark, escaped) = targetBytes[0] == 0x2F ? ByteScan.queryMarkAndEscapes(targetBytes) : RequestTarget.scan(target)
         index += 1
         let version = try parseVersion(UnsafeRawBufferPointer(rebasing: input[index..<requestLineEnd]))
 
@@ -176,7 +180,8 @@ public struct HTTPRequestParser: Sendable {
             headers.append(try parseField(UnsafeRawBufferPointer(rebasing: input[lineStart..<lineEnd])))
             lineStart = lineEnd + 2
         }
-        return HTTPRequestHead(method: method, target: target, version: version, headers: headers)
+        return HTTPRequestHead(method: method, target: target, queryMark: queryMark, pathHasEscapes: escaped, version: version,
+                               headers: headers)
     }
 
     /// RFC 9112 §3.2: the request target as a path (and query). Origin-form is kept; the

@@ -1,10 +1,23 @@
+/// An HTTP version. The numbers are kept in a byte each (a version is one digit each; larger
+/// values are clamped to 255): as two `Int`s they pushed a request head past the size Swift
+/// copies inline, and every copy of a head went through outlined copy functions.
 public struct HTTPVersion: Hashable, Sendable, CustomStringConvertible {
-    public var major: Int
-    public var minor: Int
+    private var majorByte: UInt8
+    private var minorByte: UInt8
+
+    public var major: Int {
+        get { Int(majorByte) }
+        set { majorByte = UInt8(clamping: newValue) }
+    }
+
+    public var minor: Int {
+        get { Int(minorByte) }
+        set { minorByte = UInt8(clamping: newValue) }
+    }
 
     public init(major: Int, minor: Int) {
-        self.major = major
-        self.minor = minor
+        majorByte = UInt8(clamping: major)
+        minorByte = UInt8(clamping: minor)
     }
 
     public static let http1_0 = HTTPVersion(major: 1, minor: 0)

@@ -115,7 +115,8 @@ final class HTTPConnection: LoopConnection {
                 if consumed == 0 { return offset }
             case .head(let requestHead, let framing)?:
                 plan = responder.plan(for: requestHead)
-                let action = machine.headReceived(requestHead, framing: framing, bodyLimit: plan.maxBodyBytes ?? configuration.maxBodyBytes)
+                let action = machine.headReceived(requestHead, framing: framing,
+                                                  bodyLimit: plan.maxBodyBytes ?? configuration.maxBodyBytes)
                 guard perform(action) else { return input.count }
                 head = consume requestHead
                 body = []
@@ -156,10 +157,16 @@ final class HTTPConnection: LoopConnection {
     }
 
     private func dispatch() {
-        guard let requestHead = head, let sequence = machine.requestEnded() else { return }
-        head = nil
+        // Swapped out of the optional, not copied from it (a copy went through outlined copy functions).
+        var taken: HTTPRequestHead?
+        swap(&taken, &head)
+        guard let requestHead = consume taken, let sequence = machine.requestEnded() else { return }
         if cachedRemoteAddress == nil { cachedRemoteAddress = stream.remoteAddress }
-        let request = HTTPServerRequest(head: requestHead, body: body, remoteAddress: cachedRemoteAddress!, loop: loop, plan: plan)
+        // Swapped out, not copied: the plan's strings and dictionary then need no retain.
+        var requestPlan = HTTPRequestPlan()
+        swap(&requestPlan, &plan)
+        let request = HTTPServerRequest(head: requestHead, body: body, remoteAddress: cachedRemoteAddress!, loop: loop,
+                                        plan: requestPlan)
         body = []
         responder.respond(to: request, writer: HTTPResponseWriter(connection: self, sequence: sequence))
     }

@@ -30,19 +30,12 @@ public struct HTTPRequestPlan: Sendable {
     public var maxBodyBytes: Int?
     /// The responder's own number for what it matched (a route's index), or -1 for none.
     public var route: Int
-    /// The percent-decoded path the route was matched against, and the query after it: the
-    /// target is split and decoded once.
-    public var path: String
-    public var query: String
     /// The values the route captured from the path.
     public var parameters: [String: String]
 
-    public init(maxBodyBytes: Int? = nil, route: Int = -1, path: String = "", query: String = "",
-                parameters: [String: String] = [:]) {
+    public init(maxBodyBytes: Int? = nil, route: Int = -1, parameters: [String: String] = [:]) {
         self.maxBodyBytes = maxBodyBytes
         self.route = route
-        self.path = path
-        self.query = query
         self.parameters = parameters
     }
 }

@@ -4,9 +4,11 @@ import Foundation
 
 /// One request as a handler sees it: webapp2's `request`, as a value.
 public struct Request: Sendable {
-    public var method: HTTPMethod
-    /// The percent-decoded path, matched against route templates.
-    public var path: String
+    /// Changing it (in middleware) makes the route be matched again.
+    public var method: HTTPMethod { didSet { route = Request.unmatched } }
+    /// The percent-decoded path, matched against route templates. Changing it (in middleware)
+    /// makes the route be matched again.
+    public var path: String { didSet { route = Request.unmatched } }
     /// The raw query string after `?` (still encoded).
     public var query: String
     public var headers: HTTPHeaders
@@ -20,21 +22,23 @@ public struct Request: Sendable {
     /// Values middleware attaches for handlers after it (the signed-in user, a session).
     public var storage = RequestStorage()
 
-    /// The route matched for this method and path when the request arrived: kept with it so
-    /// that it is matched once, and matched again only if middleware changes either.
-    var routing: Routing
+    /// The route matched for this method and path when the request arrived (`Router.Found.route`):
+    /// kept with it so that it is matched once, and matched again only if middleware changes
+    /// either; `unmatched` until then.
+    var route: Int
+    static let unmatched = -3
 
     /// A request as a client would send it (tests, in-process requests); the target is split
     /// into path and query here.
     public init(method: HTTPMethod, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
                 version: HTTPVersion = .http1_1, remoteAddress: String = "in-process", loop: EventLoop? = nil) {
         let split = RequestTarget(target)
-        self.init(method: method, path: URLEncoding.decodePath(split), query: String(split.query), headers: headers,
-                  body: body, version: version, remoteAddress: remoteAddress, loop: loop, routing: Routing())
+        self.init(method: method, path: URLEncoding.decodePath(split), query: split.queryString, headers: headers,
+                  body: body, version: version, remoteAddress: remoteAddress, loop: loop, route: Request.unmatched)
     }
 
     init(method: HTTPMethod, path: String, query: String, headers: HTTPHeaders, body: [UInt8], version: HTTPVersion,
-         remoteAddress: String, loop: EventLoop?, routing: Routing, parameters: [String: String] = [:]) {
+         remoteAddress: String, loop: EventLoop?, route: Int, parameters: [String: String] = [:]) {
         self.method = method
         self.path = path
         self.query = query
@@ -44,7 +48,7 @@ public struct Request: Sendable {
         self.parameters = parameters
         self.remoteAddress = remoteAddress
         self.loop = loop
-        self.routing = routing
+        self.route = route
     }
 
     /// webapp2's `request.get(name)`: the first query or form value of `name`, or "".
@@ -124,21 +128,6 @@ public struct RequestStorage: Sendable {
     public subscript<Key: RequestStorageKey>(_ key: Key.Type) -> Key.Value? {
         get { values[ObjectIdentifier(key)] as? Key.Value }
         set { values[ObjectIdentifier(key)] = newValue }
-    }
-}
-
-/// Which route a request was matched to, and for which method and path.
-struct Routing: Sendable {
-    /// A route's index, `Router.Found.notFound` or `.methodNotAllowed`; `unmatched` before any match.
-    var route = Routing.unmatched
-    var method = HTTPMethod.get
-    var path = ""
-
-    static let unmatched = -3
-
-    /// Whether this match holds for the request as it is now.
-    func holds(for request: borrowing Request) -> Bool {
-        route != Routing.unmatched && method == request.method && path == request.path
     }
 }
 

@@ -21,7 +21,7 @@ public enum URLEncoding {
 
     /// The path of a split target, decoded only when it has escapes.
     static func decodePath(_ target: RequestTarget) -> String {
-        target.pathHasEscapes ? decode(target.path, plusIsSpace: false) : String(target.path)
+        target.pathHasEscapes ? decode(target.path, plusIsSpace: false) : target.pathString
     }
 
     static func decodePath<S: StringProtocol>(_ path: S) -> String {

@@ -10,8 +10,11 @@ struct Router: Sendable {
         var maxBodyBytes: Int?
 
         func handler(for method: HTTPMethod) -> Handler? {
-            for entry in handlers where entry.method == method { return entry.handler }
-            return nil
+            slot(for: method).map { handlers[$0].handler }
+        }
+
+        func slot(for method: HTTPMethod) -> Int? {
+            handlers.firstIndex { $0.method == method }
         }
 
         /// What a 405 lists: the route's methods, and HEAD wherever GET is.
@@ -45,6 +48,9 @@ struct Router: Sendable {
                 if routes[index].handler(for: method) != nil {
                     throw ApplicationError("route '\(template)': \(method) registered twice")
                 }
+                guard routes[index].handlers.count < 256 else {
+                    throw ApplicationError("route '\(template)': more than 256 methods")
+                }
                 routes[index].handlers.append((method, handler))
             }
             if let maxBodyBytes { routes[index].maxBodyBytes = maxBodyBytes }
@@ -67,8 +73,8 @@ struct Router: Sendable {
         var matchedAny = false
         for index in routes.indices {
             guard let parameters = routes[index].template.match(path) else { continue }
-            if routes[index].handler(for: method) != nil || (method == .head && routes[index].handler(for: .get) != nil) {
-                return Found(route: index, parameters: parameters, maxBodyBytes: routes[index].maxBodyBytes)
+            if let slot = routes[index].slot(for: method) ?? (method == .head ? routes[index].slot(for: .get) : nil) {
+                return Found(route: index << 8 | slot, parameters: parameters, maxBodyBytes: routes[index].maxBodyBytes)
             }
             matchedAny = true
         }
@@ -81,15 +87,17 @@ struct Router: Sendable {
         static let notFound = -1
         /// Routes match the path, but none answers the method.
         static let methodNotAllowed = -2
-        /// A route's index, or one of the two above.
+        /// The route's index shifted left by 8 and the slot of its handler for the method (one
+        /// number, as the request plan carries it, so the handler is not looked up again), or one
+        /// of the two above.
         var route: Int
         var parameters: [String: String]
         var maxBodyBytes: Int?
     }
 
-    /// The handler of a route `find` returned for `method`.
-    func handler(route: Int, method: HTTPMethod) -> Handler? {
-        routes[route].handler(for: method) ?? (method == .head ? routes[route].handler(for: .get) : nil)
+    /// The handler `find` found (`route` is `Found.route`, not negative).
+    func handler(_ route: Int) -> Handler {
+        routes[route >> 8].handlers[route & 0xFF].handler
     }
 
     /// Every method the routes matching `path` answer, for a 405's Allow field.
