@@ -53,7 +53,7 @@ let package = Package(
         // warning on every build; the headers are in /usr/include and module.modulemap links it.
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .target(name: "CourierRedis",
-                dependencies: ["CHiredis", "CourierLoop", "CourierChannel", "Courier", .product(name: "Crypto", package: "swift-crypto"),
+                dependencies: ["CHiredis", "CourierLoop", "CourierHTTP", "CourierChannel", "Courier", .product(name: "Crypto", package: "swift-crypto"),
                                .product(name: "Logging", package: "swift-log"),
                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 swiftSettings: strict),

@@ -6,14 +6,14 @@ import CourierHTTP
 enum ChannelFrames {
     /// The bytes of a message frame, which the WebSocket frame header gives before them.
     static func messageByteCount(seq: UInt64, payload: ChannelPayload) -> Int {
-        messagePrefix.utf8CodeUnitCount + decimalDigits(seq) + dataKey.utf8CodeUnitCount + payload.json.count + 1
+        messagePrefix.utf8CodeUnitCount + DecimalText.digitCount(seq) + dataKey.utf8CodeUnitCount + payload.json.count + 1
     }
 
     /// Writes `{"type":"message","seq":N,"data":"..."}` from the payload's JSON, made once
     /// however many clients the message goes to.
     static func appendMessage(seq: UInt64, payload: ChannelPayload, to out: inout [UInt8]) {
         append(messagePrefix, to: &out)
-        appendDecimal(seq, to: &out)
+        out.appendDecimal(seq)
         append(dataKey, to: &out)
         out.append(contentsOf: payload.json)
         out.append(UInt8(ascii: "}"))
@@ -51,28 +51,6 @@ enum ChannelFrames {
 
     private static func append(_ text: StaticString, to out: inout [UInt8]) {
         out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
-
-    private static func decimalDigits(_ value: UInt64) -> Int {
-        var count = 1
-        var rest = value
-        while rest >= 10 {
-            rest /= 10
-            count += 1
-        }
-        return count
-    }
-
-    private static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
-        let count = decimalDigits(value)
-        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: count))
-        var rest = value
-        var index = out.count - 1
-        for _ in 0..<count {
-            out[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-            rest /= 10
-            index -= 1
-        }
     }
 }
 

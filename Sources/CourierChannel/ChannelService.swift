@@ -20,7 +20,7 @@ public final class ChannelService: Sendable {
     let longPolls = LongPollRegistry()
     private let presenceDispatcher = Locked<(@Sendable (String, Bool) -> Void)?>(nil)
     private let sweeperStarted = Atomic<Bool>(false)
-    private let drainingLoops = Locked<Set<ObjectIdentifier>>([])
+    private let loopsReleasingPolls = Locked<Set<ObjectIdentifier>>([])
 
     /// `secret` signs tokens; processes that share it accept each other's tokens. `engine`
     /// keeps the channels: `.inMemory` (one process) or one spanning processes
@@ -241,7 +241,7 @@ public final class ChannelService: Sendable {
     /// Once per loop (from its thread): when the server on it begins shutting down, waiting
     /// long-polls are answered at once instead of holding shutdown until its deadline.
     func releasePollsOnDrain(of loop: EventLoop) {
-        guard drainingLoops.withLock({ $0.insert(ObjectIdentifier(loop)).inserted }) else { return }
+        guard loopsReleasingPolls.withLock({ $0.insert(ObjectIdentifier(loop)).inserted }) else { return }
         loop.onDrain { [self] in
             for connection in longPolls.connections(on: loop) { connection.releaseWaiter() }
         }

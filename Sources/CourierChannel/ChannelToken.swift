@@ -1,64 +1,68 @@
-import Crypto
-import Foundation
+import Courier
 
-/// Issues and checks channel tokens: HMAC-SHA-256 over (version, expiry, nonce, client ID)
-/// with the server secret, base64url-encoded. Opaque to apps and browsers, unforgeable
-/// without the secret, and self-contained, so any process sharing the secret can check one.
-struct TokenSigner: @unchecked Sendable {
-    enum Failure: Error, Equatable {
-        case invalid
-        case expired
+/// What a channel token says: `version (1) ‖ expiry (8, big-endian seconds) ‖ nonce (16) ‖
+/// client ID (UTF-8)`, signed as a `SignedToken` with the MAC appended, all base64url. The
+/// nonce makes two tokens for one client ID and second differ.
+struct ChannelTokenClaims: SignedTokenClaims {
+    static var layout: SignedTokenLayout { .macAppended }
+    static let version: UInt8 = 1
+    /// Version, expiry and nonce come before the client ID.
+    private static let headerCount = 1 + 8 + 16
+
+    let expiry: UInt64
+    let nonce: [UInt8]
+    let clientID: String
+
+    init(clientID: String, expiry: UInt64) {
+        var generator = SystemRandomNumberGenerator()
+        self.init(clientID: clientID, expiry: expiry, nonce: (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
-    static let version: UInt8 = 1
-    private let key: SymmetricKey
+    private init(clientID: String, expiry: UInt64, nonce: [UInt8]) {
+        self.clientID = clientID
+        self.expiry = expiry
+        self.nonce = nonce
+    }
+
+    func encoded() -> [UInt8] {
+        var bytes = [Self.version]
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: expiry >> UInt64(shift))) }
+        return bytes + nonce + Array(clientID.utf8)
+    }
+
+    /// Every expiry a UInt64 holds is one a genuine token may carry (a test clock issues them
+    /// far in the future), so only the version and the length are checked here.
+    init?(decoding payload: ArraySlice<UInt8>) {
+        guard payload.count > Self.headerCount, payload.first == Self.version else { return nil }
+        let start = payload.startIndex
+        let expiry = payload[(start + 1)..<(start + 9)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        self.init(clientID: String(decoding: payload[(start + Self.headerCount)...], as: UTF8.self), expiry: expiry,
+                  nonce: Array(payload[(start + 9)..<(start + Self.headerCount)]))
+    }
+}
+
+/// Issues and checks channel tokens with the server secret and the service's clock. Opaque to
+/// apps and browsers, unforgeable without the secret, and self-contained, so any process
+/// sharing the secret can check one.
+struct TokenSigner: Sendable {
+    typealias Failure = SignedTokenError
+    private let token: SignedToken<ChannelTokenClaims>
     let clock: any ChannelClock
 
     init(secret: [UInt8], clock: any ChannelClock) {
-        key = SymmetricKey(data: secret)
+        token = SignedToken(secret: secret)
         self.clock = clock
     }
 
     /// A token valid for at least `durationSeconds` (expiry is kept in whole seconds, rounded up).
     func issue(clientID: String, durationSeconds: Int) -> (token: String, expiry: Double) {
-        let expiry = UInt64(clock.now().rounded(.up)) + UInt64(durationSeconds)
-        var payload: [UInt8] = [Self.version]
-        for shift in stride(from: 56, through: 0, by: -8) { payload.append(UInt8((expiry >> UInt64(shift)) & 0xFF)) }
-        var nonce = SystemRandomNumberGenerator()
-        for _ in 0..<16 { payload.append(UInt8.random(in: 0...255, using: &nonce)) }
-        payload += Array(clientID.utf8)
-        let mac = HMAC<SHA256>.authenticationCode(for: payload, using: key)
-        return (Self.base64URL(payload + Array(mac)), Double(expiry))
+        let expiry = SignedToken<ChannelTokenClaims>.expiry(now: clock.now(), lasting: durationSeconds)
+        return (token.sign(ChannelTokenClaims(clientID: clientID, expiry: expiry)), Double(expiry))
     }
 
     /// The client ID and expiry of a genuine token; `.expired` only for a genuine one.
     func verify(_ token: String) throws(Failure) -> (clientID: String, expiry: Double) {
-        // Only the canonical spelling: base64 decoders ignore the unused low bits of the last
-        // character, so without the round trip a changed last character could still verify.
-        guard token.utf8.count < 1024, let bytes = Self.decodeBase64URL(token), bytes.count > 1 + 8 + 16 + 32,
-              bytes[0] == Self.version, Self.base64URL(bytes) == token else { throw .invalid }
-        let payload = Array(bytes.dropLast(32))
-        let mac = Array(bytes.suffix(32))
-        guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key) else { throw .invalid }
-        var expiry: UInt64 = 0
-        for index in 1...8 { expiry = expiry << 8 | UInt64(payload[index]) }
-        let clientID = String(decoding: payload[25...], as: UTF8.self)
-        guard clock.now() < Double(expiry) else { throw .expired }
-        return (clientID, Double(expiry))
-    }
-
-    static func base64URL(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func decodeBase64URL(_ text: String) -> [UInt8]? {
-        guard text.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F }) else {
-            return nil
-        }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.utf8.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64).map(Array.init)
+        let claims = try self.token.verify(token, now: clock.now())
+        return (claims.clientID, Double(claims.expiry))
     }
 }

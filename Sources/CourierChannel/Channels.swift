@@ -79,11 +79,11 @@ final class PresenceDispatcher: Sendable {
             return !state.running
         }
         guard start else { return }
-        Task { await drain() }
+        Task { await deliverQueued() }
     }
 
     /// One at a time, so a client's connected always reaches the app before its disconnected.
-    private func drain() async {
+    private func deliverQueued() async {
         while let (clientID, connected) = queue.withLock({ state -> (String, Bool)? in
             if state.items.isEmpty {
                 state.running = false

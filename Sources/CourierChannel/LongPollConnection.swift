@@ -56,8 +56,9 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
         }
     }
 
-    /// One poll: answers at once if anything is due, else waits up to the poll timeout.
-    func poll(seen: UInt64) async -> Answer {
+    /// One poll: answers at once if anything is due, else waits up to the poll timeout, timed
+    /// by `loop` (the loop serving the request), so a waiting poll holds no Task of its own.
+    func poll(seen: UInt64, on loop: EventLoop) async -> Answer {
         lastPollBits.store(service.engine.clock.now().bitPattern, ordering: .relaxed)
         if state.withLock({ !$0.ended && seen > $0.handedOut }) {
             terminate(code: ChannelFailure.sessionLost.code, description: ChannelFailure.sessionLost.description)
@@ -71,7 +72,7 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
             return frames.isEmpty ? nil : Answer(frames: frames)
         }
         if let ready { return ready }
-        let timeout = service.settings.longPollWaitSeconds
+        let timeoutMilliseconds = UInt64(min(service.settings.longPollWaitSeconds, 86_400) * 1000)
         return await withCheckedContinuation { continuation in
             let id = state.withLock { state -> Int? in
                 let frames = collect(&state)
@@ -89,10 +90,11 @@ final class LongPollConnection: ChannelConnection, @unchecked Sendable {
                 return state.waiterID
             }
             guard let id else { return }
-            Task {
-                try? await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
-                self.expireWaiter(id)
+            let scheduled = loop.perform { [weak self] in
+                loop.schedule(afterMilliseconds: timeoutMilliseconds) { self?.expireWaiter(id) }
             }
+            // A loop already stopped would never time the poll out: answer it now instead.
+            if !scheduled { expireWaiter(id) }
         }
     }
 

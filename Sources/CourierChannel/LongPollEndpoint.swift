@@ -42,7 +42,7 @@ enum LongPollEndpoint {
             // A fresh open starts where the engine put it, whatever the client's stale `seq` says.
             seen = attachment.cursor
         }
-        let answer = await connection.poll(seen: seen)
+        let answer = await connection.poll(seen: seen, on: loop)
         reply(&response, status: answer.status, answer.frames)
     }
 

@@ -32,7 +32,7 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
         socket.onSendDrained = { [self] in pump() }
     }
 
-    /// Frames queued on the socket beyond this wait in the session until it drains: a replay
+    /// Frames queued on the socket beyond this wait in the session until its queue empties: a replay
     /// of many held messages (up to 1000 of 32 KiB) goes out in steps, never past the socket's
     /// backpressure bound (1 MiB), which would close a client that is reading.
     static let sendWindowBytes = 256 * 1024

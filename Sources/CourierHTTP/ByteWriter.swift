@@ -54,22 +54,18 @@ package struct ByteWriter: ~Copyable {
         text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
+    /// A signed number in decimal, digits written in place.
+    package mutating func appendDecimal(_ value: Int) {
+        if value < 0 { append(0x2D) }
+        appendDecimal(value.magnitude)
+    }
+
     /// A number in decimal, digits written in place.
     package mutating func appendDecimal(_ value: UInt) {
-        var digits = 1
-        var rest = value / 10
-        while rest > 0 {
-            digits += 1
-            rest /= 10
-        }
+        let digits = DecimalText.digitCount(UInt64(value))
         if capacity - count < digits { grow(toHold: digits) }
-        var position = count + digits
-        rest = value
-        repeat {
-            position -= 1
-            base.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 &+ rest % 10), toByteOffset: position, as: UInt8.self)
-            rest /= 10
-        } while rest > 0
+        let (base, start) = (self.base, count)
+        DecimalText.writeDigits(of: UInt64(value), count: digits) { base.storeBytes(of: $1, toByteOffset: start + $0, as: UInt8.self) }
         count += digits
     }
 

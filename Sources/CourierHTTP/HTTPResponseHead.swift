@@ -11,30 +11,14 @@ public struct HTTPResponseHead: Sendable {
     }
 }
 
-/// Writes response heads and chunked framing into a byte buffer; the server gathers a head and
-/// its body into one write.
-public enum HTTPResponseSerializer {
-    public static func writeHead(_ head: HTTPResponseHead, into buffer: inout [UInt8]) {
-        var writer = ByteWriter()
-        writeHead(head, into: &writer)
-        buffer.append(contentsOf: writer.bytes)
-    }
-
+/// Writes response heads and chunked framing into the connection's output buffer; the server
+/// gathers a head and its body into one write.
+package enum HTTPResponseSerializer {
+    /// A whole head, as the app gave it (status line, fields, blank line).
     package static func writeHead(_ head: HTTPResponseHead, into writer: inout ByteWriter) {
-        writeHeadWithoutEnd(head, into: &writer)
-        writer.append(staticText: "\r\n")
-    }
-
-    /// The status line and fields, leaving the head open for the server's own fields.
-    public static func writeHeadWithoutEnd(_ head: HTTPResponseHead, into buffer: inout [UInt8]) {
-        var writer = ByteWriter()
-        writeHeadWithoutEnd(head, into: &writer)
-        buffer.append(contentsOf: writer.bytes)
-    }
-
-    package static func writeHeadWithoutEnd(_ head: HTTPResponseHead, into writer: inout ByteWriter) {
         writeStatusLine(head.status, version: head.version, into: &writer)
         for field in head.headers.fields { writeField(field, into: &writer) }
+        writer.append(staticText: "\r\n")
     }
 
     /// What the server's own fields depend on in the app's, found while writing them.
@@ -95,12 +79,7 @@ public enum HTTPResponseSerializer {
         writer.append(staticText: "\r\n")
     }
 
-    public static func writeChunk(_ bytes: UnsafeRawBufferPointer, into buffer: inout [UInt8]) {
-        var writer = ByteWriter()
-        writeChunk(bytes, into: &writer)
-        buffer.append(contentsOf: writer.bytes)
-    }
-
+    /// One chunk of a chunked body. An empty one writes nothing: its `0` would end the body.
     package static func writeChunk(_ bytes: UnsafeRawBufferPointer, into writer: inout ByteWriter) {
         guard !bytes.isEmpty else { return }
         writer.append(String(bytes.count, radix: 16))
@@ -109,22 +88,13 @@ public enum HTTPResponseSerializer {
         writer.append(staticText: "\r\n")
     }
 
-    public static func writeLastChunk(into buffer: inout [UInt8]) {
-        buffer.append(contentsOf: Array("0\r\n\r\n".utf8))
-    }
-
     package static func writeLastChunk(into writer: inout ByteWriter) {
         writer.append(staticText: "0\r\n\r\n")
     }
 
-    public static func appendDecimal(_ value: Int, into buffer: inout [UInt8]) {
-        var writer = ByteWriter(capacity: 24)
-        appendDecimal(value, into: &writer)
-        buffer.append(contentsOf: writer.bytes)
-    }
-
+    /// A Content-Length or status code in decimal: `ByteWriter.appendDecimal`, named where the
+    /// rest of a head is written.
     package static func appendDecimal(_ value: Int, into writer: inout ByteWriter) {
-        if value < 0 { writer.append(0x2D) }
-        writer.appendDecimal(value.magnitude)
+        writer.appendDecimal(value)
     }
 }

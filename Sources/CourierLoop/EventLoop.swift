@@ -31,6 +31,14 @@ public final class EventLoop: @unchecked Sendable {
     /// measured seven eventfd round trips per request through an async middleware without it).
     private var localJobs: [UnownedJob] = []
     private var drainHandlers: [() -> Void] = []
+    /// Made by the first `schedule`, on the loop thread (a timer handle belongs to its loop).
+    private var madeDeadlines: Deadlines?
+    var deadlines: Deadlines {
+        if let madeDeadlines { return madeDeadlines }
+        let made = Deadlines(loop: self)
+        madeDeadlines = made
+        return made
+    }
 
     /// `busyPollMicroseconds` > 0: after each read the loop keeps polling without sleeping for
     /// that long (see `BusyPoll`); 0, the default, sleeps in `epoll_wait` as soon as it is idle.
@@ -43,7 +51,7 @@ public final class EventLoop: @unchecked Sendable {
         readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
         mailbox = Mailbox(loop: uvLoop, owner: Unmanaged.passUnretained(self).toOpaque()) { async in
             guard let async, let data = async.pointee.data else { return }
-            Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue().drainMailbox()
+            Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue().runMailbox()
         }
         uvLoop.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         endOfIteration = EndOfIteration(loop: uvLoop)
@@ -119,8 +127,8 @@ public final class EventLoop: @unchecked Sendable {
         for handler in handlers { handler() }
     }
 
-    /// Asks the loop to stop from any thread: stop handlers run, the mailbox is drained and
-    /// sealed, and `run()` closes the remaining handles and returns.
+    /// Asks the loop to stop from any thread: stop handlers run, the mailbox's last items run
+    /// and it is sealed, and `run()` closes the remaining handles and returns.
     public func stop() {
         execute { [self] in
             // Two stops can both be queued before either runs; closing the handles twice aborts.
@@ -133,6 +141,7 @@ public final class EventLoop: @unchecked Sendable {
             runLocalJobs()
             mailbox.closeHandle()
             endOfIteration.close()
+            madeDeadlines?.close()
             busyPoll?.close()
             uv_stop(uvLoop)
         }
@@ -188,7 +197,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Milliseconds of the loop's clock, refreshed once per loop iteration.
     public var now: UInt64 { uv_now(uvLoop) }
 
-    private func drainMailbox() {
+    private func runMailbox() {
         busyPoll?.noteActivity()
         for item in mailbox.take() { run(item) }
     }

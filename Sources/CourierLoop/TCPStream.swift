@@ -5,7 +5,7 @@ import CLibUV
 /// Reads arrive in the loop's shared buffer and must be consumed inside `onRead`. Writes try
 /// the socket first (`uv_try_write`, no allocation when the kernel takes everything) and queue
 /// only what it refused; `pendingWriteBytes` is that queue, the number a caller watches for
-/// backpressure, and `onDrain` fires when it empties.
+/// backpressure, and `onWritesFlushed` fires when it empties.
 public final class TCPStream {
     public unowned let loop: EventLoop
     /// The same loop for libuv's callbacks, which run only inside that loop's `uv_run`, so it
@@ -23,8 +23,14 @@ public final class TCPStream {
     @exclusivity(unchecked) public var onRead: ((UnsafeRawBufferPointer) -> Void)?
     /// The peer closed its side (`nil`) or the socket failed. Called at most once.
     @exclusivity(unchecked) public var onEnd: ((UVError?) -> Void)?
-    /// The write queue has emptied.
-    @exclusivity(unchecked) public var onDrain: (() -> Void)?
+    /// The write queue has emptied: everything written has gone to the kernel.
+    @exclusivity(unchecked) public var onWritesFlushed: (() -> Void)?
+    /// `onWritesFlushed` under the name HTTPConnection.swift and WebSocket.swift call it by;
+    /// "drain" means the server's graceful shutdown everywhere else.
+    package var onDrain: (() -> Void)? {
+        get { onWritesFlushed }
+        set { onWritesFlushed = newValue }
+    }
     /// The handle is closed and its callbacks are gone.
     @exclusivity(unchecked) public var onClose: (() -> Void)?
 
@@ -40,8 +46,8 @@ public final class TCPStream {
     @exclusivity(unchecked) private var closed = false
     @exclusivity(unchecked) private var reading = false
     @exclusivity(unchecked) private var endReported = false
-    @exclusivity(unchecked) private var closeWhenDrained = false
-    /// Bounds a graceful close: first the drain supervision, then the linger.
+    @exclusivity(unchecked) private var closeWhenFlushed = false
+    /// Bounds a graceful close: first the flush supervision, then the linger.
     @exclusivity(unchecked) private var closeTimer: Timer?
 
     init(loop: EventLoop) {
@@ -164,7 +170,7 @@ public final class TCPStream {
 
     /// Sends `bytes`, queueing what the socket cannot take now.
     public func write(_ bytes: UnsafeRawBufferPointer) {
-        guard !isClosed, !closeWhenDrained, bytes.count > 0 else { return }
+        guard !isClosed, !closeWhenFlushed, bytes.count > 0 else { return }
         var offset = 0
         if pendingWriteBytes == 0 {
             var buffer = uv_buf_init(UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: CChar.self)),
@@ -226,7 +232,7 @@ public final class TCPStream {
             return
         }
         if pendingWriteBytes == 0 {
-            if closeWhenDrained { finishGracefulClose() } else { onDrain?() }
+            if closeWhenFlushed { finishGracefulClose() } else { onWritesFlushed?() }
         }
     }
 
@@ -247,7 +253,7 @@ public final class TCPStream {
         let whenClosed = onClose
         onRead = nil
         onEnd = nil
-        onDrain = nil
+        onWritesFlushed = nil
         onClose = nil
         Handle.close(handle)
         whenClosed?()
@@ -263,19 +269,19 @@ public final class TCPStream {
     /// reading holds the socket and its queue for ever, since nothing else supervises a stream
     /// that is closing. A peer still reading, however slowly, gets another period.
     public func closeGracefully(lingerMilliseconds: UInt64 = 2_000, stallTimeoutMilliseconds: UInt64 = 10_000) {
-        guard !isClosed, !closeWhenDrained else { return }
-        closeWhenDrained = true
+        guard !isClosed, !closeWhenFlushed else { return }
+        closeWhenFlushed = true
         self.lingerMilliseconds = lingerMilliseconds
         if pendingWriteBytes == 0 {
             finishGracefulClose()
         } else {
-            superviseDrain(every: max(1, stallTimeoutMilliseconds))
+            superviseFlush(every: max(1, stallTimeoutMilliseconds))
         }
     }
 
     @exclusivity(unchecked) private var lingerMilliseconds: UInt64 = 2_000
 
-    private func superviseDrain(every period: UInt64) {
+    private func superviseFlush(every period: UInt64) {
         var unsentAtLastCheck = unsentBytes
         let timer = Timer(loop: loop)
         closeTimer = timer
@@ -290,7 +296,7 @@ public final class TCPStream {
         closeTimer?.close()
         closeTimer = nil
         onRead = nil
-        onDrain = nil
+        onWritesFlushed = nil
         let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
         request.pointee.data = Unmanaged.passRetained(self).toOpaque()
         let status = uv_shutdown(request, streamHandle) { request, _ in

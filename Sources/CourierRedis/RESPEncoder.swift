@@ -1,4 +1,5 @@
 import CHiredis
+import CourierHTTP
 
 /// Commands in RESP's wire form, made by hiredis' `redisFormatCommandArgv`: every argument goes
 /// with its length, so values are binary-safe (NUL bytes, CRLF, any byte at all).
@@ -36,19 +37,9 @@ enum RESPEncoder {
     /// The exact length `append` will add, for the queue bound, without encoding: `*N\r\n`,
     /// then `$len\r\n` + bytes + `\r\n` per argument.
     static func encodedSize(_ arguments: [[UInt8]]) -> Int {
-        var size = 3 + decimalDigits(arguments.count)
-        for argument in arguments { size += 5 + decimalDigits(argument.count) + argument.count }
+        var size = 3 + DecimalText.digitCount(UInt64(arguments.count))
+        for argument in arguments { size += 5 + DecimalText.digitCount(UInt64(argument.count)) + argument.count }
         return size
-    }
-
-    private static func decimalDigits(_ value: Int) -> Int {
-        var digits = 1
-        var rest = value
-        while rest >= 10 {
-            rest /= 10
-            digits += 1
-        }
-        return digits
     }
 
     static func encode(_ arguments: [[UInt8]]) -> [UInt8] {

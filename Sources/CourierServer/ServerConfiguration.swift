@@ -15,7 +15,7 @@ public struct ServerConfiguration: Sendable {
     /// A kept-alive connection with no request in progress is closed after this.
     public var idleTimeoutMilliseconds: UInt64
     /// Past this many unsent bytes the server stops reading from the connection until the peer
-    /// drains its responses, so a client that never reads cannot make memory grow.
+    /// reads its responses, so a client that never reads cannot make memory grow.
     public var maxPendingWriteBytes: Int
     /// Time given to requests in flight after SIGINT/SIGTERM before connections are cut.
     public var shutdownDeadlineMilliseconds: UInt64

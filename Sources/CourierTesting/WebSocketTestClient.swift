@@ -235,7 +235,7 @@ public final class WebSocketTestClient: @unchecked Sendable {
 
     /// Reads everything until the server closes, pausing between reads (a peer on a slow
     /// link); returns how many bytes arrived. Call through `blocking`.
-    public func drainSlowly(pauseMicroseconds: UInt32) -> Int {
+    public func readSlowly(pauseMicroseconds: UInt32) -> Int {
         var total = buffer.count
         buffer = []
         while (try? fill()) == true {

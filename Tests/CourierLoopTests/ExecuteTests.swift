@@ -44,7 +44,7 @@ import Testing
     }
 
     @Test func closuresPostedBeforeStopStillRun() {
-        let loop = EventLoop(name: "draining")
+        let loop = EventLoop(name: "stopping")
         loop.startThread()
         let ran = Recorder<Int>()
         for index in 0..<500 { loop.execute { ran.append(index) } }

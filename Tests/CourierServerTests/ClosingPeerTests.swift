@@ -53,7 +53,7 @@ extension HTTPServerTests {
             try await withServer(configuration: Self.configuration) { server in
                 let peer = try WebSocketTestClient(connectingTo: server.port, receiveBufferBytes: 16 * 1024)
                 #expect(peer.send(Array(request("GET", "/big/2048", headers: ["Connection: close"]).utf8)))
-                let received = try await peer.blocking { client in client.drainSlowly(pauseMicroseconds: 5_000) }
+                let received = try await peer.blocking { client in client.readSlowly(pauseMicroseconds: 5_000) }
                 #expect(received > 2048 * 1024, "got \(received) bytes")
             }
         }

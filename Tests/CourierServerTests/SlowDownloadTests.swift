@@ -7,7 +7,7 @@ extension HTTPServerTests {
     @Suite struct SlowDownloadTests {
         /// The idle timeout must not cut off a large response that a slow client is still
         /// reading: only a client that stops reading altogether is idle.
-        @Test func responseDrainingSlowlyOutlivesTheIdleTimeout() async throws {
+        @Test func responseReadSlowlyOutlivesTheIdleTimeout() async throws {
             let configuration = ServerConfiguration.forTests(headerTimeoutMilliseconds: 5_000, idleTimeoutMilliseconds: 300)
             try await withServer(configuration: configuration) { server in
                 let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -82,10 +82,10 @@ final class StreamingJSONEncoder: Encoder {
         if type == Int.self { return writeInteger(unsafeBitCast(value, to: Int.self)) }
         if type == Bool.self { return writeBool(unsafeBitCast(value, to: Bool.self)) }
         if type == Double.self { return try writeDouble(unsafeBitCast(value, to: Double.self)) }
-        if type == Int64.self { return output.append(String(unsafeBitCast(value, to: Int64.self))) }
-        if type == Int32.self { return output.append(String(unsafeBitCast(value, to: Int32.self))) }
-        if type == UInt.self { return output.append(String(unsafeBitCast(value, to: UInt.self))) }
-        if type == UInt64.self { return output.append(String(unsafeBitCast(value, to: UInt64.self))) }
+        if type == Int64.self { return writeInteger(Int(unsafeBitCast(value, to: Int64.self))) }
+        if type == Int32.self { return writeInteger(Int(unsafeBitCast(value, to: Int32.self))) }
+        if type == UInt.self { return output.appendDecimal(unsafeBitCast(value, to: UInt.self)) }
+        if type == UInt64.self { return output.appendDecimal(UInt(unsafeBitCast(value, to: UInt64.self))) }
         if type == Date.self || type == Data.self || type == URL.self || type == Decimal.self || type == Float.self {
             throw Unsupported()
         }
@@ -99,7 +99,7 @@ final class StreamingJSONEncoder: Encoder {
         if output.count == written { writeLiteral("{}") }
     }
 
-    func writeInteger(_ number: Int) { output.append(String(number)) }
+    func writeInteger(_ number: Int) { output.appendDecimal(number) }
     func writeBool(_ flag: Bool) { writeLiteral(flag ? "true" : "false") }
 
     func writeLiteral(_ text: StaticString) {
@@ -109,7 +109,7 @@ final class StreamingJSONEncoder: Encoder {
     func writeDouble(_ number: Double) throws {
         guard number.isFinite else { throw Unsupported() }
         if number == number.rounded(), abs(number) < 1e15 {
-            output.append(String(Int(number)))
+            output.appendDecimal(Int(number))
             return
         }
         let text = number.description

@@ -1,44 +1,45 @@
-import Crypto
-import Foundation
-
 /// The signed-in user's email, carried by the browser: `base64url(email|expiry).base64url(HMAC)`.
 /// The server keeps no session table, so any process with the same secret accepts the cookie,
 /// and a restart signs nobody out. The cookie carries no user ID: `Users` derives it again.
-/// `@unchecked`: SymmetricKey is an immutable value that swift-crypto has not marked Sendable.
-struct SessionCookie: @unchecked Sendable {
-    let key: SymmetricKey
+struct SessionCookie: Sendable {
+    /// `email|expiry`, the expiry in decimal seconds since 1970.
+    struct Claims: SignedTokenClaims {
+        static var layout: SignedTokenLayout { .macAfterDot }
+        let email: String
+        let expiry: UInt64
 
-    init(secret: [UInt8]) { key = SymmetricKey(data: secret) }
+        init(email: String, expiry: UInt64) {
+            self.email = email
+            self.expiry = expiry
+        }
 
-    func value(for user: User, expiresAt expiry: Int) -> String {
-        let payload = Array("\(user.email)|\(expiry)".utf8)
-        let mac = HMAC<SHA256>.authenticationCode(for: payload, using: key)
-        return Base64URL.encode(payload) + "." + Base64URL.encode(Array(mac))
+        func encoded() -> [UInt8] {
+            Array("\(email)|\(expiry)".utf8)
+        }
+
+        /// The expiry is digits only and at most UInt64.max: a sign, a space or a number past
+        /// that is malformed, never wrapped or trapped on.
+        init?(decoding payload: ArraySlice<UInt8>) {
+            guard let bar = payload.lastIndex(of: UInt8(ascii: "|")) else { return nil }
+            let digits = payload[(bar + 1)...]
+            guard !digits.isEmpty, digits.count <= 20, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                  let expiry = UInt64(String(decoding: digits, as: UTF8.self)) else { return nil }
+            self.email = String(decoding: payload[..<bar], as: UTF8.self)
+            self.expiry = expiry
+        }
+    }
+
+    let token: SignedToken<Claims>
+
+    init(secret: [UInt8]) { token = SignedToken(secret: secret) }
+
+    /// The cookie for `user`, good for `lifetimeSeconds` from `now`.
+    func value(for user: User, now: Int, lifetimeSeconds: Int) -> String {
+        token.sign(Claims(email: user.email, expiry: SignedToken<Claims>.expiry(now: Double(now), lasting: lifetimeSeconds)))
     }
 
     /// The email, when the cookie is ours, untampered and not expired.
     func email(from value: String, now: Int) -> String? {
-        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, let payload = Base64URL.decode(parts[0]), let mac = Base64URL.decode(parts[1]),
-              HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key) else { return nil }
-        let text = String(decoding: payload, as: UTF8.self)
-        guard let bar = text.lastIndex(of: "|"), let expiry = Int(text[text.index(after: bar)...]), expiry > now else { return nil }
-        return String(text[..<bar])
-    }
-}
-
-enum Base64URL {
-    static func encode(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func decode(_ text: Substring) -> [UInt8]? {
-        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
-        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while standard.count % 4 != 0 { standard += "=" }
-        return Data(base64Encoded: standard).map(Array.init)
+        try? token.verify(value, now: Double(now)).email
     }
 }

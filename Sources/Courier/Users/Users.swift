@@ -122,7 +122,7 @@ public struct Users: RequestFilter {
         }
         let user = self.user(email: email)
         response.redirect(to: destination)
-        response.setCookie(sessionCookie(value: cookie.value(for: user, expiresAt: now() + lifetimeSeconds),
+        response.setCookie(sessionCookie(value: cookie.value(for: user, now: now(), lifetimeSeconds: lifetimeSeconds),
                                          maxAge: lifetimeSeconds))
     }
 
