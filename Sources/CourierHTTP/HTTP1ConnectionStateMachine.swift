@@ -143,7 +143,7 @@ public struct HTTP1ConnectionStateMachine: Sendable {
         if case .idle = running { setHeaderDeadline(now: now) }
     }
 
-    /// Buffered input is parsed outside a read (after a response, or once writes drained):
+    /// Buffered input is parsed outside a read (after a response, or once the write queue emptied):
     /// responses finished meanwhile wait for its end, as within a read.
     @inlinable
     public mutating func parsingBegan() { inRead = true }
@@ -400,7 +400,7 @@ public struct HTTP1ConnectionStateMachine: Sendable {
         return true
     }
 
-    /// What to do after a response or a drained write queue, when no request is being parsed:
+    /// What to do after a response or an emptied write queue, when no request is being parsed:
     /// go on with buffered input, close a connection whose peer has finished, or read more.
     public enum PumpAction: Sendable, Equatable {
         case nothing
@@ -474,7 +474,7 @@ public struct HTTP1ConnectionStateMachine: Sendable {
     }
 
     /// The clock moved (the server's sweep). `unsentBytes` is what the peer has yet to take: a
-    /// response still draining to a client that reads is not idleness, and gets another period
+    /// response still being sent to a client that reads is not idleness, and gets another period
     /// for as long as the queue keeps shrinking.
     @inlinable
     public mutating func tick(now: UInt64, unsentBytes: Int) -> TimerAction {

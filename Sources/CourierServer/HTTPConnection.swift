@@ -56,7 +56,7 @@ final class HTTPConnection: LoopConnection {
     func start() {
         stream.onRead = { [unowned self] bytes in received(bytes) }
         stream.onEnd = { [unowned self] error in peerEnded(error) }
-        stream.onDrain = { [unowned self] in pump() }
+        stream.onWritesFlushed = { [unowned self] in pump() }
         stream.onClose = { [unowned self] in
             if !machine.isUpgraded { serverLoop.untrack(self) }
         }
@@ -131,7 +131,7 @@ final class HTTPConnection: LoopConnection {
                 dispatch()
                 unparsedInput = nil
                 // A peer pipelining requests without reading the answers must not make one read
-                // produce unbounded output: the rest waits in `inbound` until onDrain pumps it.
+                // produce unbounded output: the rest waits in `inbound` until onWritesFlushed pumps it.
                 if outbound.count > configuration.maxPendingWriteBytes {
                     flush()
                     if stream.pendingWriteBytes > configuration.maxPendingWriteBytes { return offset }
@@ -240,7 +240,7 @@ final class HTTPConnection: LoopConnection {
         if unparsedInput == nil { inbound = [] }
         stream.onRead = nil
         stream.onEnd = nil
-        stream.onDrain = nil
+        stream.onWritesFlushed = nil
         stream.onClose = nil
         stream.stopReading()
         takeOver(UpgradedStream(stream: stream, leftover: leftover, context: serverLoop))
@@ -314,7 +314,7 @@ final class HTTPConnection: LoopConnection {
         outbound.removeAll(retainedCapacity: 64 * 1024)
     }
 
-    /// Continues with pipelined input after a response or a drained write queue.
+    /// Continues with pipelined input after a response or an emptied write queue.
     private func pump() {
         guard !stream.isClosed else { return }
         var parsed = false
@@ -340,7 +340,7 @@ final class HTTPConnection: LoopConnection {
         }
     }
 
-    /// Reads only while the peer drains what we send and pipelined input stays bounded.
+    /// Reads only while the peer reads what we send and pipelined input stays bounded.
     private func updateReading() {
         guard !stream.isClosed,
               let shouldRead = machine.shouldRead(pendingWriteBytes: stream.pendingWriteBytes, bufferedInputBytes: inbound.count)

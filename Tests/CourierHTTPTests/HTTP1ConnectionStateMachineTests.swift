@@ -3,7 +3,7 @@ import Testing
 
 /// The connection's rules driven event by event, with no sockets and no clock but the numbers
 /// passed in. Each table row is one transition and the action it must return.
-private typealias Machine = HTTP1ConnectionStateMachine
+typealias Machine = HTTP1ConnectionStateMachine
 
 private let configuration = Machine.Configuration(headerTimeoutMilliseconds: 1_000, idleTimeoutMilliseconds: 5_000,
                                                   maxPendingWriteBytes: 100, maxBufferedInputBytes: 200)
@@ -196,9 +196,9 @@ private func dispatched(_ machine: inout Machine, _ request: HTTPRequestHead = h
     @Test func anAbortedStreamClosesWithoutTheLastChunk() {
         var machine = Machine(configuration: configuration, now: 0)
         let sequence = dispatched(&machine)
-        #expect(!machine.streamAborted(sequence), "nothing to abort before the stream starts")
+        #expect(machine.streamAborted(sequence) == false, "nothing to abort before the stream starts")
         _ = machine.responseHead(status: .ok, appSetContentLength: false, asksToClose: false, responseIsHTTP10: false, streamed: true)
-        #expect(machine.streamAborted(sequence))
+        #expect(machine.streamAborted(sequence) == true)
         #expect(machine.isFinished)
         #expect(machine.streamFinished(sequence, now: 1) == (false, .ignore))
     }
@@ -228,7 +228,7 @@ private func dispatched(_ machine: inout Machine, _ request: HTTPRequestHead = h
         _ = machine.responseHead(status: .ok, appSetContentLength: false, asksToClose: false, responseIsHTTP10: false, streamed: false)
         #expect(machine.isParsing)
         #expect(machine.responseFinished(sequence, now: 1) == .awaitInput)
-        #expect(machine.readEnded(now: 2, inputPending: true))
+        #expect(machine.readEnded(now: 2, inputPending: true) == true)
         #expect(machine.deadline == .header(at: 1_002), "bytes of the next request already here run the header timeout")
     }
 
@@ -347,7 +347,7 @@ private func dispatched(_ machine: inout Machine, _ request: HTTPRequestHead = h
         _ = machine.responseFinished(sequence, now: 0)
         machine.readBegan(now: 3_000)
         #expect(machine.deadline == .header(at: 4_000))
-        #expect(machine.readEnded(now: 3_000, inputPending: true))
+        #expect(machine.readEnded(now: 3_000, inputPending: true) == true)
         #expect(machine.tick(now: 4_000, unsentBytes: 0) == .reject(.requestTimeout, reason: "request not received in time"))
     }
 
@@ -363,11 +363,11 @@ private func dispatched(_ machine: inout Machine, _ request: HTTPRequestHead = h
         var machine = Machine(configuration: configuration, now: 0)
         machine.readBegan(now: 0)
         let sequence = dispatched(&machine)
-        #expect(!machine.upgraded(sequence + 1))
-        #expect(machine.upgraded(sequence))
+        #expect(machine.upgraded(sequence + 1) == false)
+        #expect(machine.upgraded(sequence) == true)
         #expect(machine.isUpgraded)
         #expect(!machine.canParse)
-        #expect(!machine.readEnded(now: 1, inputPending: true), "the new protocol owns what follows")
+        #expect(machine.readEnded(now: 1, inputPending: true) == false, "the new protocol owns what follows")
         #expect(machine.responseFinished(sequence, now: 1) == .ignore)
         #expect(machine.tick(now: 99_999, unsentBytes: 0) == .nothing)
         #expect(machine.pump(inputBuffered: true, pendingWriteBytes: 0, parsed: false) == .nothing)
