@@ -39,17 +39,8 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
     private var inbound: [UInt8] = []
     private var outbound: [UInt8] = []
     private var flushScheduled = false
-
-    private enum State { case open, closeSent(at: UInt64), closed }
-    private var state = State.open
-    private var lastReceived: UInt64
-    /// How long this connection may be silent before its next ping: the interval plus up to
-    /// half of it, drawn anew after each ping. Sockets opened together (a restart, a crowd
-    /// joining) are then pinged over a spread of sweeps, not in one: 1,000 pings in one loop
-    /// iteration held the loop for about 15 ms on the channel benchmark's machine.
-    private var pingDelay: UInt64
-    private var pingSentAt: UInt64?
-    private var closeReported = false
+    /// The protocol's state: this class performs the actions it answers with.
+    private var machine: WebSocketStateMachine
 
     public init(upgraded: UpgradedStream, configuration: WebSocketConfiguration, deflate: PerMessageDeflateParameters?,
                 subprotocol: String?) {
@@ -61,8 +52,10 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         self.subprotocol = subprotocol
         isCompressed = deflate != nil
         parser = WebSocketParser(maxMessageBytes: configuration.maxMessageBytes, deflate: self.deflate)
-        lastReceived = upgraded.stream.loop.now
-        pingDelay = Self.pingDelay(configuration)
+        machine = WebSocketStateMachine(pingIntervalMilliseconds: configuration.pingIntervalMilliseconds,
+                                        pongTimeoutMilliseconds: configuration.pongTimeoutMilliseconds,
+                                        closeTimeoutMilliseconds: configuration.closeTimeoutMilliseconds,
+                                        maxBackpressureBytes: configuration.maxBackpressureBytes, now: upgraded.stream.loop.now)
         inbound = upgraded.leftover
     }
 
@@ -84,10 +77,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         if context.isShuttingDown { beginShutdown() }
     }
 
-    public var isOpen: Bool {
-        if case .open = state { return true }
-        return false
-    }
+    public var isOpen: Bool { machine.isOpen }
 
     // MARK: Sending
 
@@ -108,14 +98,14 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
     @discardableResult
     package func sendText(byteCount: Int, _ write: (inout [UInt8]) -> Void) -> SendResult {
         loop.assertInLoop()
-        guard case .open = state else { return .dropped }
+        guard machine.isOpen else { return .dropped }
         if deflate != nil && byteCount >= configuration.compressionThresholdBytes {
             var payload: [UInt8] = []
             payload.reserveCapacity(byteCount)
             write(&payload)
             return send(.text, payload)
         }
-        guard !overBackpressureLimit() else { return .dropped }
+        guard mayQueue() else { return .dropped }
         WebSocketFrameEncoder.encodeHeader(.text, payloadCount: byteCount, into: &outbound)
         let start = outbound.count
         write(&outbound)
@@ -151,8 +141,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
             loop.execute { [self] in close(code: code, reason: reason) }
             return
         }
-        guard case .open = state else { return }
-        sendClose(code: code, reason: reason)
+        perform(machine.closeRequested(code: code, reason: reason, now: loop.now))
     }
 
     private func send(_ opcode: WebSocketOpcode, _ payload: [UInt8]) -> SendResult {
@@ -160,8 +149,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
             loop.execute { [self] in _ = send(opcode, payload) }
             return .forwarded
         }
-        guard case .open = state else { return .dropped }
-        guard !overBackpressureLimit() else { return .dropped }
+        guard mayQueue() else { return .dropped }
         if let deflate, !opcode.isControl, payload.count >= configuration.compressionThresholdBytes {
             WebSocketFrameEncoder.encode(opcode, payload: deflate.compress(payload), compressed: true, into: &outbound)
         } else {
@@ -171,18 +159,23 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         return .sent
     }
 
-    /// The client is not reading: what waits for it has passed the bound, so it is closed (1008)
-    /// rather than let its queue grow.
-    private func overBackpressureLimit() -> Bool {
-        guard stream.pendingWriteBytes + outbound.count > configuration.maxBackpressureBytes else { return false }
-        sendClose(code: WebSocketCloseCode.policyViolation, reason: "client too slow")
-        return true
+    /// Whether a frame may be queued: not once closing, and not for a client that has stopped
+    /// reading (the machine closes it, 1008).
+    private func mayQueue() -> Bool {
+        switch machine.sendRequested(unsentBytes: unsentBytes, now: loop.now) {
+        case .send:
+            return true
+        case .drop:
+            return false
+        case .dropAndClose(let frame):
+            perform(.sendClose(frame))
+            return false
+        }
     }
 
-    private func sendClose(code: UInt16?, reason: String) {
-        WebSocketFrameEncoder.encode(.close, payload: WebSocketFrameEncoder.closePayload(code: code, reason: reason), into: &outbound)
-        state = .closeSent(at: loop.now)
-        flush()
+    private func queueClose(_ frame: WebSocketStateMachine.CloseFrame) {
+        WebSocketFrameEncoder.encode(.close, payload: WebSocketFrameEncoder.closePayload(code: frame.code, reason: frame.reason),
+                                     into: &outbound)
     }
 
     private func scheduleFlush() {
@@ -203,8 +196,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
     // MARK: Receiving
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
-        lastReceived = loop.now
-        pingSentAt = nil
+        machine.receivedData(now: loop.now)
         if inbound.isEmpty {
             let consumed = parse(bytes)
             if consumed < bytes.count, !isFinished {
@@ -218,10 +210,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         if inbound.isEmpty && inbound.capacity > 0 { inbound = [] }
     }
 
-    private var isFinished: Bool {
-        if case .closed = state { return true }
-        return stream.isClosed
-    }
+    private var isFinished: Bool { machine.isClosed || stream.isClosed }
 
     private func parse(_ input: UnsafeRawBufferPointer) -> Int {
         var offset = 0
@@ -238,64 +227,26 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
                 if step.consumed == 0 { break }
                 continue
             }
-            handle(message)
+            perform(machine.received(message))
         }
         return offset
     }
 
-    private func handle(_ message: WebSocketParser.Message) {
-        switch message {
-        case .text(let text):
-            if case .open = state { onText?(self, text) }
-        case .binary(let bytes):
-            if case .open = state { onBinary?(self, bytes) }
-        case .ping(let payload):
-            if case .open = state { _ = send(.pong, payload) }
-        case .pong(let payload):
-            onPong?(self, payload)
-        case .close(let code, let reason):
-            if case .open = state {
-                // Echo the client's code (RFC 6455 §5.5.1), then close the TCP connection first.
-                WebSocketFrameEncoder.encode(.close, payload: WebSocketFrameEncoder.closePayload(code: code, reason: ""), into: &outbound)
-            }
-            state = .closed
-            flush()
-            reportClose(code ?? 1005, reason)
-            closeAfterFlush()
-        }
-    }
-
-    /// Fails the connection (RFC 6455 §7.1.7): a close frame with the error's code, then close.
+    /// Fails the connection (RFC 6455 §7.1.7).
     private func fail(_ error: WebSocketProtocolError) {
         context.logger.debug("websocket failed", metadata: ["code": "\(error.code)", "reason": "\(error.reason)"])
-        if case .open = state {
-            WebSocketFrameEncoder.encode(.close, payload: WebSocketFrameEncoder.closePayload(code: error.code, reason: ""), into: &outbound)
-        }
-        state = .closed
-        flush()
-        reportClose(error.code, error.reason)
-        closeAfterFlush()
+        perform(machine.protocolError(error))
     }
 
     private func connectionLost() {
-        state = .closed
-        reportClose(1006, "")
-        stream.close()
-    }
-
-    private func reportClose(_ code: UInt16, _ reason: String) {
-        guard !closeReported else { return }
-        closeReported = true
-        let callback = onClose
-        onClose = nil
-        callback?(self, code, reason)
+        perform(machine.connectionLost())
     }
 
     /// A method, not closure statements: untracking drops the last owning reference, and the
     /// method call keeps `self` alive until it returns.
     private func streamClosed() {
         context.untrack(self)
-        reportClose(1006, "")
+        perform(machine.streamClosed())
         releaseCallbacks()
     }
 
@@ -310,31 +261,16 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
     // MARK: LoopConnection
 
     public func checkDeadline(now: UInt64) {
-        switch state {
-        case .closed:
+        perform(machine.tick(now: now))
+    }
+
+    public func beginShutdown() {
+        guard loop.inEventLoop else {
+            loop.execute { [self] in beginShutdown() }
             return
-        case .closeSent(let sentAt):
-            if now >= sentAt + configuration.closeTimeoutMilliseconds { stream.close() }
-        case .open:
-            if let pingSentAt {
-                if now >= pingSentAt + configuration.pongTimeoutMilliseconds {
-                    state = .closed
-                    reportClose(1006, "no answer to ping")
-                    stream.close()
-                }
-            } else if now >= lastReceived + pingDelay {
-                pingSentAt = now
-                pingDelay = Self.pingDelay(configuration)
-                _ = send(.ping, [])
-            }
         }
+        perform(machine.shutdownBegan(now: loop.now))
     }
-
-    private static func pingDelay(_ configuration: WebSocketConfiguration) -> UInt64 {
-        configuration.pingIntervalMilliseconds + UInt64.random(in: 0...configuration.pingIntervalMilliseconds / 2)
-    }
-
-    public func beginShutdown() { close(code: WebSocketCloseCode.goingAway, reason: "server shutting down") }
 
     public func forceClose() { stream.close() }
 
@@ -342,5 +278,43 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
     /// reading is cut off once it has taken nothing for the close timeout.
     private func closeAfterFlush() {
         stream.closeGracefully(lingerMilliseconds: 1_000, stallTimeoutMilliseconds: configuration.closeTimeoutMilliseconds)
+    }
+
+    // MARK: Performing the machine's actions
+
+    private func perform(_ action: WebSocketStateMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .deliverText(let text):
+            onText?(self, text)
+        case .deliverBinary(let bytes):
+            onBinary?(self, bytes)
+        case .deliverPong(let payload):
+            onPong?(self, payload)
+        case .sendPong(let payload):
+            _ = send(.pong, payload)
+        case .sendPing:
+            _ = send(.ping, [])
+        case .sendClose(let frame):
+            queueClose(frame)
+            flush()
+        case .finish(let frame, let close):
+            if let frame { queueClose(frame) }
+            flush()
+            if let close { report(close) }
+            closeAfterFlush()
+        case .closeStream(let close):
+            if let close { report(close) }
+            stream.close()
+        case .report(let close):
+            report(close)
+        }
+    }
+
+    private func report(_ close: WebSocketStateMachine.CloseReport) {
+        let callback = onClose
+        onClose = nil
+        callback?(self, close.code, close.reason)
     }
 }
