@@ -29,7 +29,7 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
         service.ensureSweeper(on: socket.loop)
         socket.onText = { [self] _, text in received(text) }
         socket.onClose = { [self] _, _, _ in closed() }
-        socket.onSendDrained = { [self] in pump() }
+        socket.onWritesFlushed = { [self] in pump() }
     }
 
     /// Frames queued on the socket beyond this wait in the session until its queue empties: a replay
@@ -97,7 +97,7 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
         guard let clientID, !ended else { return }
         while true {
             if socket.unsentBytes >= Self.sendWindowBytes {
-                // A full window goes to the kernel now. What it does not take, `onSendDrained`
+                // A full window goes to the kernel now. What it does not take, `onWritesFlushed`
                 // follows (it fires once the socket's queue empties); if it took it all, go on:
                 // nothing else would call `pump` again.
                 socket.flushNow()

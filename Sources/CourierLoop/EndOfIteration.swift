@@ -44,7 +44,7 @@ final class EndOfIteration {
 extension EventLoop {
     /// Runs `work` on this loop after the callbacks of the current iteration, before it next
     /// waits for I/O. Call on the loop thread.
-    public func deferToEndOfIteration(_ work: @escaping () -> Void) {
+    package func deferToEndOfIteration(_ work: @escaping () -> Void) {
         assertInLoop()
         endOfIteration.add(work)
     }

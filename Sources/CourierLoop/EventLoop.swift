@@ -97,7 +97,7 @@ public final class EventLoop: @unchecked Sendable {
     /// How many handles were still open when the loop stopped (and were closed by it): a timer,
     /// a stream or a listener nobody closed. Read after `waitUntilStopped()`; tests that own every
     /// handle of a loop expect 0, as libuv's own tests check that every handle was closed.
-    public var handlesLeftOpen: Int { leftOpenAtStop.withLock { $0 } }
+    package var handlesLeftOpen: Int { leftOpenAtStop.withLock { $0 } }
 
     /// Starts a thread that runs this loop. The loop stays alive until that thread ends.
     public func startThread() {
@@ -114,13 +114,13 @@ public final class EventLoop: @unchecked Sendable {
     /// Runs `handler` on the loop thread when the server on this loop starts a graceful
     /// shutdown: work that holds a request open by design (a waiting long-poll) lets it go, so
     /// shutdown does not wait for its deadline. Each handler runs once.
-    public func onDrain(_ handler: @escaping () -> Void) {
+    package func onDrain(_ handler: @escaping () -> Void) {
         assertInLoop()
         drainHandlers.append(handler)
     }
 
     /// Runs and forgets the drain handlers; the server calls it when it begins shutting down.
-    public func drain() {
+    package func drain() {
         assertInLoop()
         let handlers = drainHandlers
         drainHandlers = []
@@ -170,7 +170,7 @@ public final class EventLoop: @unchecked Sendable {
 
     public var inEventLoop: Bool { thread.load(ordering: .acquiring) == UInt(pthread_self()) }
 
-    public func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
+    package func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
         assert(inEventLoop, "used off its loop (\(name))", file: file, line: line)
     }
 
@@ -182,7 +182,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Runs `work` at once when called on the loop's thread, else as `execute` does.
     @discardableResult
-    public func perform(_ work: @escaping @Sendable () -> Void) -> Bool {
+    package func perform(_ work: @escaping @Sendable () -> Void) -> Bool {
         guard !inEventLoop else {
             work()
             return true
@@ -192,7 +192,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// True while the loop is inside a busy-poll window, polling instead of sleeping; any
     /// thread may ask. Always false without a window.
-    public var isBusyPolling: Bool { busyPoll?.isPolling ?? false }
+    package var isBusyPolling: Bool { busyPoll?.isPolling ?? false }
 
     /// Milliseconds of the loop's clock, refreshed once per loop iteration.
     public var now: UInt64 { uv_now(uvLoop) }

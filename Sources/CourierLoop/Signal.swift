@@ -1,12 +1,12 @@
 import CLibUV
 
 /// A Unix signal delivered on the loop thread (libuv turns it into an ordinary callback).
-public final class Signal {
+package final class Signal {
     let handle: UnsafeMutablePointer<uv_signal_t>
     private var callback: ((Int32) -> Void)?
     private var isClosed = false
 
-    public init(loop: EventLoop, signal number: Int32, _ callback: @escaping (Int32) -> Void) throws(UVError) {
+    package init(loop: EventLoop, signal number: Int32, _ callback: @escaping (Int32) -> Void) throws(UVError) {
         loop.assertInLoop()
         handle = .allocate(capacity: 1)
         uv_signal_init(loop.uvLoop, handle)
@@ -23,9 +23,9 @@ public final class Signal {
     }
 
     /// Keeps the signal from holding its loop open on its own.
-    public func unref() { uv_unref(Handle.raw(handle)) }
+    package func unref() { uv_unref(Handle.raw(handle)) }
 
-    public func close() {
+    package func close() {
         guard !isClosed else { return }
         isClosed = true
         callback = nil

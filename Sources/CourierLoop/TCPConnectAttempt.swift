@@ -6,8 +6,8 @@ import Glibc
 /// turn until one accepts. `TCPStream.connect(loop:host:port:)` takes numbers only and cannot be
 /// abandoned; a client with its own connect timeout needs both, since a connect to an address
 /// that drops packets is otherwise left to the kernel for about two minutes.
-public final class TCPConnectAttempt {
-    public unowned let loop: EventLoop
+package final class TCPConnectAttempt {
+    package unowned let loop: EventLoop
     private let host: String
     private let port: Int
     private var completion: ((Result<TCPStream, UVError>) -> Void)?
@@ -18,7 +18,7 @@ public final class TCPConnectAttempt {
     private var connecting: TCPStream?
 
     /// True once the attempt has completed or was cancelled.
-    public var isFinished: Bool { completion == nil }
+    package var isFinished: Bool { completion == nil }
 
     init(loop: EventLoop, host: String, port: Int, completion: @escaping (Result<TCPStream, UVError>) -> Void) {
         self.loop = loop
@@ -29,7 +29,7 @@ public final class TCPConnectAttempt {
 
     /// Abandons the attempt: a resolve still queued is cancelled, a connect in progress is closed,
     /// and the completion is never called.
-    public func cancel() {
+    package func cancel() {
         loop.assertInLoop()
         guard completion != nil else { return }
         completion = nil
@@ -172,7 +172,7 @@ extension TCPStream {
     /// `port`. The completion runs on the loop, once, unless the returned attempt is cancelled
     /// first. Call on the loop.
     @discardableResult
-    public static func connect(loop: EventLoop, resolving host: String, port: Int,
+    package static func connect(loop: EventLoop, resolving host: String, port: Int,
                                _ completion: @escaping (Result<TCPStream, UVError>) -> Void) -> TCPConnectAttempt {
         loop.assertInLoop()
         let attempt = TCPConnectAttempt(loop: loop, host: host, port: port, completion: completion)

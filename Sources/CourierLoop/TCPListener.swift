@@ -5,14 +5,14 @@ import Glibc
 /// listener on the same port and the kernel spreads connections between them; so may other
 /// processes that ask for it too, which is why it is off unless asked for. libuv 1.44 has
 /// no flag for SO_REUSEPORT, so the socket is made and bound here and handed to `uv_tcp_open`.
-public final class TCPListener {
-    public unowned let loop: EventLoop
+package final class TCPListener {
+    package unowned let loop: EventLoop
     let handle: UnsafeMutablePointer<uv_tcp_t>
     private var onAccept: ((TCPStream) -> Void)?
-    public private(set) var isClosed = false
-    public let port: Int
+    package private(set) var isClosed = false
+    package let port: Int
 
-    public init(loop: EventLoop, host: String, port: Int, reusePort: Bool = false, backlog: Int32 = 1024,
+    package init(loop: EventLoop, host: String, port: Int, reusePort: Bool = false, backlog: Int32 = 1024,
                 onAccept: @escaping (TCPStream) -> Void) throws(UVError) {
         loop.assertInLoop()
         self.loop = loop
@@ -38,7 +38,7 @@ public final class TCPListener {
     /// Fails with EADDRINUSE when anything listens on `host:port`, shared or not. A server whose
     /// own workers share the port (SO_REUSEPORT) asks this first, so a second server started on
     /// a busy port is told so instead of silently splitting the first one's connections.
-    public static func checkAvailable(host: String, port: Int) throws(UVError) {
+    package static func checkAvailable(host: String, port: Int) throws(UVError) {
         let (fd, _) = try bind(host: host, port: port, reusePort: false)
         Glibc.close(fd)
     }
@@ -87,7 +87,7 @@ public final class TCPListener {
         }
     }
 
-    public func close() {
+    package func close() {
         guard !isClosed else { return }
         isClosed = true
         onAccept = nil

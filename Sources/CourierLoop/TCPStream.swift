@@ -6,8 +6,8 @@ import CLibUV
 /// the socket first (`uv_try_write`, no allocation when the kernel takes everything) and queue
 /// only what it refused; `pendingWriteBytes` is that queue, the number a caller watches for
 /// backpressure, and `onWritesFlushed` fires when it empties.
-public final class TCPStream {
-    public unowned let loop: EventLoop
+package final class TCPStream {
+    package unowned let loop: EventLoop
     /// The same loop for libuv's callbacks, which run only inside that loop's `uv_run`, so it
     /// is alive: the checked `unowned` above paid a strong retain and release per use, several
     /// times per read.
@@ -20,26 +20,20 @@ public final class TCPStream {
     // @exclusivity(unchecked) on the stored properties: a stream is used only on its loop (every
     // entry point asserts it); read and write paths touch them on every request (callgrind).
     /// Bytes received; valid only during the call.
-    @exclusivity(unchecked) public var onRead: ((UnsafeRawBufferPointer) -> Void)?
+    @exclusivity(unchecked) package var onRead: ((UnsafeRawBufferPointer) -> Void)?
     /// The peer closed its side (`nil`) or the socket failed. Called at most once.
-    @exclusivity(unchecked) public var onEnd: ((UVError?) -> Void)?
+    @exclusivity(unchecked) package var onEnd: ((UVError?) -> Void)?
     /// The write queue has emptied: everything written has gone to the kernel.
-    @exclusivity(unchecked) public var onWritesFlushed: (() -> Void)?
-    /// `onWritesFlushed` under the name HTTPConnection.swift and WebSocket.swift call it by;
-    /// "drain" means the server's graceful shutdown everywhere else.
-    package var onDrain: (() -> Void)? {
-        get { onWritesFlushed }
-        set { onWritesFlushed = newValue }
-    }
+    @exclusivity(unchecked) package var onWritesFlushed: (() -> Void)?
     /// The handle is closed and its callbacks are gone.
-    @exclusivity(unchecked) public var onClose: (() -> Void)?
+    @exclusivity(unchecked) package var onClose: (() -> Void)?
 
-    public var pendingWriteBytes: Int { pending }
+    package var pendingWriteBytes: Int { pending }
     /// Bytes libuv still holds for the socket, shrinking as the kernel takes partial writes:
     /// the measure of whether a slow peer is still reading.
-    public var unsentBytes: Int { isClosed ? 0 : Int(uv_stream_get_write_queue_size(streamHandle)) }
-    public var isClosed: Bool { closed }
-    public var isReading: Bool { reading }
+    package var unsentBytes: Int { isClosed ? 0 : Int(uv_stream_get_write_queue_size(streamHandle)) }
+    package var isClosed: Bool { closed }
+    package var isReading: Bool { reading }
     // The storage of the three above. Read from other modules through the getters: a client
     // module inlining a stored property's access checks it whatever its attribute says.
     @exclusivity(unchecked) private var pending = 0
@@ -59,7 +53,7 @@ public final class TCPStream {
     }
 
     /// Connects to a loopback or numeric address, for clients and tests.
-    public static func connect(loop: EventLoop, host: String, port: Int,
+    package static func connect(loop: EventLoop, host: String, port: Int,
                                _ completion: @escaping (Result<TCPStream, UVError>) -> Void) {
         let stream = TCPStream(loop: loop)
         var storage = sockaddr_storage()
@@ -107,10 +101,10 @@ public final class TCPStream {
 
     // MARK: Options
 
-    public func setNoDelay(_ enabled: Bool) { uv_tcp_nodelay(handle, enabled ? 1 : 0) }
+    package func setNoDelay(_ enabled: Bool) { uv_tcp_nodelay(handle, enabled ? 1 : 0) }
 
     /// The peer's address as text ("127.0.0.1:53124"), for logs.
-    public var remoteAddress: String {
+    package var remoteAddress: String {
         var storage = sockaddr_storage()
         var length = Int32(MemoryLayout<sockaddr_storage>.size)
         let status = withUnsafeMutablePointer(to: &storage) {
@@ -121,7 +115,7 @@ public final class TCPStream {
 
     // MARK: Reading
 
-    public func startReading() {
+    package func startReading() {
         guard !isClosed, !isReading else { return }
         reading = true
         uv_read_start(streamHandle, { handle, _, buffer in
@@ -153,7 +147,7 @@ public final class TCPStream {
         })
     }
 
-    public func stopReading() {
+    package func stopReading() {
         guard !isClosed, isReading else { return }
         reading = false
         uv_read_stop(streamHandle)
@@ -169,7 +163,7 @@ public final class TCPStream {
     // MARK: Writing
 
     /// Sends `bytes`, queueing what the socket cannot take now.
-    public func write(_ bytes: UnsafeRawBufferPointer) {
+    package func write(_ bytes: UnsafeRawBufferPointer) {
         guard !isClosed, !closeWhenFlushed, bytes.count > 0 else { return }
         var offset = 0
         if pendingWriteBytes == 0 {
@@ -187,7 +181,7 @@ public final class TCPStream {
         queueWrite(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
     }
 
-    public func write(_ bytes: [UInt8]) {
+    package func write(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { write($0) }
     }
 
@@ -244,7 +238,7 @@ public final class TCPStream {
     // MARK: Closing
 
     /// Closes at once; queued writes are cancelled.
-    public func close() {
+    package func close() {
         guard !isClosed else { return }
         closed = true
         reading = false
@@ -268,7 +262,7 @@ public final class TCPStream {
     /// `stallTimeoutMilliseconds` is cut off, however much is left. Without it a peer that stops
     /// reading holds the socket and its queue for ever, since nothing else supervises a stream
     /// that is closing. A peer still reading, however slowly, gets another period.
-    public func closeGracefully(lingerMilliseconds: UInt64 = 2_000, stallTimeoutMilliseconds: UInt64 = 10_000) {
+    package func closeGracefully(lingerMilliseconds: UInt64 = 2_000, stallTimeoutMilliseconds: UInt64 = 10_000) {
         guard !isClosed, !closeWhenFlushed else { return }
         closeWhenFlushed = true
         self.lingerMilliseconds = lingerMilliseconds

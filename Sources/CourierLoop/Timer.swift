@@ -2,12 +2,12 @@ import CLibUV
 
 /// A one-shot or repeating timer on its loop. Close it when done; it is released after libuv's
 /// close callback.
-public final class Timer {
+package final class Timer {
     let handle: UnsafeMutablePointer<uv_timer_t>
     private var callback: (() -> Void)?
-    public private(set) var isClosed = false
+    package private(set) var isClosed = false
 
-    public init(loop: EventLoop) {
+    package init(loop: EventLoop) {
         loop.assertInLoop()
         handle = .allocate(capacity: 1)
         uv_timer_init(loop.uvLoop, handle)
@@ -15,7 +15,7 @@ public final class Timer {
     }
 
     /// Fires `callback` after `milliseconds`, then every `repeating` milliseconds if non-zero.
-    public func start(after milliseconds: UInt64, repeating: UInt64 = 0, _ callback: @escaping () -> Void) {
+    package func start(after milliseconds: UInt64, repeating: UInt64 = 0, _ callback: @escaping () -> Void) {
         guard !isClosed else { return }
         self.callback = callback
         uv_timer_start(handle, { handle in
@@ -24,12 +24,12 @@ public final class Timer {
         }, milliseconds, repeating)
     }
 
-    public func stop() {
+    package func stop() {
         guard !isClosed else { return }
         uv_timer_stop(handle)
     }
 
-    public func close() {
+    package func close() {
         guard !isClosed else { return }
         isClosed = true
         callback = nil

@@ -243,7 +243,7 @@ final class HTTPConnection: LoopConnection {
         stream.onWritesFlushed = nil
         stream.onClose = nil
         stream.stopReading()
-        takeOver(UpgradedStream(stream: stream, leftover: leftover, context: serverLoop))
+        takeOver(UpgradedStream(stream: stream, leftover: leftover, serverLoop: serverLoop))
         // After the new protocol has tracked itself: untracking first could leave a stopping
         // loop with no connections, so it would stop under the upgraded one.
         serverLoop.untrack(self)

@@ -4,6 +4,8 @@ import CourierLoop
 /// The one way to answer a request, handed to the responder with it. Copyable and `Sendable`:
 /// a call from another thread is carried to the connection's loop, and a call for a request
 /// that has already been answered (or whose connection has gone) is ignored.
+// @unchecked Sendable: the connection it holds is used only on its loop; every method below
+// runs there directly or is carried there by the loop's mailbox.
 public struct HTTPResponseWriter: @unchecked Sendable {
     let connection: HTTPConnection
     let sequence: Int
@@ -40,7 +42,7 @@ public struct HTTPResponseWriter: @unchecked Sendable {
     /// Hands the raw connection to another protocol after the server has sent `head`
     /// (101 Switching Protocols). `takeOver` runs on the loop with the stream and any bytes the
     /// client sent after the request; from then on the HTTP server no longer touches it.
-    public func upgrade(_ head: HTTPResponseHead,
+    package func upgrade(_ head: HTTPResponseHead,
                         takeOver: @escaping @Sendable (UpgradedStream) -> Void) {
         onLoop { $0.upgrade(sequence: sequence, head: head, takeOver: takeOver) }
     }
@@ -57,14 +59,18 @@ public struct HTTPResponseWriter: @unchecked Sendable {
 }
 
 /// A connection that has left HTTP: the stream, the bytes already read past the request, and
-/// the loop's bookkeeping that graceful shutdown uses.
-public struct UpgradedStream: @unchecked Sendable {
-    public let stream: TCPStream
-    public let leftover: [UInt8]
-    public let context: ServerLoop
+/// the loop's bookkeeping that graceful shutdown uses. Package-only: apps get a `WebSocket`.
+// @unchecked Sendable: made on the connection's loop and handed, in the same call, to a
+// `takeOver` that runs on that loop; nothing in it is touched from another thread.
+package struct UpgradedStream: @unchecked Sendable {
+    package let stream: TCPStream
+    package let leftover: [UInt8]
+    package let serverLoop: ServerLoop
 }
 
 /// Carries a loop-bound value across a hop to that same loop.
+// @unchecked Sendable: the value is made on one thread and used only on the loop it is sent
+// to, never on both at once.
 struct UncheckedBox<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }

@@ -16,7 +16,7 @@ public final class HTTPServer: Sendable {
 
     private struct State {
         var loops: [EventLoop] = []
-        var contexts: [ServerLoop] = []
+        var serverLoops: [ServerLoop] = []
         var port = 0
         var running = 0
         var shutdownRequested = false
@@ -46,16 +46,16 @@ public final class HTTPServer: Sendable {
         for index in 0..<configuration.workers {
             let loop = EventLoop(name: "courier-\(index)", busyPollMicroseconds: configuration.busyPollMicroseconds)
             loop.startThread()
-            let context = ServerLoop(loop: loop, configuration: configuration, responder: responder, logger: logger) { [self] in
+            let serverLoop = ServerLoop(loop: loop, configuration: configuration, responder: responder, logger: logger) { [self] in
                 loopStopped(loop)
             }
-            let bound = onLoop(loop) { () throws(UVError) -> Int in try context.listen(port: port) }
+            let bound = onLoop(loop) { () throws(UVError) -> Int in try serverLoop.listen(port: port) }
             switch bound {
             case .success(let actual):
                 port = actual
                 state.withLock {
                     $0.loops.append(loop)
-                    $0.contexts.append(UncheckedBox(context).value)
+                    $0.serverLoops.append(UncheckedBox(serverLoop).value)
                     $0.port = actual
                     $0.running += 1
                 }
@@ -80,24 +80,24 @@ public final class HTTPServer: Sendable {
 
     /// Stops accepting, lets requests in flight finish (up to the deadline), then stops the loops.
     public func shutdown() {
-        let contexts = state.withLock { state -> [ServerLoop] in
+        let serverLoops = state.withLock { state -> [ServerLoop] in
             guard !state.shutdownRequested else { return [] }
             state.shutdownRequested = true
-            return state.contexts
+            return state.serverLoops
         }
-        for context in contexts {
-            let box = UncheckedBox(context)
-            context.loop.execute { box.value.beginShutdown() }
+        for serverLoop in serverLoops {
+            let box = UncheckedBox(serverLoop)
+            serverLoop.loop.execute { box.value.beginShutdown() }
         }
     }
 
     /// The connections the loops hold now (HTTP, and WebSockets upgraded from them), closing
     /// ones included: what an operator (or a test) counts to see that none is held for ever.
     public var connectionCount: Int {
-        let contexts = state.withLock { $0.running > 0 ? $0.contexts : [] }
-        return contexts.reduce(0) { total, context in
-            let box = UncheckedBox(context)
-            let count = onLoop(context.loop) { () throws(UVError) -> Int in box.value.connectionCount }
+        let serverLoops = state.withLock { $0.running > 0 ? $0.serverLoops : [] }
+        return serverLoops.reduce(0) { total, serverLoop in
+            let box = UncheckedBox(serverLoop)
+            let count = onLoop(serverLoop.loop) { () throws(UVError) -> Int in box.value.connectionCount }
             return total + ((try? count.get()) ?? 0)
         }
     }

@@ -4,7 +4,7 @@ import Logging
 
 /// Something a server loop tracks until it closes: an HTTP connection, or a protocol that
 /// took one over. The loop checks its deadline and tells it when the server shuts down.
-public protocol LoopConnection: AnyObject {
+package protocol LoopConnection: AnyObject {
     /// Called periodically with the loop's clock; close or answer if a deadline has passed.
     func checkDeadline(now: UInt64)
     /// The server is stopping: finish what is in flight and close (WebSockets send 1001).
@@ -15,8 +15,8 @@ public protocol LoopConnection: AnyObject {
 
 /// The per-loop state of a server: its listener, its live connections, the Date cache, and the
 /// sweep that enforces timeouts. Used only on its loop.
-public final class ServerLoop {
-    public let loop: EventLoop
+package final class ServerLoop {
+    package let loop: EventLoop
     let configuration: ServerConfiguration
     let responder: any HTTPResponder
     let logger: Logger
@@ -26,7 +26,7 @@ public final class ServerLoop {
     @exclusivity(unchecked) var dateCache = DateCache()
     /// The zlib streams this loop's WebSockets take turns with (no context takeover).
     let sharedDeflateStreams = SharedDeflateStreams()
-    @exclusivity(unchecked) public private(set) var isShuttingDown = false
+    @exclusivity(unchecked) package private(set) var isShuttingDown = false
     @exclusivity(unchecked) private var connections: [ObjectIdentifier: any LoopConnection] = [:]
     @exclusivity(unchecked) private var sweeper: Timer?
     @exclusivity(unchecked) private var shutdownTimer: Timer?
@@ -67,13 +67,13 @@ public final class ServerLoop {
         connection.start()
     }
 
-    public var connectionCount: Int { connections.count }
+    package var connectionCount: Int { connections.count }
 
-    public func track(_ connection: any LoopConnection) {
+    package func track(_ connection: any LoopConnection) {
         connections[ObjectIdentifier(connection)] = connection
     }
 
-    public func untrack(_ connection: any LoopConnection) {
+    package func untrack(_ connection: any LoopConnection) {
         connections.removeValue(forKey: ObjectIdentifier(connection))
         if isShuttingDown && connections.isEmpty { finishShutdown() }
     }

@@ -4,6 +4,8 @@ import CourierLoop
 /// A server-side WebSocket after the handshake. It lives on its connection's loop: callbacks
 /// run there, and `send`/`close` called from another thread are carried there by the loop's
 /// mailbox. Sends within one loop iteration leave in one write.
+// @unchecked Sendable: every mutable stored property is used only on `loop`: the callbacks
+// refuse to be set elsewhere, and `send`/`close` from another thread are carried to the loop.
 public final class WebSocket: LoopConnection, @unchecked Sendable {
     public enum SendResult: Sendable, Equatable {
         /// Queued for the socket.
@@ -18,21 +20,28 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
     public let subprotocol: String?
     public let isCompressed: Bool
 
-    /// Set these from the upgrade callback (on the loop). Each gets the socket, so a handler
-    /// need not capture it.
-    public var onText: ((WebSocket, String) -> Void)?
-    public var onBinary: ((WebSocket, [UInt8]) -> Void)?
-    public var onPong: ((WebSocket, [UInt8]) -> Void)?
+    /// Set these from the upgrade callback, or later on the socket's loop (setting one from
+    /// another thread is a programming error and traps: the loop reads them without a lock).
+    /// Each gets the socket, so a handler need not capture it.
+    public var onText: ((WebSocket, String) -> Void)? { willSet { confined() } }
+    /// A binary message arrived.
+    public var onBinary: ((WebSocket, [UInt8]) -> Void)? { willSet { confined() } }
+    /// A pong arrived (an answer to `ping`, or unsolicited).
+    public var onPong: ((WebSocket, [UInt8]) -> Void)? { willSet { confined() } }
     /// Called once: the code the client sent (1005 for none), or 1006 when the connection died.
-    public var onClose: ((WebSocket, UInt16, String) -> Void)?
+    public var onClose: ((WebSocket, UInt16, String) -> Void)? { willSet { confined() } }
     /// Called when everything queued for this socket has been handed to the kernel: a sender
     /// with a long backlog (a channel replaying held messages) sends while `unsentBytes` is
     /// low and goes on from here, instead of queueing it all and passing the backpressure bound.
-    package var onSendDrained: (() -> Void)?
+    package var onWritesFlushed: (() -> Void)? { willSet { confined() } }
+
+    private func confined() {
+        precondition(loop.inEventLoop, "a WebSocket's callbacks are set on its loop (\(loop.name))")
+    }
 
     private let stream: TCPStream
     /// `unowned(unsafe)`, as in HTTPConnection: the loop's bookkeeping outlives its connections.
-    private unowned(unsafe) let context: ServerLoop
+    private unowned(unsafe) let serverLoop: ServerLoop
     private let configuration: WebSocketConfiguration
     private let deflate: PerMessageDeflate?
     private var parser: WebSocketParser
@@ -42,13 +51,13 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
     /// The protocol's state: this class performs the actions it answers with.
     private var machine: WebSocketStateMachine
 
-    public init(upgraded: UpgradedStream, configuration: WebSocketConfiguration, deflate: PerMessageDeflateParameters?,
+    package init(upgraded: UpgradedStream, configuration: WebSocketConfiguration, deflate: PerMessageDeflateParameters?,
                 subprotocol: String?) {
         stream = upgraded.stream
         loop = upgraded.stream.loop
-        context = upgraded.context
+        serverLoop = upgraded.serverLoop
         self.configuration = configuration
-        self.deflate = deflate.map { PerMessageDeflate(parameters: $0, shared: upgraded.context.sharedDeflateStreams) }
+        self.deflate = deflate.map { PerMessageDeflate(parameters: $0, shared: upgraded.serverLoop.sharedDeflateStreams) }
         self.subprotocol = subprotocol
         isCompressed = deflate != nil
         parser = WebSocketParser(maxMessageBytes: configuration.maxMessageBytes, deflate: self.deflate)
@@ -60,12 +69,12 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
     }
 
     /// Starts reading; call after setting the callbacks.
-    public func start() {
+    package func start() {
         loop.assertInLoop()
-        context.track(self)
+        serverLoop.track(self)
         stream.onRead = { [unowned self] bytes in received(bytes) }
         stream.onEnd = { [unowned self] _ in connectionLost() }
-        stream.onDrain = { [unowned self] in onSendDrained?() }
+        stream.onWritesFlushed = { [unowned self] in onWritesFlushed?() }
         stream.onClose = { [unowned self] in streamClosed() }
         stream.startReading()
         if !inbound.isEmpty {
@@ -74,7 +83,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
             pending.withUnsafeBytes { received($0) }
         }
         // Upgraded by a handler still running when shutdown began: go away at once.
-        if context.isShuttingDown { beginShutdown() }
+        if serverLoop.isShuttingDown { beginShutdown() }
     }
 
     public var isOpen: Bool { machine.isOpen }
@@ -234,7 +243,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
 
     /// Fails the connection (RFC 6455 §7.1.7).
     private func fail(_ error: WebSocketProtocolError) {
-        context.logger.debug("websocket failed", metadata: ["code": "\(error.code)", "reason": "\(error.reason)"])
+        serverLoop.logger.debug("websocket failed", metadata: ["code": "\(error.code)", "reason": "\(error.reason)"])
         perform(machine.protocolError(error))
     }
 
@@ -245,7 +254,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
     /// A method, not closure statements: untracking drops the last owning reference, and the
     /// method call keeps `self` alive until it returns.
     private func streamClosed() {
-        context.untrack(self)
+        serverLoop.untrack(self)
         perform(machine.streamClosed())
         releaseCallbacks()
     }
@@ -255,16 +264,16 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         onBinary = nil
         onPong = nil
         onClose = nil
-        onSendDrained = nil
+        onWritesFlushed = nil
     }
 
     // MARK: LoopConnection
 
-    public func checkDeadline(now: UInt64) {
+    package func checkDeadline(now: UInt64) {
         perform(machine.tick(now: now))
     }
 
-    public func beginShutdown() {
+    package func beginShutdown() {
         guard loop.inEventLoop else {
             loop.execute { [self] in beginShutdown() }
             return
@@ -272,7 +281,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         perform(machine.shutdownBegan(now: loop.now))
     }
 
-    public func forceClose() { stream.close() }
+    package func forceClose() { stream.close() }
 
     /// Sends the close frame and what is queued before it, then closes; a peer that stops
     /// reading is cut off once it has taken nothing for the close timeout.

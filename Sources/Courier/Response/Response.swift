@@ -11,7 +11,7 @@ public struct Response: Sendable {
     public var bodyStream: (@Sendable (ResponseBodyWriter) async throws -> Void)?
     /// Set with a 101 status: after the head is sent the connection leaves HTTP and this takes
     /// it over, on its loop (WebSocket routes set it).
-    public var upgrade: (@Sendable (UpgradedStream) -> Void)?
+    package var upgrade: (@Sendable (UpgradedStream) -> Void)?
 
     /// An empty 200, built in place: through the defaulted initializer below, the server's
     /// inline path copied the new value and destroyed the original.
