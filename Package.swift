@@ -4,8 +4,12 @@ import PackageDescription
 /// No unsafe flags: SwiftPM refuses them in a package others depend on by version
 /// (Tests/consumer proves it builds as one). The runtime exclusivity checks stay on, except on
 /// the few hot stored properties marked `@exclusivity(unchecked)`, each confined to one loop.
+/// ExistentialAny and InternalImportsByDefault, as Hummingbird turns on: every existential is
+/// spelled `any`, and a module's public API shows which imports it exposes (`public import`).
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
 let package = Package(

@@ -1,7 +1,7 @@
-import CourierHTTP
-import CourierLoop
-import CourierServer
-import Logging
+public import CourierHTTP
+public import CourierLoop
+public import CourierServer
+public import Logging
 import Synchronization
 
 /// What apps build: routes and middleware, then `run()`.
@@ -14,6 +14,7 @@ import Synchronization
 /// Registration mistakes (a bad template, a method registered twice, middleware added after
 /// routes) are collected and thrown by `run()`/`start()` before anything is served.
 public final class Application: Sendable {
+    /// The app's logger (`courier.app` unless given), for handlers and middleware to share.
     public let logger: Logger
     private let builder = Locked(Builder())
 
@@ -48,6 +49,7 @@ public final class Application: Sendable {
         }
     }
 
+    /// The server settings `run()` and `start()` use; set it before starting, since a running server keeps the copy it started with. Safe from any thread.
     public var configuration: ServerConfiguration {
         get { builder.withLock { $0.configuration } }
         set { builder.withLock { $0.configuration = newValue } }
@@ -60,23 +62,36 @@ public final class Application: Sendable {
         add(template, Handler.methods(of: handler), maxBodyBytes: maxBodyBytes)
     }
 
+    /// Routes `method` at `template` (`<name>` or `<name:regex>` parts) to a handler that runs inline on the loop. `maxBodyBytes` overrides the server's body limit for this route (413 beyond it).
+    /// A bad template or a method already routed there is reported by `run()`/`start()`, not here.
     public func on(_ method: HTTPMethod, _ template: String, maxBodyBytes: Int? = nil, _ handler: @escaping SyncHandler) {
         add(template, [(method, .sync(handler))], maxBodyBytes: maxBodyBytes)
     }
 
+    /// Routes `method` at `template` to a handler that may await; it runs in a Task on the connection's loop. Otherwise as the synchronous form.
     public func on(_ method: HTTPMethod, _ template: String, maxBodyBytes: Int? = nil, _ handler: @escaping AsyncHandler) {
         add(template, [(method, .async(handler))], maxBodyBytes: maxBodyBytes)
     }
 
+    /// A GET route, which also answers HEAD (the body is dropped); runs inline on the loop.
     public func get(_ template: String, _ handler: @escaping SyncHandler) { on(.get, template, handler) }
+    /// A GET route, which also answers HEAD; may await.
     public func get(_ template: String, _ handler: @escaping AsyncHandler) { on(.get, template, handler) }
+    /// A POST route; runs inline on the loop. `maxBodyBytes` overrides the server's body limit.
     public func post(_ template: String, maxBodyBytes: Int? = nil, _ handler: @escaping SyncHandler) { on(.post, template, maxBodyBytes: maxBodyBytes, handler) }
+    /// A POST route that may await. `maxBodyBytes` overrides the server's body limit.
     public func post(_ template: String, maxBodyBytes: Int? = nil, _ handler: @escaping AsyncHandler) { on(.post, template, maxBodyBytes: maxBodyBytes, handler) }
+    /// A PUT route; runs inline on the loop. `maxBodyBytes` overrides the server's body limit.
     public func put(_ template: String, maxBodyBytes: Int? = nil, _ handler: @escaping SyncHandler) { on(.put, template, maxBodyBytes: maxBodyBytes, handler) }
+    /// A PUT route that may await. `maxBodyBytes` overrides the server's body limit.
     public func put(_ template: String, maxBodyBytes: Int? = nil, _ handler: @escaping AsyncHandler) { on(.put, template, maxBodyBytes: maxBodyBytes, handler) }
+    /// A DELETE route; runs inline on the loop.
     public func delete(_ template: String, _ handler: @escaping SyncHandler) { on(.delete, template, handler) }
+    /// A DELETE route that may await.
     public func delete(_ template: String, _ handler: @escaping AsyncHandler) { on(.delete, template, handler) }
+    /// A PATCH route; runs inline on the loop. `maxBodyBytes` overrides the server's body limit.
     public func patch(_ template: String, maxBodyBytes: Int? = nil, _ handler: @escaping SyncHandler) { on(.patch, template, maxBodyBytes: maxBodyBytes, handler) }
+    /// A PATCH route that may await. `maxBodyBytes` overrides the server's body limit.
     public func patch(_ template: String, maxBodyBytes: Int? = nil, _ handler: @escaping AsyncHandler) { on(.patch, template, maxBodyBytes: maxBodyBytes, handler) }
 
     private func add(_ template: String, _ handlers: [(HTTPMethod, Handler)], maxBodyBytes: Int?) {

@@ -34,6 +34,7 @@ public struct ApplicationResponder: HTTPResponder {
         return HTTPRequestPlan(maxBodyBytes: found.maxBodyBytes, route: found.route, parameters: found.parameters)
     }
 
+    /// Runs the stages and the planned route for one request on its loop, and answers through `writer` exactly once; a thrown `HTTPError` becomes the response, any other error a 500.
     public func respond(to serverRequest: HTTPServerRequest, writer: HTTPResponseWriter) {
         let head = serverRequest.head
         let plan = serverRequest.plan

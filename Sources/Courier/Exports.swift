@@ -5,9 +5,13 @@
 // them imports CourierLoop.
 @_exported import CourierHTTP
 @_exported import CourierServer
-import CourierLoop
+public import CourierLoop
 
+/// The libuv loop a request runs on (`request.loop`).
 public typealias EventLoop = CourierLoop.EventLoop
+/// Threads for blocking work (a database call) that a handler awaits without stalling its loop.
 public typealias BlockingPool = CourierLoop.BlockingPool
+/// Why blocking work did not run.
 public typealias BlockingPoolError = CourierLoop.BlockingPoolError
+/// An error from libuv (a port in use, a refused connection), with its name and message.
 public typealias UVError = CourierLoop.UVError

@@ -1,5 +1,5 @@
-import ArgumentParser
-import CourierServer
+public import ArgumentParser
+public import CourierServer
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,26 +16,33 @@ import Glibc
 /// (a mistyped `--prot 9000` no longer serves on 8080 without a word). `PORT` in the
 /// environment stands in for `--port`. An option not given leaves the app's configuration alone.
 public struct ServerOptions: ParsableArguments, Sendable {
+    /// `--host`; nil leaves the app's configured host.
     @Option(help: "The address to listen on (default: the app's, 0.0.0.0 unless it says otherwise).")
     public var host: String?
 
+    /// `--port` (0...65535, 0 for any free port), else `PORT` once validated; nil leaves the app's port.
     @Option(help: ArgumentHelp("The port to listen on (default: $PORT, else the app's, 8080 unless it says otherwise).",
                                valueName: "port"))
     public var port: Int?
 
+    /// `--workers` (1...1024); nil leaves the app's count (one per core by default).
     @Option(help: "Event loops, each on its own thread (default: one per core).")
     public var workers: Int?
 
+    /// `--busy-poll-us` (0...10,000,000 µs); nil leaves the app's setting. See `ServerConfiguration.busyPollMicroseconds`.
     @Option(name: .customLong("busy-poll-us"),
             help: "Keep each loop polling for this many microseconds after a read instead of sleeping (default 0: off).")
     public var busyPollMicroseconds: Int?
 
+    /// `--reuse-port`: turns SO_REUSEPORT sharing with other processes on; absent never turns it off.
     @Flag(name: .customLong("reuse-port"),
           help: "Share the port with other processes that ask for it too (SO_REUSEPORT).")
     public var reusePort = false
 
+    /// No options given; ArgumentParser fills them in.
     public init() {}
 
+    /// Reads `PORT` when `--port` is absent and range-checks every value, so a bad one stops the command with its usage before anything starts.
     public mutating func validate() throws {
         if port == nil, let text = Self.environment("PORT") {
             guard let value = Int(text), (0...65535).contains(value) else {

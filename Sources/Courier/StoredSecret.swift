@@ -4,6 +4,7 @@ import Foundation
 /// file next to the app's data, generated once (32 random bytes, mode 0600). Every process
 /// pointed at the same variable or file signs and accepts the same tokens and cookies.
 public enum StoredSecret {
+    /// The variable's bytes if set (at least 16, else it throws); else the file at `path` (at least 32 bytes), made with 32 random bytes and mode 0600 when missing. Processes racing to make it all keep the first one written. Throws if the file cannot be written.
     public static func load(environmentVariable: String, path: String) throws -> [UInt8] {
         if let configured = ProcessInfo.processInfo.environment[environmentVariable], !configured.isEmpty {
             guard configured.utf8.count >= 16 else {

@@ -1,4 +1,4 @@
-import CourierLoop
+package import CourierLoop
 
 /// A transport's side of one open channel (a WebSocket, or a run of long-polls). The hub knows
 /// connections only through this, so it never learns which transport it is talking to.

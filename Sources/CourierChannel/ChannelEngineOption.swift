@@ -1,4 +1,4 @@
-import Logging
+package import Logging
 
 /// Which engine keeps a service's channels. `.inMemory`, the default, serves the loops of one
 /// process; a module adding an engine adds its option (`CourierRedis`: `.redis(...)`, channels
@@ -10,6 +10,7 @@ public struct ChannelEngineOption: Sendable {
         self.make = make
     }
 
+    /// Channels held in this process, shared by all its loops: clients of other processes are not reached.
     public static var inMemory: ChannelEngineOption {
         ChannelEngineOption { settings, clock, _ in InMemoryChannelEngine(settings: settings, clock: clock) }
     }

@@ -1,11 +1,15 @@
-import Foundation
+public import Foundation
 
 /// Every Channel API failure, each with a readable message (App Engine's
 /// InvalidChannelClientIdError, InvalidChannelTokenDurationError, InvalidMessageError, ...).
 public enum ChannelError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A client ID that is empty or over `ChannelLimits.maxClientIDBytes` UTF-8 bytes.
     case invalidClientID(String)
+    /// A token duration, in minutes, outside `ChannelLimits.durationMinutes`.
     case invalidTokenDuration(Int)
+    /// A message that is empty or over `ChannelLimits.maxMessageBytes` UTF-8 bytes.
     case invalidMessage(byteCount: Int)
+    /// A topic that is empty or over 256 UTF-8 bytes.
     case invalidTopic(String)
     /// `sendJSON` was given a value `JSONEncoder` cannot encode; the encoder's reason.
     case unencodableMessage(String)
@@ -18,6 +22,7 @@ public enum ChannelError: Error, Equatable, Sendable, CustomStringConvertible {
     /// An idempotency key must be 1...256 UTF-8 bytes.
     case invalidIdempotencyKey(String)
 
+    /// A sentence naming the limit broken, safe to show a developer.
     public var description: String {
         switch self {
         case .invalidClientID(let id):
@@ -44,14 +49,19 @@ public enum ChannelError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// So `localizedDescription` reads the same message, not Foundation's generic one.
 extension ChannelError: LocalizedError {
+    /// The same sentence as `description`.
     public var errorDescription: String? { description }
 }
 
 /// The limits of the original API.
 public enum ChannelLimits {
+    /// Longest client ID, in UTF-8 bytes.
     public static let maxClientIDBytes = 256
+    /// Longest message, in UTF-8 bytes; longer ones throw `invalidMessage`.
     public static let maxMessageBytes = 32_767
+    /// A token's lifetime, in minutes, when none is given.
     public static let defaultDurationMinutes = 120
+    /// Token lifetimes allowed, in minutes (one minute to one day).
     public static let durationMinutes = 1...1440
 
     static func checkClientID(_ clientID: String) throws(ChannelError) {

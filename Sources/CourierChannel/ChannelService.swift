@@ -1,7 +1,7 @@
 import Courier
 import CourierLoop
 import Foundation
-import Logging
+public import Logging
 import Synchronization
 
 /// The Channel API: make a token for a client ID, push messages to that client, and hear when
@@ -12,6 +12,7 @@ import Synchronization
 ///     let token = try channels.createChannel(clientID: user.id + gameKey)
 ///     try channels.sendMessage(clientID: id, message: json)
 public final class ChannelService: Sendable {
+    /// The bounds and timings fixed at creation.
     public let settings: ChannelSettings
     let signer: TokenSigner
     package let engine: any ChannelEngine
@@ -132,6 +133,7 @@ public final class ChannelService: Sendable {
         try engine.subscribe(try resolve(clientID), to: topic)
     }
 
+    /// Removes the client from `topic`; nothing happens if it was not subscribed. With Redis the change is only queued (see `unsubscribe(clientIDs:topic:)`).
     public func unsubscribe(clientID: String, topic: String) throws(ChannelError) {
         try Self.checkTopic(topic)
         try engine.unsubscribe(try resolve(clientID), from: topic)
@@ -163,6 +165,7 @@ public final class ChannelService: Sendable {
         try await confirmed { engine.subscribe(clientIDs, to: topic, completion: $0) }
     }
 
+    /// Removes every client in `clientIDs` from `topic` and returns once the engine holds the change; throws `unavailable` when its store cannot be reached.
     public func unsubscribe(clientIDs: [String], topic: String) async throws(ChannelError) {
         try Self.checkTopic(topic)
         let clientIDs = try clientIDs.map { (id: String) throws(ChannelError) -> String in try resolve(id) }

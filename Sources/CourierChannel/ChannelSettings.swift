@@ -2,6 +2,7 @@
 public struct ChannelSettings: Sendable {
     /// How long messages are held for a client that is away (and kept for one never connected).
     public var recoveryWindowSeconds: Double
+    /// Most messages held per client ID while it is away; past it the oldest are dropped.
     public var maxHeldMessages: Int
     /// Held bytes per client ID. The default is what `maxHeldMessages` messages of the largest
     /// size take (1000 × 32,767 bytes), so at the defaults the count is the bound section 4
@@ -16,6 +17,7 @@ public struct ChannelSettings: Sendable {
     /// Serve the WebSocket transport (turn off to force long-polling, e.g. behind a proxy).
     public var webSocketEnabled: Bool
 
+    /// Defaults: a 120 s recovery window, 1000 held messages, a 30 s heartbeat, a 1 s presence grace, 20 s polls, WebSocket on.
     public init(recoveryWindowSeconds: Double = 120, maxHeldMessages: Int = 1000,
                 maxHeldBytes: Int = 1000 * ChannelLimits.maxMessageBytes,
                 heartbeatSeconds: Double = 30, presenceGraceSeconds: Double = 1, pollTimeoutSeconds: Double = 20,

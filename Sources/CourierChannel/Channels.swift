@@ -1,4 +1,4 @@
-import Courier
+public import Courier
 import CourierLoop
 import Foundation
 import Synchronization
@@ -7,18 +7,24 @@ import Synchronization
 /// `/_ah/channel/`, dispatches presence through the app's own router, and refuses (403) the
 /// presence paths to anyone outside, so presence cannot be forged.
 public struct Channels: RequestFilter {
+    /// Where presence POSTs a client's connect: route a handler here when `presence` is on.
     public static let connectedPath = "/_ah/channel/connected/"
+    /// Where presence POSTs a client's disconnect: route a handler here when `presence` is on.
     public static let disconnectedPath = "/_ah/channel/disconnected/"
     static let presencePrefixes = ["/_ah/channel/connected", "/_ah/channel/disconnected"]
 
+    /// The service whose channels are served.
     public let service: ChannelService
+    /// Whether connects and disconnects are POSTed to the app's own presence routes.
     public let presence: Bool
 
+    /// Serves `service`'s channels; with `presence`, route `connectedPath` and `disconnectedPath` in the app.
     public init(_ service: ChannelService, presence: Bool = false) {
         self.service = service
         self.presence = presence
     }
 
+    /// Refuses (403) outside requests to the presence paths, and starts the service's sweeper on the request's loop.
     public func filter(_ request: inout Request) throws {
         // Messages sent to clients that never connect are held too, so the sweep that forgets
         // them must run even on a server no channel has reached yet.
@@ -28,6 +34,7 @@ public struct Channels: RequestFilter {
         }
     }
 
+    /// Adds the routes under `/_ah/channel/`: the JavaScript client, the WebSocket (unless disabled), long-poll and close, and hooks presence to the app's router.
     public func mount(on app: Application) throws {
         let service = service
         app.get("/_ah/channel/jsapi") { _, response in

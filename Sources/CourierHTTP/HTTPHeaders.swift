@@ -1,21 +1,31 @@
 /// Header fields in the order received, names compared case-insensitively (RFC 9110 §5.1).
 public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, CustomStringConvertible {
+    /// One header field: the name as spelled by the sender and its value.
     public struct Field: Sendable, Equatable {
+        /// The field name as sent; compare it through `HTTPHeaders`, which ignores case.
         public var name: String
+        /// The field value; a comma-separated list is left as one string.
         public var value: String
+        /// A field as given; neither part is validated.
         public init(name: String, value: String) {
             self.name = name
             self.value = value
         }
     }
 
+    /// Every field in order, repeated names included; change them through `add`, `set` and `remove`.
     public private(set) var fields: [Field]
 
+    /// No fields.
     public init() { fields = [] }
+    /// Fields from (name, value) pairs, kept in order; a repeated name stays repeated.
     public init(_ pairs: [(String, String)]) { fields = pairs.map { Field(name: $0.0, value: $0.1) } }
+    /// Fields from a literal such as `["Content-Type": "text/plain"]`, in order; repeated names are kept, not merged.
     public init(dictionaryLiteral elements: (String, String)...) { self.init(elements) }
 
+    /// The number of fields, counting each repeat of a name.
     public var count: Int { fields.count }
+    /// Iterates the fields in order, repeats included.
     public func makeIterator() -> IndexingIterator<[Field]> { fields.makeIterator() }
 
     /// The first value of `name`, or nil.
@@ -24,10 +34,12 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
         return nil
     }
 
+    /// Every value of `name` in order (case-insensitive), or [] when absent. Values are not split on commas.
     public func values(_ name: String) -> [String] {
         fields.filter { Self.equalNames($0.name, name) }.map(\.value)
     }
 
+    /// True when at least one field is named `name`, compared case-insensitively.
     public func contains(_ name: String) -> Bool { self[name] != nil }
 
     /// True when a comma-separated header (Connection, Upgrade, ...) lists `token`.
@@ -44,6 +56,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
         return false
     }
 
+    /// Appends a field, keeping any earlier values of `name` (use `set` to replace them).
     public mutating func add(_ name: String, _ value: String) {
         fields.append(Field(name: name, value: value))
     }
@@ -54,6 +67,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
         fields.append(Field(name: name, value: value))
     }
 
+    /// Removes every field named `name` (case-insensitive); does nothing, and copies nothing, when there is none.
     public mutating func remove(_ name: String) {
         // Checked first: removeAll makes the (usually shared) array unique even when nothing goes.
         guard fields.contains(where: { Self.equalNames($0.name, name) }) else { return }
@@ -62,6 +76,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
 
     mutating func append(_ field: Field) { fields.append(field) }
 
+    /// One `name: value` line per field, for logs and debugging; not a wire encoding.
     public var description: String { fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n") }
 
     /// Names as the server and apps spell them usually match exactly, and two equal small

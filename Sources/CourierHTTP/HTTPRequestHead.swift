@@ -1,11 +1,14 @@
 /// The request line and header fields of one request, before its body.
 public struct HTTPRequestHead: Sendable {
+    /// The request method, case-sensitive as sent.
     public var method: HTTPMethod
     /// The request-target as sent ("/path?query" in origin form).
     public var target: String {
         didSet { shape = TargetShape(RequestTarget.scan(target)) }
     }
+    /// The version from the request line; decides the keep-alive default and whether `Expect` counts.
     public var version: HTTPVersion
+    /// The header fields in the order received.
     public var headers: HTTPHeaders
     /// Where the target's query starts and whether its path has escapes: found by the parser
     /// while it checks the target's bytes, and packed into 32 bits so that a head stays within
@@ -13,6 +16,7 @@ public struct HTTPRequestHead: Sendable {
     /// instructions a request).
     @usableFromInline var shape: TargetShape
 
+    /// A head made in code (tests, proxies); the target is scanned once here for its query and escapes.
     public init(method: HTTPMethod, target: String, version: HTTPVersion = .http1_1, headers: HTTPHeaders = HTTPHeaders()) {
         let (queryMark, pathHasEscapes) = RequestTarget.scan(target)
         self.init(method: method, target: target, queryMark: queryMark, pathHasEscapes: pathHasEscapes, version: version,
@@ -47,6 +51,7 @@ public struct HTTPRequestHead: Sendable {
         return true
     }
 
+    /// True when an HTTP/1.1 client sent `Expect: 100-continue` and waits for an interim 100 before sending its body; always false for HTTP/1.0.
     public var expectsContinue: Bool {
         guard version != .http1_0, let expect = headers["Expect"] else { return false }
         return HTTPHeaders.equalNames(expect.trimmingSpaces, "100-continue")
@@ -82,12 +87,14 @@ struct TargetShape: Sendable {
 /// for, and a target without a query is its own path, shared rather than copied (cutting
 /// substrings and making strings of them was ~250 instructions a request).
 public struct RequestTarget: Sendable {
+    /// The whole request-target as sent, query included.
     public let target: String
     /// The byte offset of the `?`, if there is one.
     @usableFromInline let queryMark: Int?
     /// Whether the path holds a `%`, so that decoding it can be skipped when it does not.
     public let pathHasEscapes: Bool
 
+    /// Takes apart `target`, scanning its bytes once for `?` and `%`.
     public init(_ target: String) {
         self.target = target
         (queryMark, pathHasEscapes) = Self.scan(target)

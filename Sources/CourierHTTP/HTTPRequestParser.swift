@@ -9,11 +9,16 @@ import Glibc
 /// call (a head is parsed only once it is complete, and it never rescans what it has seen).
 /// Anything ambiguous throws, with the status to answer before closing the connection.
 public struct HTTPRequestParser: Sendable {
+    /// Size caps checked while a head is still arriving, so a client cannot make the server buffer an unbounded head.
     public struct Limits: Sendable, Equatable {
+        /// Longest request line in bytes, CRLF excluded; past it the parser throws 414 (URI Too Long).
         public var maxRequestLineBytes: Int
+        /// Largest header section in bytes after the request line; past it the parser throws 431.
         public var maxHeaderBytes: Int
+        /// Most header fields in one request; past it the parser throws 431.
         public var maxHeaderCount: Int
 
+        /// Defaults: an 8 KiB request line, a 16 KiB header section, 100 fields.
         public init(maxRequestLineBytes: Int = 8 * 1024, maxHeaderBytes: Int = 16 * 1024, maxHeaderCount: Int = 100) {
             self.maxRequestLineBytes = maxRequestLineBytes
             self.maxHeaderBytes = maxHeaderBytes
@@ -21,16 +26,23 @@ public struct HTTPRequestParser: Sendable {
         }
     }
 
+    /// How the request's body is delimited, decided from Transfer-Encoding and Content-Length (RFC 9112 §6.3).
     public enum BodyFraming: Equatable, Sendable {
+        /// No body: neither Transfer-Encoding nor Content-Length was sent.
         case none
+        /// A Content-Length body of exactly this many bytes (0 ends the message at once).
         case length(Int)
+        /// A chunked body; its length is known only at the last chunk.
         case chunked
     }
 
+    /// What one call to `next(_:)` produced. After `.head`, body events follow (none when framing is `.none`), then exactly one `.end`.
     public enum Event {
+        /// A complete, validated head and how its body is framed.
         case head(HTTPRequestHead, BodyFraming)
         /// Body bytes, a slice of the input: copy them before the next call.
         case body(UnsafeRawBufferPointer)
+        /// The request is over; the parser is ready for the next head on the connection.
         case end
     }
 
@@ -44,10 +56,12 @@ public struct HTTPRequestParser: Sendable {
         case messageEnd
     }
 
+    /// The caps this parser enforces.
     public let limits: Limits
     private var state: State = .head(scanned: 0, lineStart: 0, requestLineEnd: nil, fieldCount: 0)
     private static let maxChunkLineBytes = 4096
 
+    /// A parser waiting for a request head. One parser serves every request on a connection in turn.
     public init(limits: Limits = Limits()) { self.limits = limits }
 
     /// True between messages: nothing of a next request has been seen.
@@ -56,6 +70,9 @@ public struct HTTPRequestParser: Sendable {
         return false
     }
 
+    /// Parses from the start of `input`: returns the bytes consumed and at most one event (nil means more input is needed, or only framing was consumed).
+    /// Call again with the unconsumed bytes plus anything new. `.body` slices `input`, so copy them before the next call.
+    /// Throws `HTTPParseError` for anything malformed or over a limit; the connection must then answer its status and close, not keep parsing.
     public mutating func next(_ input: UnsafeRawBufferPointer) throws(HTTPParseError) -> (consumed: Int, event: Event?) {
         switch state {
         case .head(let scanned, let lineStart, let requestLineEnd, let fieldCount):

@@ -1,9 +1,13 @@
 /// The status line and header fields of a response.
 public struct HTTPResponseHead: Sendable {
+    /// The status code and reason phrase.
     public var status: HTTPStatus
+    /// The version for the status line. The server always sends HTTP/1.1 whatever this says.
     public var version: HTTPVersion
+    /// The app's fields, written in order. The server drops any Connection field and writes its own.
     public var headers: HTTPHeaders
 
+    /// A head with the given status and fields. The server adds the body framing itself (Content-Length or chunked) unless `headers` sets Content-Length.
     public init(status: HTTPStatus, version: HTTPVersion = .http1_1, headers: HTTPHeaders = HTTPHeaders()) {
         self.status = status
         self.version = version

@@ -10,6 +10,7 @@ import Synchronization
 /// Jobs run in the order submitted, at most `threadCount` at a time. The threads live until
 /// `shutdown()` (for a pool that lives as long as the process, never).
 public final class BlockingPool: Sendable {
+    /// The number of threads, fixed at creation: at most this many jobs run at once.
     public let threadCount: Int
     private let queue = Locked(JobQueue())
     /// One signal per job submitted (and one per thread at shutdown): a thread waits here idle.
@@ -33,6 +34,7 @@ public final class BlockingPool: Sendable {
         }
     }
 
+    /// Starts `threads` threads (1...1024, else it traps), which wait idle for jobs. Size it for the blocking calls you expect at once, not the CPU count.
     public init(threads: Int) {
         precondition((1...1_024).contains(threads), "a blocking pool has 1 to 1024 threads, not \(threads)")
         threadCount = threads
@@ -87,8 +89,11 @@ public final class BlockingPool: Sendable {
     }
 }
 
+/// Why blocking work did not run.
 public enum BlockingPoolError: Error, CustomStringConvertible {
+    /// The pool was shut down before the work was submitted; it never ran.
     case shutDown
 
+    /// A sentence for logs.
     public var description: String { "the blocking pool was shut down" }
 }

@@ -25,6 +25,7 @@ public final class EventLoop: @unchecked Sendable {
     let readBuffer: UnsafeMutableRawBufferPointer
     var readBufferInUse = false
 
+    /// Names the loop in assertion messages and logs (`courier-loop` unless given).
     public let name: String
     /// Jobs enqueued from the loop's own thread: run at the end of the current iteration with
     /// no lock, no `uv_async_send` and no extra trip through `epoll_wait` (the channel benchmark
@@ -168,6 +169,7 @@ public final class EventLoop: @unchecked Sendable {
         return Unmanaged<EventLoop>.fromOpaque(raw).takeUnretainedValue()
     }
 
+    /// True when called on this loop's thread: the only place its handles may be touched.
     public var inEventLoop: Bool { thread.load(ordering: .acquiring) == UInt(pthread_self()) }
 
     package func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
@@ -237,20 +239,25 @@ public final class EventLoop: @unchecked Sendable {
 }
 
 extension EventLoop: SerialExecutor, TaskExecutor {
+    /// Runs `job` on the loop: from its own thread at the end of the current iteration, from any other through the mailbox. After the loop stops, jobs still run one at a time on a serial queue.
     public func enqueue(_ job: consuming ExecutorJob) {
         enqueueJob(UnownedJob(job))
     }
 
+    /// This loop as a serial executor, so actors and tasks can be bound to it.
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
         UnownedSerialExecutor(ordinary: self)
     }
 
+    /// This loop as a task executor, for `Task(executorPreference:)`.
     public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
         UnownedTaskExecutor(ordinary: self)
     }
 
+    /// Two loops are the same context only when they are the same object.
     public func isSameExclusiveExecutionContext(other: EventLoop) -> Bool { self === other }
 
+    /// Traps unless called on this loop's thread, for `assumeIsolated`.
     public func checkIsolated() {
         precondition(inEventLoop, "expected to run on loop \(name)")
     }

@@ -1,6 +1,6 @@
-import ArgumentParser
+public import ArgumentParser
 import Courier
-import CourierChannel
+public import CourierChannel
 import Foundation
 
 extension ChannelEngineOption {
@@ -21,12 +21,15 @@ extension ChannelEngineOption {
 /// `--redis URL` (or `REDIS_URL`), for any app's command: the Redis engine when given, else the
 /// in-memory one. Every example embeds it, so any of them runs as a cluster node.
 public struct RedisOptions: ParsableArguments, Sendable {
+    /// The Redis URL from `--redis`, or from `REDIS_URL` once validated; nil keeps channels in this process.
     @Option(help: ArgumentHelp("Keep the channels in Redis (redis://[:password@]host[:port][/db]; default: $REDIS_URL, else in this process only).",
                                valueName: "url"))
     public var redis: String?
 
+    /// No URL; ArgumentParser fills the option in.
     public init() {}
 
+    /// Falls back to `REDIS_URL` and parses the URL now, so a bad one stops the command with a message naming `--redis` before anything starts.
     public mutating func validate() throws {
         if redis == nil { redis = ServerOptions.environment("REDIS_URL") }
         if let redis {

@@ -6,11 +6,13 @@ public enum RESPValue: Sendable, Hashable {
     /// An error nested in an array (the reply to `EXEC`, say). A top-level error reply never
     /// arrives as a value: it fails the command with `RedisError.server`.
     case error(String)
+    /// An integer reply (`INCR`, `DEL`, `EXISTS`).
     case integer(Int64)
     /// Binary-safe: any bytes, not necessarily UTF-8.
     case bulk([UInt8])
     /// A missing key, a timed-out blocking read: RESP2's null bulk string and null array alike.
     case null
+    /// An array reply (`LRANGE`, `XREAD`, `EXEC`), elements of any kind.
     case array([RESPValue])
 }
 
@@ -45,16 +47,19 @@ extension RESPValue {
         }
     }
 
+    /// The elements of an array reply; nil for any other reply, a null array included.
     public var array: [RESPValue]? {
         if case .array(let elements) = self { return elements }
         return nil
     }
 
+    /// True for a null reply (a missing key, a blocking read that timed out).
     public var isNull: Bool {
         if case .null = self { return true }
         return false
     }
 
+    /// The message of an error nested in an array reply; nil otherwise (a top-level error fails the command instead).
     public var errorMessage: String? {
         if case .error(let message) = self { return message }
         return nil
@@ -81,6 +86,7 @@ extension RESPValue {
 }
 
 extension RESPValue: CustomStringConvertible {
+    /// As `redis-cli` shows replies, for logs; binary bulk strings show only their size.
     public var description: String {
         switch self {
         case .simpleString(let text): return text

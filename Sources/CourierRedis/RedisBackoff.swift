@@ -3,11 +3,14 @@
 /// to `jitter`. The jitter matters when Redis restarts: every Courier process lost its
 /// connections at the same instant, and without it they would all knock again in lockstep.
 public struct RedisBackoff: Sendable, Hashable {
+    /// The delay after the first failure (at least 1 ms).
     public var initial: Duration
+    /// The cap the doubling stops at (never below `initial`).
     public var maximum: Duration
     /// The largest share of a delay taken off at random, in 0...1.
     public var jitter: Double
 
+    /// Defaults: 100 ms doubling to 5 s, each delay cut by up to half at random. `jitter` is clamped to 0...1 when used.
     public init(initial: Duration = .milliseconds(100), maximum: Duration = .seconds(5), jitter: Double = 0.5) {
         self.initial = initial
         self.maximum = maximum

@@ -1,4 +1,4 @@
-import CourierChannel
+package import CourierChannel
 import CourierLoop
 
 /// Handing messages to this node's connections, and letting them go.

@@ -1,4 +1,4 @@
-import CourierChannel
+package import CourierChannel
 import CourierLoop
 
 /// Opening a channel on this node: subscribed to the client's Pub/Sub channel first, then one

@@ -1,6 +1,6 @@
-import CourierChannel
+package import CourierChannel
 import CourierLoop
-import Logging
+package import Logging
 import Synchronization
 
 /// Channels across processes and machines, on Redis (see `ChannelScripts` for the keys and

@@ -7,6 +7,7 @@ public struct RedisConfiguration: Sendable {
     /// Bounds one attempt: resolving the host, connecting and logging in. Commands issued
     /// during an attempt wait for it, so this is also the longest they wait for a connection.
     public var connectTimeout: Duration
+    /// The wait between failed connect attempts; commands sent meanwhile fail at once with `notConnected`.
     public var backoff: RedisBackoff
     /// Commands waiting for a connection plus bytes the socket has not taken: past this, new
     /// commands fail with `overloaded` instead of growing memory while Redis is slow or away.
@@ -18,6 +19,7 @@ public struct RedisConfiguration: Sendable {
     /// Sent with `CLIENT SETNAME` on every connect, to find these connections in `CLIENT LIST`.
     public var clientName: String?
 
+    /// Defaults: 2 s per command and per connect attempt, 32 MiB queued at most, a subscriber ping every 5 s, no client name.
     public init(commandTimeout: Duration = .seconds(2), connectTimeout: Duration = .seconds(2),
                 backoff: RedisBackoff = RedisBackoff(), maximumQueuedBytes: Int = 32 * 1024 * 1024,
                 subscriberPingInterval: Duration = .seconds(5), clientName: String? = nil) {

@@ -1,4 +1,4 @@
-import CourierLoop
+public import CourierLoop
 
 /// One pipelined command connection to Redis, bound to a loop. Commands go out as soon as they
 /// are issued, without waiting for earlier replies; replies are matched to commands in order.
@@ -16,10 +16,14 @@ import CourierLoop
 // @unchecked Sendable: every stored `var` is read and written only on `loop` (the callback API
 // asserts it; the async API and `close()` hop there first); the `let`s are Sendable.
 public final class RedisConnection: @unchecked Sendable {
+    /// Called once, on the loop, with the reply or the reason there is none.
     public typealias Completion = (Result<RESPValue, RedisError>) -> Void
 
+    /// The loop every callback runs on and every state change happens on.
     public let loop: EventLoop
+    /// The server this connection talks to, the same on every reconnect.
     public let endpoint: RedisEndpoint
+    /// The timeouts, backoff and queue limit in force.
     public let configuration: RedisConfiguration
 
     private let link: RedisLink
@@ -51,6 +55,7 @@ public final class RedisConnection: @unchecked Sendable {
         runOnLoop { [self] in startIfNeeded() }
     }
 
+    /// Parses a `redis://` URL, then starts connecting. Throws `invalidEndpoint` for a bad URL, before anything is started.
     public convenience init(loop: EventLoop, url: String, configuration: RedisConfiguration = RedisConfiguration()) throws(RedisError) {
         self.init(loop: loop, endpoint: try RedisEndpoint(url: url), configuration: configuration)
     }
@@ -92,6 +97,7 @@ public final class RedisConnection: @unchecked Sendable {
         }
     }
 
+    /// Sends a command given as strings (sent as UTF-8); as the byte variant, on the loop only.
     public func send(_ arguments: [String], timeout: Duration? = nil, completion: @escaping Completion) {
         send(arguments.map { Array($0.utf8) }, timeout: timeout, completion: completion)
     }
@@ -110,6 +116,7 @@ public final class RedisConnection: @unchecked Sendable {
         return try result.get()
     }
 
+    /// Sends a command given as strings (sent as UTF-8) from any thread and waits for its reply.
     public func send(_ arguments: [String], timeout: Duration? = nil) async throws(RedisError) -> RESPValue {
         try await send(arguments.map { Array($0.utf8) }, timeout: timeout)
     }

@@ -5,7 +5,9 @@
 /// the wrong port or database. Every number is range-checked digit by digit, so no input can
 /// overflow into a valid-looking value.
 public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
+    /// The port used when a URL names none.
     public static let defaultPort = 6379
+    /// The ports accepted; 0 is refused.
     public static let ports = 1...65_535
     /// Redis' default `databases 16`.
     public static let databases = 0...15
@@ -13,12 +15,16 @@ public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// A name (resolved on every connect, so a fail-over that moves the name is followed) or a
     /// numeric IPv4/IPv6 address, without brackets.
     public let host: String
+    /// The TCP port, within `ports`.
     public let port: Int
+    /// The database selected after login, within `databases`; 0 sends no `SELECT`.
     public let database: Int
     /// Redis 6 ACL user; nil sends the one-argument `AUTH password`.
     public let username: String?
+    /// Sent with `AUTH` on every connect; nil logs in as the default user without `AUTH`. Never empty.
     public let password: String?
 
+    /// Checks every part: throws `invalidEndpoint` for an empty or malformed host, a port or database out of range, a user without a password, or an empty password.
     public init(host: String, port: Int = RedisEndpoint.defaultPort, database: Int = 0,
                 username: String? = nil, password: String? = nil) throws(RedisError) {
         try Self.checkHost(host)
@@ -121,6 +127,7 @@ public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The endpoint as a URL with the password masked as `***`, safe for logs.
     public var description: String {
         let credentials = password == nil ? "" : "\(username ?? ""):***@"
         let shownHost = host.contains(":") ? "[\(host)]" : host

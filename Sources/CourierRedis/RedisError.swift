@@ -23,6 +23,7 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A `redis://` URL or endpoint that cannot be used.
     case invalidEndpoint(String)
 
+    /// A sentence for logs; server messages are included as Redis sent them.
     public var description: String {
         switch self {
         case .notConnected(let reason): "not connected to Redis: \(reason)"

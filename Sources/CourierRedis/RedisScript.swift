@@ -10,10 +10,12 @@ import Crypto
 /// together, which is what happens after a flush; a caller that needs more preloads with
 /// `SCRIPT LOAD` when it connects.
 public struct RedisScript: Sendable, Hashable {
+    /// The Lua source, sent only with `SCRIPT LOAD` or a fallback `EVAL`.
     public let source: String
     /// Lowercase hex, as `SCRIPT LOAD` returns it.
     public let sha1: String
 
+    /// Hashes `source` once; make scripts once (as static constants) rather than per call.
     public init(_ source: String) {
         self.source = source
         sha1 = Insecure.SHA1.hash(data: Array(source.utf8)).map { byte in
@@ -53,6 +55,7 @@ extension RedisConnection {
         try await run(script, keys: keys.map { Array($0.utf8) }, arguments: arguments.map { Array($0.utf8) }, timeout: timeout)
     }
 
+    /// Runs `script` with binary keys and arguments from any thread and waits for its reply; cancelling the task does not recall it.
     public func run(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]],
                     timeout: Duration? = nil) async throws(RedisError) -> RESPValue {
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<RESPValue, RedisError>, Never>) in

@@ -1,15 +1,19 @@
-import CourierLoop
+public import CourierLoop
 
 /// A message published on a channel this subscriber follows.
 public struct RedisMessage: Sendable, Hashable {
+    /// The channel's name as bytes, exactly as published.
     public let channel: [UInt8]
+    /// The message as published; any bytes.
     public let payload: [UInt8]
 
+    /// A message as given, for tests and fakes.
     public init(channel: [UInt8], payload: [UInt8]) {
         self.channel = channel
         self.payload = payload
     }
 
+    /// The channel name as text, invalid UTF-8 replaced with U+FFFD.
     public var channelName: String { String(decoding: channel, as: UTF8.self) }
     /// The payload as text; nil when it is not UTF-8.
     public var text: String? { String(validating: payload, as: UTF8.self) }
@@ -31,11 +35,16 @@ public struct RedisMessage: Sendable, Hashable {
 // @unchecked Sendable: every stored `var` is read and written only on `loop` (the callback API
 // asserts it; `close`, `unsubscribe` and the async API hop there first); the `let`s are Sendable.
 public final class RedisSubscriber: @unchecked Sendable {
+    /// Called on the loop for each message on its channel, in publishing order.
     public typealias Handler = (RedisMessage) -> Void
+    /// Called once, on the loop: success when Redis confirmed the subscription, or why it did not.
     public typealias Confirmation = (Result<Void, RedisError>) -> Void
 
+    /// The loop every handler and callback runs on.
     public let loop: EventLoop
+    /// The server subscribed to, the same on every reconnect.
     public let endpoint: RedisEndpoint
+    /// The connect timeout, backoff and ping interval in force.
     public let configuration: RedisConfiguration
 
     /// Every wanted channel is subscribed again after a disconnection; messages published in
@@ -68,6 +77,7 @@ public final class RedisSubscriber: @unchecked Sendable {
         runOnLoop { [self] in startIfNeeded() }
     }
 
+    /// Parses a `redis://` URL, then starts connecting. Throws `invalidEndpoint` for a bad URL, before anything is started.
     public convenience init(loop: EventLoop, url: String, configuration: RedisConfiguration = RedisConfiguration()) throws(RedisError) {
         self.init(loop: loop, endpoint: try RedisEndpoint(url: url), configuration: configuration)
     }
@@ -111,6 +121,7 @@ public final class RedisSubscriber: @unchecked Sendable {
         }
     }
 
+    /// Follows `channel` by name (sent as UTF-8); as the byte variant, on the loop only.
     public func subscribe(_ channel: String, handler: @escaping Handler, confirmed: Confirmation? = nil) {
         subscribe(Array(channel.utf8), handler: handler, confirmed: confirmed)
     }
@@ -129,6 +140,7 @@ public final class RedisSubscriber: @unchecked Sendable {
         try result.get()
     }
 
+    /// Follows `channel` by name from any thread and returns once Redis confirmed it; `handler` runs on the loop.
     public func subscribe(_ channel: String, handler: @escaping @Sendable (RedisMessage) -> Void) async throws(RedisError) {
         try await subscribe(Array(channel.utf8), handler: handler)
     }
@@ -145,10 +157,12 @@ public final class RedisSubscriber: @unchecked Sendable {
         }
     }
 
+    /// Stops following `channel` by name; as the byte variant, from any thread.
     public func unsubscribe(_ channel: String) {
         unsubscribe(Array(channel.utf8))
     }
 
+    /// Closes the connection for good, from any thread: confirmations still due fail with `closed`, and `onResubscribed` and `onDisconnected` are dropped.
     public func close() {
         runOnLoop { [self] in closeOnLoop() }
     }

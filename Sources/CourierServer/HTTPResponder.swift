@@ -1,10 +1,13 @@
-import CourierHTTP
-import CourierLoop
+public import CourierHTTP
+public import CourierLoop
 
 /// A request whose body has been read in full (up to its limit).
 public struct HTTPServerRequest: Sendable {
+    /// The request line and fields as parsed.
     public var head: HTTPRequestHead
+    /// The whole body, chunked framing removed; [] when none was sent.
     public var body: [UInt8]
+    /// The peer as "ip:port" ("[ip]:port" for IPv6), or "unknown"; the direct peer, so a proxy's address behind one.
     public var remoteAddress: String
     /// The loop that owns the connection; async work started with it as task executor resumes
     /// next to the connection.
@@ -12,6 +15,7 @@ public struct HTTPServerRequest: Sendable {
     /// What the responder's `plan(for:)` decided when the head arrived, handed back with it.
     public var plan: HTTPRequestPlan
 
+    /// A request as given, for tests and in-process callers; the server makes its own.
     public init(head: HTTPRequestHead, body: [UInt8], remoteAddress: String, loop: EventLoop,
                 plan: HTTPRequestPlan = HTTPRequestPlan()) {
         self.head = head
@@ -33,6 +37,7 @@ public struct HTTPRequestPlan: Sendable {
     /// The values the route captured from the path.
     public var parameters: [String: String]
 
+    /// The default: the server's body limit, no route, no parameters.
     public init(maxBodyBytes: Int? = nil, route: Int = -1, parameters: [String: String] = [:]) {
         self.maxBodyBytes = maxBodyBytes
         self.route = route

@@ -1,5 +1,5 @@
-import CourierHTTP
-import CourierLoop
+public import CourierHTTP
+public import CourierLoop
 
 /// The one way to answer a request, handed to the responder with it. Copyable and `Sendable`:
 /// a call from another thread is carried to the connection's loop, and a call for a request
@@ -10,6 +10,7 @@ public struct HTTPResponseWriter: @unchecked Sendable {
     let connection: HTTPConnection
     let sequence: Int
 
+    /// The connection's loop: calls made there act at once, calls from elsewhere are carried there.
     public var loop: EventLoop { connection.stream.loop }
 
     /// Sends a complete response. Content-Length, Date and Connection are added by the server.
@@ -25,10 +26,12 @@ public struct HTTPResponseWriter: @unchecked Sendable {
         onLoop { $0.startStreaming(sequence: sequence, head: head) }
     }
 
+    /// Sends part of a streamed response, after `startStreaming`; an empty chunk sends nothing. Ignored once the response is finished or the connection has gone.
     public func writeChunk(_ bytes: [UInt8]) {
         onLoop { $0.writeChunk(sequence: sequence, bytes: bytes) }
     }
 
+    /// Ends a streamed response (the last chunk, or closing the connection for HTTP/1.0); exactly one of this or `abortStreaming` must follow `startStreaming`.
     public func finishStreaming() {
         onLoop { $0.finishStreaming(sequence: sequence) }
     }

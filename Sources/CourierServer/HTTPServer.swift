@@ -1,7 +1,7 @@
 import CourierHTTP
-import CourierLoop
+public import CourierLoop
 import Dispatch
-import Logging
+public import Logging
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -9,6 +9,7 @@ import Glibc
 
 /// Runs a responder on `workers` event loops, each with its own listener on the same port.
 public final class HTTPServer: Sendable {
+    /// The settings the server was made with; a port of 0 stays 0 here (read `port`).
     public let configuration: ServerConfiguration
     private let responder: any HTTPResponder
     private let logger: Logger
@@ -22,6 +23,7 @@ public final class HTTPServer: Sendable {
         var shutdownRequested = false
     }
 
+    /// Prepares a server; nothing is bound or started until `start()`.
     public init(configuration: ServerConfiguration, responder: any HTTPResponder,
                 logger: Logger = Logger(label: "courier.http")) {
         self.configuration = configuration
@@ -31,6 +33,7 @@ public final class HTTPServer: Sendable {
 
     /// The bound port (the chosen one when configured with 0).
     public var port: Int { state.withLock { $0.port } }
+    /// The worker loops, one per worker, once started; [] before. Safe from any thread.
     public var loops: [EventLoop] { state.withLock { $0.loops } }
 
     /// Starts the loops and listeners and returns once every listener is accepting.
@@ -102,6 +105,7 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// Blocks the calling thread until every loop has stopped (after `shutdown()` or a signal). Never call it on one of the server's loops.
     public func waitUntilStopped() {
         var pause: UInt32 = 1_000
         while state.withLock({ $0.running > 0 }) {

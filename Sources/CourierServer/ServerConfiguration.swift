@@ -1,12 +1,14 @@
-import CourierHTTP
+public import CourierHTTP
 
 /// Everything a server operator may tune, with the defaults DESIGN.md promises.
 public struct ServerConfiguration: Sendable {
+    /// The address to listen on: "0.0.0.0" for every IPv4 interface, "127.0.0.1" for local only, or an IPv6 address.
     public var host: String
     /// 0 picks a free port (tests); read the chosen one from `HTTPServer.port`.
     public var port: Int
     /// Event loops, each on its own thread with its own SO_REUSEPORT listener.
     public var workers: Int
+    /// Caps on the request line and header section (414 and 431 beyond them).
     public var parserLimits: HTTPRequestParser.Limits
     /// Default request body limit (413 beyond it); a responder may choose another per request.
     public var maxBodyBytes: Int
@@ -34,6 +36,7 @@ public struct ServerConfiguration: Sendable {
     /// still share their port among themselves.
     public var reusePort: Bool
 
+    /// Defaults: every interface on 8080, one worker per core (at least one), 1 MiB bodies and write backlog, 10 s header and shutdown deadlines, 60 s idle, signals handled.
     public init(host: String = "0.0.0.0", port: Int = 8080, workers: Int = ServerConfiguration.coreCount,
                 parserLimits: HTTPRequestParser.Limits = .init(), maxBodyBytes: Int = 1 << 20,
                 headerTimeoutMilliseconds: UInt64 = 10_000, idleTimeoutMilliseconds: UInt64 = 60_000,
@@ -53,6 +56,7 @@ public struct ServerConfiguration: Sendable {
         self.reusePort = reusePort
     }
 
+    /// The online CPU cores, at least 1: the default worker count.
     public static var coreCount: Int {
         let count = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         return count > 0 ? count : 1

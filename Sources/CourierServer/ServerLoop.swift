@@ -1,5 +1,5 @@
 import CourierHTTP
-import CourierLoop
+package import CourierLoop
 import Logging
 
 /// Something a server loop tracks until it closes: an HTTP connection, or a protocol that

@@ -1,5 +1,5 @@
-import CourierHTTP
-import CourierLoop
+public import CourierHTTP
+public import CourierLoop
 
 /// A server-side WebSocket after the handshake. It lives on its connection's loop: callbacks
 /// run there, and `send`/`close` called from another thread are carried there by the loop's
@@ -7,6 +7,7 @@ import CourierLoop
 // @unchecked Sendable: every mutable stored property is used only on `loop`: the callbacks
 // refuse to be set elsewhere, and `send`/`close` from another thread are carried to the loop.
 public final class WebSocket: LoopConnection, @unchecked Sendable {
+    /// What became of a send. Backpressure is reported here, not thrown.
     public enum SendResult: Sendable, Equatable {
         /// Queued for the socket.
         case sent
@@ -16,8 +17,11 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         case dropped
     }
 
+    /// The loop the socket lives on: callbacks run here and must be set here.
     public let loop: EventLoop
+    /// The subprotocol agreed in the handshake, or nil when none was.
     public let subprotocol: String?
+    /// Whether permessage-deflate was agreed for this connection.
     public let isCompressed: Bool
 
     /// Set these from the upgrade callback, or later on the socket's loop (setting one from
@@ -86,15 +90,18 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         if serverLoop.isShuttingDown { beginShutdown() }
     }
 
+    /// False once a close frame was sent or received or the connection died: sends are then dropped. Read on the loop.
     public var isOpen: Bool { machine.isOpen }
 
     // MARK: Sending
 
+    /// Sends a text message, from any thread (compressed when the connection is and the message is long enough). `.dropped` when closing or over the backpressure bound.
     @discardableResult
     public func send(_ text: String) -> SendResult {
         send(.text, Array(text.utf8))
     }
 
+    /// Sends a binary message, from any thread; as `send(_:)` for text.
     @discardableResult
     public func send(binary: [UInt8]) -> SendResult {
         send(.binary, binary)
@@ -139,6 +146,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         outbound.reserveCapacity(outbound.count + byteCount)
     }
 
+    /// Sends a ping (payload cut to 125 bytes); the answer arrives through `onPong`. The server already pings silent connections itself.
     @discardableResult
     public func ping(_ payload: [UInt8] = []) -> SendResult {
         send(.ping, Array(payload.prefix(125)))

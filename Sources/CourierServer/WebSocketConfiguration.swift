@@ -23,6 +23,7 @@ public struct WebSocketConfiguration: Sendable {
     /// compresses a stream of similar messages better.
     public var compressionContextTakeover: Bool
 
+    /// Defaults: 64 KiB messages, 1 MiB backpressure, a ping after 30 s of silence with 30 s to answer, 5 s for the closing handshake, compression above 64 bytes without context takeover.
     public init(maxMessageBytes: Int = 64 * 1024, maxBackpressureBytes: Int = 1 << 20,
                 pingIntervalMilliseconds: UInt64 = 30_000, pongTimeoutMilliseconds: UInt64 = 30_000,
                 closeTimeoutMilliseconds: UInt64 = 5_000, compression: Bool = true, compressionThresholdBytes: Int = 64,

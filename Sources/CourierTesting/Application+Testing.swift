@@ -1,17 +1,20 @@
-import Courier
-import CourierHTTP
-import CourierServer
+public import Courier
+public import CourierHTTP
+public import CourierServer
 
 /// How `app.test` drives the app: straight through its responder with no sockets, or through
 /// a real server on an ephemeral loopback port.
 public enum TestMode: Sendable {
+    /// Calls the app's responder directly: no sockets, no parser, no server framing.
     case inProcess
+    /// Starts a real one-worker server on an ephemeral loopback port and talks HTTP/1.1 to it.
     case live
 }
 
 /// Sends requests to an app under test; the same calls work in both modes.
 public final class TestClient: @unchecked Sendable {
     private let responder: ApplicationResponder?
+    /// The loopback port of the live server; 0 in process.
     public let port: Int
     private var connection: RawClient?
 
@@ -26,6 +29,8 @@ public final class TestClient: @unchecked Sendable {
         self.init(responder: nil, port: port)
     }
 
+    /// Sends one request and waits for the whole response (a streamed body is collected). Live, it reuses one keep-alive connection, adds Host and (for bodies and POST/PUT/PATCH) Content-Length, and reconnects after the server answers `Connection: close`.
+    /// Send one request at a time: the client is not safe for concurrent calls. Throws `RawClient.Failure` when the live server closes, times out or answers malformed bytes.
     public func execute(_ method: HTTPMethod, _ target: String, headers: HTTPHeaders = HTTPHeaders(),
                         body: [UInt8] = []) async throws -> TestResponse {
         if let responder {
@@ -59,10 +64,12 @@ public final class TestClient: @unchecked Sendable {
         return response
     }
 
+    /// A GET of `target` (path and query, percent-encoded as on the wire).
     public func get(_ target: String, headers: HTTPHeaders = HTTPHeaders()) async throws -> TestResponse {
         try await execute(.get, target, headers: headers)
     }
 
+    /// A POST of raw `body` bytes; set Content-Type in `headers` yourself.
     public func post(_ target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) async throws -> TestResponse {
         try await execute(.post, target, headers: headers, body: body)
     }

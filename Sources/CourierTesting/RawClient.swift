@@ -7,12 +7,18 @@ import Glibc
 /// exactly the bytes they mean (malformed ones included) and read exactly what came back.
 /// Every read has a timeout, so a server that fails to answer fails the test instead of hanging.
 public final class RawClient: @unchecked Sendable {
+    /// Why a read or connect failed; a test should fail with it.
     public enum Failure: Error, CustomStringConvertible {
+        /// The connect failed with this errno (nothing listening, usually).
         case connect(Int32)
+        /// No bytes arrived within the read timeout.
         case timedOut
+        /// The server closed the connection before the response was complete.
         case closed
+        /// The bytes were not an HTTP/1.1 response; the string says what was wrong.
         case malformed(String)
 
+        /// A one-line message for test failure output.
         public var description: String {
             switch self {
             case .connect(let code): "connect failed (errno \(code))"
@@ -25,8 +31,10 @@ public final class RawClient: @unchecked Sendable {
 
     private let fd: Int32
     private var buffer: [UInt8] = []
+    /// Set once a read saw end of stream or a reset from the server.
     public private(set) var peerClosed = false
 
+    /// Connects at once and blocks until connected; every later read fails with `.timedOut` after `timeoutSeconds`. Throws `.connect` when nothing listens.
     public init(host: String = "127.0.0.1", port: Int, timeoutSeconds: Int = 10) throws {
         switch LoopbackSocket.connect(host: host, port: port) {
         case .success(let socket): fd = socket
@@ -37,6 +45,7 @@ public final class RawClient: @unchecked Sendable {
 
     deinit { Glibc.close(fd) }
 
+    /// Changes the read timeout for later reads; the two parts are added.
     public func setTimeout(seconds: Int, milliseconds: Int = 0) {
         LoopbackSocket.setTimeout(fd, milliseconds: seconds * 1000 + milliseconds)
     }
@@ -45,12 +54,14 @@ public final class RawClient: @unchecked Sendable {
     @discardableResult
     public func send(_ bytes: [UInt8]) -> Bool { LoopbackSocket.sendAll(fd, bytes) }
 
+    /// Sends `text` as UTF-8, exactly as given (write the CRLFs yourself); false if the server has closed or reset the connection.
     @discardableResult
     public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
     /// Half-closes: the server sees end of input but can still answer.
     public func shutdownWrite() { Glibc.shutdown(fd, Int32(SHUT_WR)) }
 
+    /// Shuts down both directions so the server sees the client go; the descriptor itself is closed on deinit.
     public func close() { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
 
     /// Reads more bytes into the buffer; false at end of stream.

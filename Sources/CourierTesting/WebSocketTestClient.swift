@@ -1,14 +1,19 @@
-import CourierHTTP
+public import CourierHTTP
 import Dispatch
 import Glibc
 
 /// A frame as the server put it on the wire.
 public struct ServerFrame: Equatable, Sendable, CustomStringConvertible {
+    /// The frame ends its message.
     public var fin: Bool
+    /// RSV1: set on the first frame of a permessage-deflate compressed message.
     public var rsv1: Bool
+    /// The raw 4-bit opcode; compare with `WebSocketOpcode.x.rawValue`.
     public var opcode: UInt8
+    /// The payload as sent (still compressed if `rsv1`).
     public var payload: [UInt8]
 
+    /// A frame as given, for expected values in assertions.
     public init(fin: Bool, rsv1: Bool, opcode: UInt8, payload: [UInt8]) {
         self.fin = fin
         self.rsv1 = rsv1
@@ -16,6 +21,7 @@ public struct ServerFrame: Equatable, Sendable, CustomStringConvertible {
         self.payload = payload
     }
 
+    /// The payload decoded as UTF-8, invalid bytes replaced with U+FFFD.
     public var text: String { String(decoding: payload, as: UTF8.self) }
 
     /// The code and reason of a close frame (nil code for an empty payload).
@@ -25,6 +31,7 @@ public struct ServerFrame: Equatable, Sendable, CustomStringConvertible {
         return (UInt16(payload[0]) << 8 | UInt16(payload[1]), String(decoding: payload[2...], as: UTF8.self))
     }
 
+    /// A summary for failure messages; the payload's size, not its bytes.
     public var description: String { "frame(opcode \(opcode), fin \(fin), rsv1 \(rsv1), \(payload.count) bytes)" }
 }
 
@@ -35,13 +42,20 @@ public struct ServerFrame: Equatable, Sendable, CustomStringConvertible {
 /// (two threads on a two-core machine), so a test waiting seconds for the server does not
 /// stall the timers and tests running beside it.
 public final class WebSocketTestClient: @unchecked Sendable {
+    /// Why the client could not go on; a test should fail with it.
     public enum Failure: Error, CustomStringConvertible {
+        /// The connect failed with this errno.
         case connect(Int32)
+        /// Nothing arrived within the read timeout.
         case timedOut
+        /// The server closed TCP before a whole head or frame arrived.
         case closed
+        /// The answer was not 101 with the expected Sec-WebSocket-Accept.
         case handshake(String)
+        /// A server frame broke RFC 6455 (a masked one, for instance).
         case malformed(String)
 
+        /// A one-line message for test failure output.
         public var description: String {
             switch self {
             case .connect(let code): "connect failed (errno \(code))"
@@ -55,6 +69,7 @@ public final class WebSocketTestClient: @unchecked Sendable {
 
     /// The key of RFC 6455 §1.3 and its accept value.
     public static let sampleKey = "dGhlIHNhbXBsZSBub25jZQ=="
+    /// The Sec-WebSocket-Accept a server must answer to `sampleKey`.
     public static let sampleAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
     private let fd: Int32
@@ -63,10 +78,12 @@ public final class WebSocketTestClient: @unchecked Sendable {
     private var buffer: [UInt8] = []
     /// The 101 response's status and headers.
     public private(set) var status = 0
+    /// The fields of the handshake answer; empty before it is read.
     public private(set) var headers = HTTPHeaders()
     /// When the last frame was read and when the server closed TCP, stamped by the reading
     /// thread, so a test measuring server timing is not misled by how late it resumes.
     public private(set) var lastFrameAt = ContinuousClock.now
+    /// When the server's TCP close was seen by `readSlowly` or `waitForTCPClose`; nil until then.
     public private(set) var closedAt: ContinuousClock.Instant?
 
     /// Connects without a handshake (`init(port:)` does one). `receiveBufferBytes` shrinks the kernel's receive buffer
@@ -90,6 +107,7 @@ public final class WebSocketTestClient: @unchecked Sendable {
 
     deinit { Glibc.close(fd) }
 
+    /// The text of an upgrade request for `path`, ending in the blank line. Each `extra` entry is one whole header line without CRLF ("Origin: https://example.com").
     public static func handshakeRequest(path: String = "/ws", key: String = sampleKey, headers extra: [String] = []) -> String {
         var text = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         text += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
@@ -132,6 +150,7 @@ public final class WebSocketTestClient: @unchecked Sendable {
         return nil
     }
 
+    /// Changes the read timeout for later reads.
     public func setTimeout(milliseconds: Int) { LoopbackSocket.setTimeout(fd, milliseconds: milliseconds) }
 
     // MARK: Sending
@@ -146,12 +165,15 @@ public final class WebSocketTestClient: @unchecked Sendable {
         send(ClientFrame.encode(opcode, payload, fin: fin, rsv1: rsv1, masked: masked))
     }
 
+    /// Sends one final, masked text frame; false if the server has closed the connection.
     @discardableResult
     public func sendText(_ text: String) -> Bool { send(WebSocketOpcode.text.rawValue, Array(text.utf8)) }
 
+    /// Sends one final, masked binary frame; false if the server has closed the connection.
     @discardableResult
     public func sendBinary(_ bytes: [UInt8]) -> Bool { send(WebSocketOpcode.binary.rawValue, bytes) }
 
+    /// Sends a masked close frame; a nil `code` sends an empty payload (and drops `reason`). The reason is not cut to 123 bytes, so a test can send an oversized one.
     @discardableResult
     public func sendClose(code: UInt16? = 1000, reason: String = "") -> Bool {
         var payload: [UInt8] = []
@@ -200,6 +222,7 @@ public final class WebSocketTestClient: @unchecked Sendable {
         try await offPool { try self.readFrameBlocking() }
     }
 
+    /// `readFrame` on the calling thread: use it inside `blocking`, never on Swift's cooperative pool. Throws `.timedOut`, `.closed` or `.malformed`.
     public func readFrameBlocking() throws -> ServerFrame {
         try need(2)
         let first = buffer[0], second = buffer[1]
@@ -265,6 +288,7 @@ public final class WebSocketTestClient: @unchecked Sendable {
 
 /// Builds client frames: masked by default, with any opcode (reserved ones included) and flags.
 public enum ClientFrame {
+    /// One frame's bytes with the flags given and no checks, so tests can build invalid frames. Masked with the fixed `mask` unless `masked` is false (which a server must refuse).
     public static func encode(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv1: Bool = false,
                        rsv2: Bool = false, masked: Bool = true, mask: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]) -> [UInt8] {
         var bytes: [UInt8] = [(fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | (rsv2 ? 0x20 : 0) | opcode]
@@ -283,6 +307,7 @@ public enum ClientFrame {
         return bytes
     }
 
+    /// A masked text frame; `fin: false` starts a fragmented message.
     public static func text(_ text: String, fin: Bool = true) -> [UInt8] {
         encode(WebSocketOpcode.text.rawValue, Array(text.utf8), fin: fin)
     }

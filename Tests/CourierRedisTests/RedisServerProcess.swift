@@ -19,7 +19,7 @@ final class RedisServerProcess: @unchecked Sendable {
 
     /// `extraArguments` go to redis-server after the defaults (`["--requirepass", "secret"]`).
     static func start(extraArguments: [String] = []) async throws -> RedisServerProcess {
-        var lastError: Error?
+        var lastError: (any Error)?
         for _ in 0..<5 {
             let server = RedisServerProcess(port: try freePort(), extraArguments: extraArguments)
             do {

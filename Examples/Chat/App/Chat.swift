@@ -1,5 +1,5 @@
-import Courier
-import CourierChannel
+public import Courier
+public import CourierChannel
 
 /// A chat room on the Channel API. Each tab gets a client ID of its own, subscribed to the
 /// room's topic, and hears every message and every join and leave through its channel. A

@@ -1,4 +1,4 @@
-import CourierChannel
+public import CourierChannel
 import Foundation
 
 /// Why a move was refused; the game is left exactly as it was.

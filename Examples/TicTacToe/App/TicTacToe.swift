@@ -1,5 +1,5 @@
-import Courier
-import CourierChannel
+public import Courier
+public import CourierChannel
 
 /// Channel Tac Toe, the App Engine sample, on Courier: the same three routes over a `Game`
 /// model and one page, plus `/token` so a page can reopen its channel after `onclose`.

@@ -28,6 +28,7 @@ public struct Next: Sendable {
 
     init(_ run: @escaping @Sendable (Request, inout Response) async throws -> Void) { self.run = run }
 
+    /// Runs the rest of the chain and the route, filling `response`. Throws `ApplicationError` if called a second time, and rethrows what the rest threw.
     public func callAsFunction(_ request: Request, _ response: inout Response) async throws {
         guard called.markCalled() else { throw ApplicationError("middleware called next twice for \(request.method) \(request.path)") }
         try await run(request, &response)
@@ -42,7 +43,9 @@ private final class CallFlag: Sendable {
 /// A middleware from a closure.
 public struct MiddlewareFunction: Middleware {
     let body: @Sendable (Request, inout Response, Next) async throws -> Void
+    /// `body` is the middleware's `handle`: call `next` at most once.
     public init(_ body: @escaping @Sendable (Request, inout Response, Next) async throws -> Void) { self.body = body }
+    /// Calls the closure.
     public func handle(_ request: Request, _ response: inout Response, next: Next) async throws {
         try await body(request, &response, next)
     }

@@ -19,11 +19,13 @@ import CourierHTTP
 public struct OriginCheck: RequestFilter {
     /// Serialized, default ports left out.
     public let trustedOrigins: Set<String>
+    /// Also refuse state-changing requests that carry neither `Origin` nor `Referer` (non-browser clients included).
     public let strict: Bool
     private let configurationError: ApplicationError?
 
     static let safeMethods: Set<HTTPMethod> = [.get, .head, .options, .trace]
 
+    /// `trustedOrigins` as `scheme://host[:port]` (http or https); an unparsable one is reported by `run()` rather than silently trusting nothing.
     public init(trustedOrigins: [String] = [], strict: Bool = false) {
         let parsed = trustedOrigins.map { ($0, WebOrigin(origin: $0)) }
         self.trustedOrigins = Set(parsed.compactMap { $0.1?.serialized })
@@ -38,6 +40,7 @@ public struct OriginCheck: RequestFilter {
         if let configurationError { throw configurationError }
     }
 
+    /// Passes safe methods; otherwise throws a 403 `HTTPError` unless the origin is the request's own host or a trusted one.
     public func filter(_ request: inout Request) throws {
         guard !Self.safeMethods.contains(request.method) else { return }
         let method = request.method.rawValue

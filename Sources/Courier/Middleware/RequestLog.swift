@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,8 +7,10 @@ import Glibc
 public struct RequestLog: Middleware {
     let logger: Logger
 
+    /// Logs to `logger` at info level, one line per request.
     public init(logger: Logger = Logger(label: "courier.access")) { self.logger = logger }
 
+    /// Times the rest of the chain and logs the outcome; a request whose chain throws is logged as 500 with 0 bytes, and the error is rethrown. Streamed bodies are not counted.
     public func handle(_ request: Request, _ response: inout Response, next: Next) async throws {
         let start = Self.nowMicroseconds()
         do {

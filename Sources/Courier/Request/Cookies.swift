@@ -1,5 +1,5 @@
 import CourierHTTP
-import Foundation
+public import Foundation
 
 extension Request {
     /// Cookies the client sent, by name (the first of a repeated name wins).
@@ -25,16 +25,26 @@ public struct Cookie: Sendable, Equatable {
     /// Optional, so that `.none` means SameSite=None and never Optional.none.
     public enum SameSite: String, Sendable { case strict = "Strict", lax = "Lax", none = "None", omitted = "" }
 
+    /// The cookie's name; not escaped, so it must be a plain token.
     public var name: String
+    /// Sent as is, not encoded: keep to cookie-safe characters (no `;`, `,`, spaces or quotes), or encode it first.
     public var value: String
+    /// The path prefix the browser sends it for; "/" (the whole site) by default, nil for the browser's default (the current directory).
     public var path: String?
+    /// nil keeps the cookie to this host alone; a domain shares it with every subdomain too.
     public var domain: String?
+    /// Lifetime in seconds (0 or less deletes it at once); nil with no `expires` makes a session cookie. Browsers prefer it over `expires`.
     public var maxAge: Int?
+    /// Absolute expiry, for old browsers that ignore Max-Age; clamped to 1970...9999.
     public var expires: Date?
+    /// Sent only over HTTPS. Forced on when `sameSite` is `.none`, which browsers require.
     public var secure: Bool
+    /// Hidden from page scripts (on by default), so an injected script cannot read it.
     public var httpOnly: Bool
+    /// When the browser sends it on cross-site requests; `.lax` by default.
     public var sameSite: SameSite
 
+    /// Defaults: the whole site, this host only, a session cookie, HttpOnly, SameSite=Lax, not Secure (set `secure` behind HTTPS).
     public init(name: String, value: String, path: String? = "/", domain: String? = nil, maxAge: Int? = nil,
                 expires: Date? = nil, secure: Bool = false, httpOnly: Bool = true, sameSite: SameSite = .lax) {
         self.name = name
@@ -48,6 +58,7 @@ public struct Cookie: Sendable, Equatable {
         self.sameSite = sameSite
     }
 
+    /// The Set-Cookie value: `name=value` and the attributes set, Secure added when SameSite is None.
     public var headerValue: String {
         var parts = ["\(name)=\(value)"]
         if let path { parts.append("Path=\(path)") }

@@ -1,5 +1,5 @@
-import CourierHTTP
-import CourierLoop
+public import CourierHTTP
+public import CourierLoop
 import Foundation
 
 /// One request as a handler sees it: webapp2's `request`, as a value.
@@ -11,11 +11,15 @@ public struct Request: Sendable {
     public var path: String { didSet { route = Request.unmatched } }
     /// The raw query string after `?` (still encoded).
     public var query: String
+    /// The request's fields, as received.
     public var headers: HTTPHeaders
+    /// The whole body, read before the handler runs (within the route's or server's limit).
     public var body: [UInt8]
+    /// The HTTP version the client used.
     public var version: HTTPVersion
     /// Values captured by the route template, by name.
     public var parameters: [String: String]
+    /// The peer as "ip:port" ("in-process" in tests); behind a proxy, the proxy's address.
     public var remoteAddress: String
     /// The loop that owns the connection (nil for in-process tests).
     public let loop: EventLoop?
@@ -90,11 +94,13 @@ public struct Request: Sendable {
         return result
     }
 
+    /// True when Content-Type is `application/x-www-form-urlencoded`: only then are body fields read by `request[name]`, `all` and `fields`.
     public var isFormEncoded: Bool {
         guard let type = headers["Content-Type"] else { return false }
         return type.lowercased().hasPrefix("application/x-www-form-urlencoded")
     }
 
+    /// The body as UTF-8, invalid bytes replaced with U+FFFD.
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
 
     /// Decodes a JSON body; a malformed one is the client's fault (400).
@@ -123,8 +129,10 @@ public struct Request: Sendable {
 public struct RequestStorage: Sendable {
     private var values: [ObjectIdentifier: any Sendable] = [:]
 
+    /// Empty storage.
     public init() {}
 
+    /// The value stored under `key`, or nil if no middleware set it; setting nil removes it.
     public subscript<Key: RequestStorageKey>(_ key: Key.Type) -> Key.Value? {
         get { values[ObjectIdentifier(key)] as? Key.Value }
         set { values[ObjectIdentifier(key)] = newValue }
@@ -133,5 +141,6 @@ public struct RequestStorage: Sendable {
 
 /// Names a value middleware attaches to requests; `Value` is what it holds.
 public protocol RequestStorageKey {
+    /// The type of the value stored under this key.
     associatedtype Value: Sendable
 }

@@ -1,5 +1,6 @@
 /// Escapes text for HTML element content and quoted attribute values.
 public enum HTML {
+    /// `text` with `& < > " '` replaced by entities: safe inside element content and quoted attributes, not inside scripts, styles or unquoted attributes.
     public static func escape(_ text: String) -> String {
         var result = ""
         result.reserveCapacity(text.utf8.count)

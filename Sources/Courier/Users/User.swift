@@ -4,6 +4,7 @@ import Foundation
 /// (`request.user`, `users.user(email:)`), never from an email alone: the ID is keyed with the
 /// session secret.
 public struct User: Sendable, Hashable, Codable {
+    /// The address signed in with, trimmed and lowercased.
     public let email: String
     /// Stable for an email (the same on every server sharing the session secret, and after
     /// restarts) and opaque: 21 digits, shaped like App Engine's user IDs, so apps can build

@@ -1,5 +1,5 @@
 import CourierHTTP
-import Foundation
+public import Foundation
 
 /// Sign-in for apps that need to know who is who, as App Engine's development server gave it:
 /// `/_ah/login` asks for an email (no password; this is the dev server's login, not an
@@ -9,9 +9,12 @@ import Foundation
 ///     app.use(Users())
 ///     if let user = request.user { ... } else { response.redirect(to: Users.loginURL(continue: request.url)) }
 public struct Users: RequestFilter {
+    /// The sign-in page; `loginURL(continue:)` builds links to it.
     public static let loginPath = "/_ah/login"
+    /// Signs out and redirects; `logoutURL(continue:)` builds links to it.
     public static let logoutPath = "/_ah/logout"
 
+    /// The session cookie's name.
     public let cookieName: String
     /// How long a sign-in lasts.
     public let lifetimeSeconds: Int
@@ -24,6 +27,7 @@ public struct Users: RequestFilter {
     /// `run()` refuses to start rather than sign cookies with a secret no restart would keep.
     private var setupError: ApplicationError?
 
+    /// `secret` (at least 16 bytes, else it traps) signs the cookie and keys user IDs: servers sharing it share sign-ins and IDs. `now` gives Unix seconds, for tests. Sign-ins last 30 days by default.
     public init(secret: [UInt8], cookieName: String = "courier_user", lifetimeSeconds: Int = 30 * 24 * 3600,
                 secureCookie: Bool = false, now: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }) {
         precondition(secret.count >= 16, "a session secret needs at least 16 bytes")
@@ -70,6 +74,7 @@ public struct Users: RequestFilter {
         User(email: email, ids: userIDs)
     }
 
+    /// Sets `request.user` from a valid, unexpired session cookie, or nil. Never refuses a request.
     public func filter(_ request: inout Request) throws {
         request.user = currentUser(request)
     }
@@ -79,6 +84,7 @@ public struct Users: RequestFilter {
         return cookie.email(from: value, now: now()).map(user(email:))
     }
 
+    /// Adds the login and logout routes; throws the secret's setup error, if any, so `run()` refuses to start.
     public func mount(on app: Application) throws {
         if let setupError { throw setupError }
         let users = self

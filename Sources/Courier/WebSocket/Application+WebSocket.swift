@@ -5,6 +5,7 @@ import CourierServer
 public struct WebSocketAcceptance: Sendable {
     /// One of the client's offered subprotocols, or nil for none.
     public var subprotocol: String?
+    /// Accepts the upgrade, agreeing on `subprotocol` (which must be one the client offered) or none.
     public init(subprotocol: String? = nil) { self.subprotocol = subprotocol }
 }
 

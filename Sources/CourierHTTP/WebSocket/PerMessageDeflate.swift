@@ -4,12 +4,14 @@ import CZlib
 /// compressed message pay nothing for them. With no context takeover in a direction, that
 /// direction uses the loop's `SharedDeflateStreams` when given one, reset after each message.
 public final class PerMessageDeflate {
+    /// What was agreed in the handshake; decides when each direction's stream is reset and whether the shared streams are used.
     public let parameters: PerMessageDeflateParameters
     private let shared: SharedDeflateStreams?
     private var deflater: UnsafeMutablePointer<z_stream>?
     private var inflater: UnsafeMutablePointer<z_stream>?
     private static let tail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
 
+    /// No zlib stream is made until the first message needs one. `shared` must belong to the loop this connection runs on; it is used only in a direction with no context takeover.
     public init(parameters: PerMessageDeflateParameters, shared: SharedDeflateStreams? = nil) {
         self.parameters = parameters
         self.shared = shared

@@ -1,11 +1,15 @@
 /// The permessage-deflate parameters agreed with a client (RFC 7692 §7).
 public struct PerMessageDeflateParameters: Sendable, Equatable {
+    /// The server resets its compressor after each message, so no window outlives a message (and the loop's shared deflater can be used).
     public var serverNoContextTakeover = false
+    /// The client resets its compressor after each message, so the server resets its inflater too (and may use the loop's shared one).
     public var clientNoContextTakeover = false
     /// The LZ77 window the server compresses with (9...15; 8 is declined, zlib cannot honour it).
     public var serverMaxWindowBits = 15
+    /// The client's offer named `server_max_window_bits`, so the answer must state `serverMaxWindowBits`.
     public var requestedServerMaxWindowBits = false
 
+    /// The defaults: context takeover both ways and a 15-bit window.
     public init() {}
 
     /// The Sec-WebSocket-Extensions value that accepts these parameters.

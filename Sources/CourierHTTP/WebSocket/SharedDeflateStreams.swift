@@ -8,6 +8,7 @@ public final class SharedDeflateStreams {
     private var deflaters: [Int: UnsafeMutablePointer<z_stream>] = [:]
     private var sharedInflater: UnsafeMutablePointer<z_stream>?
 
+    /// Makes no stream yet; each is made on first use. Create one per event loop.
     public init() {}
 
     deinit {

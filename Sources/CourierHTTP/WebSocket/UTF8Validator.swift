@@ -5,6 +5,7 @@ public struct UTF8Validator: Sendable {
     private var lower: UInt8 = 0x80
     private var upper: UInt8 = 0xBF
 
+    /// A validator at a code point boundary, nothing fed yet.
     public init() {}
 
     /// False as soon as `bytes` cannot continue valid UTF-8.
@@ -39,8 +40,10 @@ public struct UTF8Validator: Sendable {
     /// True when the bytes so far end on a code point boundary.
     public var isComplete: Bool { needed == 0 }
 
+    /// Forgets any partial code point, ready for the next message.
     public mutating func reset() { self = UTF8Validator() }
 
+    /// True when `bytes` is whole, valid UTF-8 (no code point cut off at the end).
     public static func validate(_ bytes: [UInt8]) -> Bool {
         var validator = UTF8Validator()
         return bytes.withUnsafeBytes { validator.feed($0) } && validator.isComplete

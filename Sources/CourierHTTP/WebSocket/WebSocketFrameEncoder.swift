@@ -1,6 +1,7 @@
 /// Writes server frames (never masked, RFC 6455 §5.1) into a buffer, so several frames for one
 /// socket can leave in a single write.
 public enum WebSocketFrameEncoder {
+    /// Appends one unmasked frame to `buffer`. `fin: false` starts or continues a fragmented message; `compressed` sets RSV1 and belongs only on a message's first frame, with a payload already compressed. Control frames must be final and at most 125 bytes; this does not check.
     public static func encode(_ opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer, fin: Bool = true,
                               compressed: Bool = false, into buffer: inout [UInt8]) {
         encodeHeader(opcode, payloadCount: payload.count, fin: fin, compressed: compressed, into: &buffer)
@@ -23,6 +24,7 @@ public enum WebSocketFrameEncoder {
         }
     }
 
+    /// Appends one unmasked frame to `buffer`; as the buffer-pointer variant.
     public static func encode(_ opcode: WebSocketOpcode, payload: [UInt8], fin: Bool = true,
                               compressed: Bool = false, into buffer: inout [UInt8]) {
         payload.withUnsafeBytes { encode(opcode, payload: $0, fin: fin, compressed: compressed, into: &buffer) }

@@ -3,11 +3,17 @@
 /// as its bytes arrive (so an invalid message fails before its end), and every rule a server
 /// must enforce throws with the close code to send (1002, 1007 or 1009). No I/O.
 public struct WebSocketParser {
+    /// A whole message (fragments joined, decompressed, UTF-8 checked) or a control frame.
     public enum Message: Equatable {
+        /// A text message, already validated as UTF-8.
         case text(String)
+        /// A binary message.
         case binary([UInt8])
+        /// A ping; the caller must answer with a pong carrying the same bytes (the parser does no I/O).
         case ping([UInt8])
+        /// A pong, answered or unsolicited.
         case pong([UInt8])
+        /// The client's close frame; `code` is nil when the frame had no payload. Answer with a close frame, then close.
         case close(code: UInt16?, reason: String)
     }
 
@@ -19,6 +25,7 @@ public struct WebSocketParser {
         var maskOffset: Int
     }
 
+    /// Largest message accepted, in bytes after decompression; past it the parser throws 1009.
     public let maxMessageBytes: Int
     /// The most a frame header alone makes the parser reserve for a message's payload.
     static let maxUpfrontReservation = 64 * 1024
@@ -31,6 +38,7 @@ public struct WebSocketParser {
     private var control: [UInt8] = []
     private var validator = UTF8Validator()
 
+    /// A parser for one connection. Pass `deflate` only when permessage-deflate was agreed; otherwise compressed frames (RSV1) are refused.
     public init(maxMessageBytes: Int = 64 * 1024, deflate: PerMessageDeflate? = nil) {
         self.maxMessageBytes = maxMessageBytes
         self.deflate = deflate
@@ -39,6 +47,8 @@ public struct WebSocketParser {
     /// True when no frame or message is partly received.
     public var isIdle: Bool { frame == nil && messageOpcode == nil }
 
+    /// Reads from the start of `input`: returns the bytes consumed and at most one message (nil when more input is needed). Call again with the unconsumed bytes plus any new.
+    /// Throws with the close code to send; the connection must then be failed, not parsed further.
     public mutating func next(_ input: UnsafeRawBufferPointer) throws(WebSocketProtocolError) -> (consumed: Int, message: Message?) {
         guard var current = frame else { return try readHeader(input) }
         let take = min(current.remaining, input.count)
