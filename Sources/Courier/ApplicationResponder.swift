@@ -76,16 +76,16 @@ public struct ApplicationResponder: HTTPResponder {
             finish(&response, request)
             return reply.send(consume response)
         }
-        let box = RequestBox(request: request)
+        let request = request
         let executor: (any TaskExecutor)? = request.loop
         Task(executorPreference: executor) {
             var response = Response()
             do {
-                try await chain(from: leadingFilters)(box.request, &response)
+                try await chain(from: leadingFilters)(request, &response)
             } catch {
-                response = errorResponse(error, box.request)
+                response = errorResponse(error, request)
             }
-            finish(&response, box.request)
+            finish(&response, request)
             reply.send(response)
         }
     }
@@ -236,9 +236,4 @@ private struct ContinuationReply: ResponseReply {
     let continuation: CheckedContinuation<Response, Never>
 
     func send(_ response: consuming Response) { continuation.resume(returning: response) }
-}
-
-/// Moves a request into the Task that handles it.
-private struct RequestBox: @unchecked Sendable {
-    let request: Request
 }

@@ -13,7 +13,7 @@ import Glibc
 ///     }
 ///
 /// An unknown option or a bad value ends the program with ArgumentParser's message and usage
-/// (a mistyped `--prot 9000` no longer serves on 8080 without a word). `PORT` in the
+/// (a mistyped `--prot 9000` must not serve on 8080 without a word). `PORT` in the
 /// environment stands in for `--port`. An option not given leaves the app's configuration alone.
 public struct ServerOptions: ParsableArguments, Sendable {
     /// `--host`; nil leaves the app's configured host.

@@ -5,7 +5,7 @@ import Synchronization
 /// The long-polling transport: one logical connection across a run of POSTs. Each poll says
 /// what the client has seen (so a lost response is simply sent again), waits until messages
 /// arrive or the poll times out, and answers with the same frames the WebSocket carries.
-final class LongPollConnection: ChannelConnection, @unchecked Sendable {
+final class LongPollConnection: ChannelConnection, Sendable {
     let loop: EventLoop
     let connectionID: String
     let clientID: String

@@ -286,6 +286,10 @@ public struct HTTP1ConnectionStateMachine: Sendable {
         }
     }
 
+    /// How a request that could not be read is refused: its short text body, then close.
+    public static let refusalPlan = ResponsePlan(addsContentLength: true, addsChunkedEncoding: false, sendsBody: true,
+                                                 connection: .close)
+
     /// The Connection field the server writes.
     public enum ConnectionField: Sendable, Equatable {
         case none

@@ -52,7 +52,7 @@ package enum HTTPResponseSerializer {
     static func writeStatusLine(_ status: HTTPStatus, version: HTTPVersion, into writer: inout ByteWriter) {
         if version == .http1_1, let line = commonStatusLine(status) { return writer.append(staticText: line) }
         writer.append(staticText: version == .http1_0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        appendDecimal(status.code, into: &writer)
+        writer.appendDecimal(status.code)
         writer.append(0x20)
         writer.append(status.reasonPhrase)
         writer.append(staticText: "\r\n")
@@ -94,11 +94,5 @@ package enum HTTPResponseSerializer {
 
     package static func writeLastChunk(into writer: inout ByteWriter) {
         writer.append(staticText: "0\r\n\r\n")
-    }
-
-    /// A Content-Length or status code in decimal: `ByteWriter.appendDecimal`, named where the
-    /// rest of a head is written.
-    package static func appendDecimal(_ value: Int, into writer: inout ByteWriter) {
-        writer.appendDecimal(value)
     }
 }

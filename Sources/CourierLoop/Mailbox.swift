@@ -10,6 +10,8 @@ final class Mailbox: Sendable {
     }
 
     private let queue = Locked<(items: [Item], open: Bool)>(([], true))
+    // nonisolated(unsafe): the pointer never changes, and `uv_async_send` is the one libuv call
+    // documented as safe from any thread; everything else on the handle runs on the loop's thread.
     nonisolated(unsafe) let handle: UnsafeMutablePointer<uv_async_t>
 
     /// `owner` is stored in the handle so the async callback can find its loop.

@@ -249,17 +249,23 @@ final class HTTPConnection: LoopConnection {
         serverLoop.untrack(self)
     }
 
-    /// Writes the status line, the app's headers but Connection, the framing and Connection
-    /// fields the rules decide, and Date.
+    /// Writes the status line, the app's headers but Connection, then the fields the rules
+    /// decide: the one place a response head gets Content-Length, Transfer-Encoding, Date and
+    /// Connection (a refusal's head comes through here too).
     @discardableResult
     private func writeHead(_ responseHead: HTTPResponseHead, streamed: Bool, contentLength: Int) -> HTTP1ConnectionStateMachine.ResponsePlan {
         let facts = HTTPResponseSerializer.writeServerHead(responseHead, into: &outbound)
         let plan = machine.responseHead(status: responseHead.status, appSetContentLength: facts.hasContentLength,
                                         asksToClose: facts.asksToClose, responseIsHTTP10: responseHead.version == .http1_0,
                                         streamed: streamed)
+        writeServerFields(plan, contentLength: contentLength)
+        return plan
+    }
+
+    private func writeServerFields(_ plan: HTTP1ConnectionStateMachine.ResponsePlan, contentLength: Int) {
         if plan.addsContentLength {
             outbound.append(staticText: "Content-Length: ")
-            HTTPResponseSerializer.appendDecimal(contentLength, into: &outbound)
+            outbound.appendDecimal(contentLength)
             outbound.append(staticText: "\r\n")
         }
         if plan.addsChunkedEncoding { outbound.append(staticText: "Transfer-Encoding: chunked\r\n") }
@@ -270,7 +276,6 @@ final class HTTPConnection: LoopConnection {
         case .none: break
         }
         outbound.append(staticText: "\r\n")
-        return plan
     }
 
     private func perform(_ action: HTTP1ConnectionStateMachine.FinishAction) {
@@ -294,11 +299,7 @@ final class HTTPConnection: LoopConnection {
         head.headers.add("Content-Type", "text/plain; charset=utf-8")
         let text = Array("\(status.code) \(status.reasonPhrase)\n".utf8)
         _ = HTTPResponseSerializer.writeServerHead(head, into: &outbound)
-        outbound.append(staticText: "Content-Length: ")
-        HTTPResponseSerializer.appendDecimal(text.count, into: &outbound)
-        outbound.append(staticText: "\r\n")
-        outbound.append(serverLoop.dateCache.current())
-        outbound.append(staticText: "Connection: close\r\n\r\n")
+        writeServerFields(HTTP1ConnectionStateMachine.refusalPlan, contentLength: text.count)
         outbound.append(text)
         flush()
         closeAfterFlush()

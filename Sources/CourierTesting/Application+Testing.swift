@@ -12,6 +12,8 @@ public enum TestMode: Sendable {
 }
 
 /// Sends requests to an app under test; the same calls work in both modes.
+// @unchecked Sendable: a test drives one client from one task at a time, and `app.test` hands
+// it to its body across an await; the kept-alive `connection` is never used by two at once.
 public final class TestClient: @unchecked Sendable {
     private let responder: ApplicationResponder?
     /// The loopback port of the live server; 0 in process.
@@ -82,6 +84,8 @@ public final class TestClient: @unchecked Sendable {
     }
 }
 
+// @unchecked Sendable: the body producer writes its chunks one after another, awaited, and
+// the bytes are read only after it returns.
 private final class Collected: @unchecked Sendable {
     var bytes: [UInt8] = []
     var writer: ResponseBodyWriter { ResponseBodyWriter(sendChunk: { [self] in bytes += $0 }) }

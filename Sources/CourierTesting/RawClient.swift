@@ -6,6 +6,8 @@ import Glibc
 /// A deliberately plain HTTP/1.1 client over a blocking loopback socket, so tests can send
 /// exactly the bytes they mean (malformed ones included) and read exactly what came back.
 /// Every read has a timeout, so a server that fails to answer fails the test instead of hanging.
+// @unchecked Sendable: a blocking socket driven by one test task at a time; its buffer is never
+// used by two at once.
 public final class RawClient: @unchecked Sendable {
     /// Why a read or connect failed; a test should fail with it.
     public enum Failure: Error, CustomStringConvertible {

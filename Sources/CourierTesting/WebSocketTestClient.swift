@@ -41,6 +41,8 @@ public struct ServerFrame: Equatable, Sendable, CustomStringConvertible {
 /// Reads block a thread of the client's own queue, never one of Swift's cooperative pool
 /// (two threads on a two-core machine), so a test waiting seconds for the server does not
 /// stall the timers and tests running beside it.
+// @unchecked Sendable: a test drives the client from one task at a time; its socket and
+// buffers are never used by two at once.
 public final class WebSocketTestClient: @unchecked Sendable {
     /// Why the client could not go on; a test should fail with it.
     public enum Failure: Error, CustomStringConvertible {

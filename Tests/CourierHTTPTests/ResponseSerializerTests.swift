@@ -46,7 +46,7 @@ private func written(_ write: (inout ByteWriter) -> Void) -> String {
 
     @Test(arguments: [0, 7, 9, 10, 99, 100, 404, 65_536, 1_234_567_890, Int.max, -1, -10, Int.min])
     func decimals(value: Int) {
-        #expect(written { $0.append(0x2A); HTTPResponseSerializer.appendDecimal(value, into: &$0) } == "*\(value)")
+        #expect(written { $0.append(0x2A); $0.appendDecimal(value) } == "*\(value)")
     }
 
     /// The array writer (channel frames) and the buffer writer give the same digits, and both

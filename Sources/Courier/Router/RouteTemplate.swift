@@ -6,6 +6,8 @@ final class RouteTemplate: Sendable, CustomStringConvertible {
     let source: String
     let names: [String]
     private let literal: String?
+    // nonisolated(unsafe): Regex<AnyRegexOutput> is not Sendable only because its output type is
+    // not; the compiled regex is never mutated after init, and matching only reads it.
     nonisolated(unsafe) private let regex: Regex<AnyRegexOutput>?
 
     init(_ source: String) throws(ApplicationError) {
