@@ -91,7 +91,9 @@ final class LongPollConnection: ChannelConnection, Sendable {
             }
             guard let id else { return }
             let scheduled = loop.perform { [weak self] in
-                loop.schedule(afterMilliseconds: timeoutMilliseconds) { self?.expireWaiter(id) }
+                loop.schedule(afterMilliseconds: timeoutMilliseconds, isStale: { self?.isWaiting(id) != true }) {
+                    self?.expireWaiter(id)
+                }
             }
             // A loop already stopped would never time the poll out: answer it now instead.
             if !scheduled { expireWaiter(id) }
@@ -123,6 +125,11 @@ final class LongPollConnection: ChannelConnection, Sendable {
             let frames = collect(&state)
             waiter.resume(returning: Answer(status: state.ended ? state.endStatus : .ok, frames: frames))
         }
+    }
+
+    /// Whether poll `id` is still waiting (not answered by a message, replaced or released).
+    private func isWaiting(_ id: Int) -> Bool {
+        state.withLock { $0.waiterID == id && $0.waiter != nil }
     }
 
     private func expireWaiter(_ id: Int) {

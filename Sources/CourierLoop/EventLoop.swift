@@ -33,7 +33,7 @@ public final class EventLoop: @unchecked Sendable {
     private var localJobs: [UnownedJob] = []
     private var drainHandlers: [() -> Void] = []
     /// Made by the first `schedule`, on the loop thread (a timer handle belongs to its loop).
-    private var madeDeadlines: Deadlines?
+    var madeDeadlines: Deadlines?
     var deadlines: Deadlines {
         if let madeDeadlines { return madeDeadlines }
         let made = Deadlines(loop: self)
