@@ -10,13 +10,16 @@ public struct RequestLog: Middleware {
     /// Logs to `logger` at info level, one line per request.
     public init(logger: Logger = Logger(label: "courier.access")) { self.logger = logger }
 
-    /// Times the rest of the chain and logs the outcome; a request whose chain throws is logged as 500 with 0 bytes, and the error is rethrown. Streamed bodies are not counted.
+    /// Times the rest of the chain and logs the outcome. A chain that throws is logged with the
+    /// status it will be answered with (an `HTTPError`'s own, 500 for any other error), and the
+    /// error is rethrown. Streamed bodies are not counted.
     public func handle(_ request: Request, _ response: inout Response, next: Next) async throws {
         let start = Self.nowMicroseconds()
         do {
             try await next(request, &response)
         } catch {
-            log(request, status: 500, bytes: 0, start: start)
+            let answer = (error as? HTTPError)?.response
+            log(request, status: answer?.status.code ?? 500, bytes: answer?.body.count ?? 0, start: start)
             throw error
         }
         log(request, status: response.status.code, bytes: response.body.count, start: start)
