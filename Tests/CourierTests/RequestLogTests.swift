@@ -53,3 +53,58 @@ struct CollectingLogHandler: LogHandler {
         #expect(lines.contains("GET /broken 500"))
     }
 }
+
+/// Keeps each event's metadata too.
+final class CollectedEvents: Sendable {
+    let events = Mutex<[(message: String, metadata: Logger.Metadata)]>([])
+}
+
+struct MetadataLogHandler: LogHandler {
+    let collected: CollectedEvents
+    var logLevel = Logger.Level.trace
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        collected.events.withLock { $0.append(("\(event.message)", event.metadata ?? [:])) }
+    }
+}
+
+@Suite struct RequestIDTests {
+    /// A sane request ID from the client is kept, echoed and logged; a hostile one (too long,
+    /// with spaces or line breaks) is replaced by a fresh one; none at all gets a fresh one.
+    @Test(arguments: bothModes)
+    func requestIDsAreKeptWhenSaneAndMadeOtherwise(mode: TestMode) async throws {
+        let collected = CollectedEvents()
+        let logger = Logger(label: "test.access") { _ in MetadataLogHandler(collected: collected) }
+        let app = Application()
+        app.use(RequestLog(logger: logger))
+        app.get("/id") { request, response in response.write(request.storage[RequestID.self] ?? "none") }
+        try await app.test(mode) { client throws in
+            let kept = try await client.get("/id", headers: ["X-Request-ID": "abc-123.4:5_6"])
+            #expect(kept.text == "abc-123.4:5_6")
+            #expect(kept.headers["X-Request-ID"] == "abc-123.4:5_6")
+            for hostile in [String(repeating: "a", count: 129), "has space", "semi;colon", "quo\"te"] {
+                let replaced = try await client.get("/id", headers: ["X-Request-ID": hostile])
+                #expect(replaced.text != hostile)
+                #expect(replaced.text.count == 32 && replaced.text.allSatisfy(\.isHexDigit))
+                #expect(replaced.headers["X-Request-ID"] == replaced.text)
+            }
+            let made = try await client.get("/id")
+            #expect(made.text.count == 32)
+            let other = try await client.get("/id")
+            #expect(other.text != made.text, "each request gets its own")
+        }
+        let events = collected.events.withLock { $0 }
+        let first = try #require(events.first)
+        #expect(first.metadata["request_id"] == "abc-123.4:5_6")
+        #expect(first.metadata["method"] == "GET")
+        #expect(first.metadata["path"] == "/id")
+        #expect(first.metadata["status"] == "200")
+        #expect(first.metadata["duration_us"] != nil)
+    }
+}
