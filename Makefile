@@ -6,7 +6,7 @@ RUN_PACKAGES := libuv1-dev libsqlite3-dev zlib1g-dev libssl-dev libhiredis-dev p
 TEST_PACKAGES := $(RUN_PACKAGES) python3 curl redis-server
 PORT ?= 8080
 
-.PHONY: run test test-tsan test-asan build deps test-deps benchmark clean cluster
+.PHONY: run test test-tsan test-asan build deps test-deps benchmark clean cluster fuzz fuzz-smoke
 
 deps:
 	@bash scripts/apt-ensure.sh $(RUN_PACKAGES)
@@ -63,3 +63,15 @@ benchmark: deps
 
 clean:
 	rm -rf .build
+
+# Every libFuzzer target (Tests/fuzz) for FUZZ_SECONDS each, built with ASan in .build-fuzz;
+# `make fuzz FUZZ_SECONDS=1800` for a long run. A crash stops it with the input's path.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
+
+# Each target for about 5 s on its seeds and what it finds meanwhile: a target that no
+# longer builds, or crashes at once, fails. For `make test`, so it takes no build lock of its
+# own (whoever runs `make test` holds it); `make fuzz` does.
+fuzz-smoke: deps
+	COURIER_BUILD_LOCK= bash scripts/fuzz.sh --smoke

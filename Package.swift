@@ -85,3 +85,25 @@ let package = Package(
                     swiftSettings: strict),
     ]
 )
+
+// Fuzz targets (Tests/fuzz, `make fuzz`), declared only when COURIER_FUZZ=1: normal builds,
+// `make test` and packages depending on Courier by version never see them. They are built with
+// `--sanitize=fuzzer --sanitize=address` for the whole graph (so the code under test carries
+// libFuzzer's coverage), and `-parse-as-library`, as libFuzzer supplies `main`. See scripts/fuzz.sh.
+if Context.environment["COURIER_FUZZ"] == "1" {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzHTTPParser", ["CourierHTTP"]),
+        ("FuzzWebSocketParser", ["CourierHTTP"]),
+        ("FuzzHTTP1StateMachine", ["CourierHTTP"]),
+        ("FuzzWebSocketStateMachine", ["CourierHTTP"]),
+        ("FuzzForms", ["Courier", "CourierHTTP"]),
+        ("FuzzChannel", ["CourierChannel", "Courier", "CourierHTTP"]),
+    ]
+    package.targets.append(.target(name: "FuzzSupport", path: "Tests/fuzz/FuzzSupport", swiftSettings: strict))
+    for target in fuzzTargets {
+        package.targets.append(.executableTarget(name: target.name, dependencies: ["FuzzSupport"] + target.dependencies,
+                                                 path: "Tests/fuzz/\(target.name)",
+                                                 swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])]))
+        package.products.append(.executable(name: target.name, targets: [target.name]))
+    }
+}

@@ -118,6 +118,14 @@ public struct HTTPRequestParser: Sendable {
                 break
             }
             let newline = UnsafeRawPointer(found) - base
+            // Sizes before syntax, as when the line is still arriving (found by fuzzing: the status must not depend on the reads).
+            if let requestLineEnd {
+                guard newline - requestLineEnd - 2 <= limits.maxHeaderBytes else {
+                    throw HTTPParseError(.requestHeaderFieldsTooLarge, "header section too large")
+                }
+            } else if newline > limits.maxRequestLineBytes + 1 {
+                throw HTTPParseError(.uriTooLong, "request line too long")
+            }
             guard newline > lineStart, input[newline - 1] == cr else { throw .bad("line ends without CR") }
             let lineEnd = newline - 1
             position = newline + 1
@@ -127,7 +135,6 @@ public struct HTTPRequestParser: Sendable {
                     state = .head(scanned: 0, lineStart: 0, requestLineEnd: nil, fieldCount: 0)
                     return (position, nil)
                 }
-                guard lineEnd <= limits.maxRequestLineBytes else { throw HTTPParseError(.uriTooLong, "request line too long") }
                 requestLineEnd = lineEnd
             } else if lineEnd == lineStart {
                 // A head that arrived whole is held to the same limit as one still arriving.
@@ -374,11 +381,12 @@ public struct HTTPRequestParser: Sendable {
         var index = scanned
         while index < input.count {
             if input[index] == lf {
+                // Size before syntax, as for the head: the status must not depend on how the bytes arrive.
+                guard index <= limits.maxHeaderBytes else {
+                    throw HTTPParseError(.requestHeaderFieldsTooLarge, "trailer section too large")
+                }
                 guard index > lineStart, input[index - 1] == cr else { throw .bad("trailer line ends without CR") }
                 if index - 1 == lineStart {
-                    guard index <= limits.maxHeaderBytes else {
-                        throw HTTPParseError(.requestHeaderFieldsTooLarge, "trailer section too large")
-                    }
                     state = .messageEnd
                     return (index + 1, nil)
                 }

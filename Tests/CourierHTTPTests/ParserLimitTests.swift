@@ -97,4 +97,26 @@ private func request(_ lines: [String]) -> [UInt8] {
         #expect(HTTPRequestParser.Limits() == HTTPRequestParser.Limits(maxRequestLineBytes: 8192, maxHeaderBytes: 16_384,
                                                                        maxHeaderCount: 100))
     }
+
+    // Found by FuzzHTTPParser: a line past a limit that also lacked its CR was refused for the
+    // CR (400) when it arrived whole, and for its size when it arrived in pieces. The status
+    // must not depend on how the bytes were read: sizes are judged first.
+    @Test func aHeaderLinePastTheLimitIs431HoweverItEnds() {
+        let limits = HTTPRequestParser.Limits(maxRequestLineBytes: 200, maxHeaderBytes: 16, maxHeaderCount: 100)
+        expectRejection(Array("GET / HTTP/1.1\r\nX-Long-Field-Name: 4\n\r\n".utf8), status: 431, limits: limits)
+    }
+
+    @Test func aRequestLinePastTheLimitIs414HoweverItEnds() {
+        let limits = HTTPRequestParser.Limits(maxRequestLineBytes: 8, maxHeaderBytes: 100, maxHeaderCount: 100)
+        expectRejection(Array("GET /abcdefgh HTTP/1.1\nHost: a\r\n\r\n".utf8), status: 414, limits: limits)
+    }
+
+    @Test func aTrailerLinePastTheLimitIs431HoweverItEnds() {
+        let limits = HTTPRequestParser.Limits(maxRequestLineBytes: 100, maxHeaderBytes: 40, maxHeaderCount: 100)
+        let bytes = Array(("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + "0\r\nX-Long-Trailer-Field-Name-Past-Forty-Bytes: 1\n\r\n").utf8)
+        for step in [1, 7, 64, bytes.count] {
+            #expect(parseIncrementally(bytes, step: step, limits: limits).status == 431, "read size \(step)")
+        }
+    }
 }

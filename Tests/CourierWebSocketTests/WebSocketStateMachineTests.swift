@@ -307,4 +307,20 @@ import Testing
         #expect(try delays(seed: 42) == first)
         #expect(try delays(seed: 43) != first)
     }
+
+    // Found by FuzzWebSocketStateMachine: a ping interval or timeout near UInt64.max (an app
+    // turning pings off) overflowed when the ping delay was drawn, so every upgrade trapped;
+    // a clock or timeout near the top overflowed in the sweep. Deadlines saturate instead.
+    @Test func settingsAndClocksNearTheTopDoNotTrap() {
+        var machine = Machine(pingIntervalMilliseconds: .max, pongTimeoutMilliseconds: .max, closeTimeoutMilliseconds: .max,
+                              maxBackpressureBytes: .max, now: .max - 1, seed: 7)
+        #expect(machine.tick(now: .max - 1) == .none)
+        #expect(machine.tick(now: .max) == .sendPing)
+        #expect(machine.tick(now: .max) == .closeStream(report: Report(code: 1006, reason: "no answer to ping")))
+        var closing = Machine(pingIntervalMilliseconds: 1_000, pongTimeoutMilliseconds: 400, closeTimeoutMilliseconds: .max,
+                              maxBackpressureBytes: 10, now: 5, seed: 7)
+        #expect(closing.closeRequested(code: 1000, reason: "", now: 6) == .sendClose(Frame(code: 1000, reason: "")))
+        #expect(closing.tick(now: .max - 1) == .none)
+        #expect(closing.tick(now: .max) == .closeStream(report: nil))
+    }
 }

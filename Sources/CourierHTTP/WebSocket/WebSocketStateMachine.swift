@@ -146,15 +146,15 @@ package struct WebSocketStateMachine {
         case .closed:
             return .none
         case .closeSent(let sentAt):
-            guard now >= sentAt + closeTimeout else { return .none }
+            guard now >= Self.later(sentAt, by: closeTimeout) else { return .none }
             state = .closed
             return .closeStream(report: nil)
         case .open(_, let pingSentAt?):
-            guard now >= pingSentAt + pongTimeout else { return .none }
+            guard now >= Self.later(pingSentAt, by: pongTimeout) else { return .none }
             state = .closed
             return .closeStream(report: report(1006, "no answer to ping"))
         case .open(let lastReceived, nil):
-            guard now >= lastReceived + pingDelay else { return .none }
+            guard now >= Self.later(lastReceived, by: pingDelay) else { return .none }
             state = .open(lastReceived: lastReceived, pingSentAt: now)
             pingDelay = drawPingDelay()
             return .sendPing
@@ -171,7 +171,14 @@ package struct WebSocketStateMachine {
     }
 
     private mutating func drawPingDelay() -> UInt64 {
-        pingInterval + UInt64.random(in: 0...pingInterval / 2, using: &jitter)
+        Self.later(pingInterval, by: UInt64.random(in: 0...pingInterval / 2, using: &jitter))
+    }
+
+    /// `time` plus `delay`, saturating: a setting or clock near UInt64.max (pings off, in effect)
+    /// trapped here on every upgrade or sweep (found by fuzzing).
+    private static func later(_ time: UInt64, by delay: UInt64) -> UInt64 {
+        let (sum, overflow) = time.addingReportingOverflow(delay)
+        return overflow ? .max : sum
     }
 }
 
