@@ -39,6 +39,11 @@ public struct ServerOptions: ParsableArguments, Sendable {
           help: "Share the port with other processes that ask for it too (SO_REUSEPORT).")
     public var reusePort = false
 
+    /// `--max-connections` (1...2,147,483,647); nil leaves the app's setting. See `ServerConfiguration.maxConnections`.
+    @Option(name: .customLong("max-connections"),
+            help: "The most connections held at once; more are closed at once (default: the descriptor limit less a reserve).")
+    public var maxConnections: Int?
+
     /// No options given; ArgumentParser fills them in.
     public init() {}
 
@@ -59,6 +64,9 @@ public struct ServerOptions: ParsableArguments, Sendable {
         if let busyPollMicroseconds, !(0...10_000_000).contains(busyPollMicroseconds) {
             throw ValidationError("--busy-poll-us must be 0...10000000 (microseconds), got \(busyPollMicroseconds).")
         }
+        if let maxConnections, !(1...ServerConfiguration.maxConnectionsLimit).contains(maxConnections) {
+            throw ValidationError("--max-connections must be 1...\(ServerConfiguration.maxConnectionsLimit), got \(maxConnections).")
+        }
     }
 
     /// Sets what was given on `configuration`; the rest stays as the app configured it.
@@ -68,6 +76,7 @@ public struct ServerOptions: ParsableArguments, Sendable {
         if let workers { configuration.workers = workers }
         if let busyPollMicroseconds { configuration.busyPollMicroseconds = UInt64(busyPollMicroseconds) }
         if reusePort { configuration.reusePort = true }
+        if let maxConnections { configuration.maxConnections = maxConnections }
     }
 
     /// A variable from the environment, unless unset or empty.

@@ -12,6 +12,6 @@ public struct ChannelEngineOption: Sendable {
 
     /// Channels held in this process, shared by all its loops: clients of other processes are not reached.
     public static var inMemory: ChannelEngineOption {
-        ChannelEngineOption { settings, clock, _ in InMemoryChannelEngine(settings: settings, clock: clock) }
+        ChannelEngineOption { settings, clock, logger in InMemoryChannelEngine(settings: settings, clock: clock, logger: logger) }
     }
 }

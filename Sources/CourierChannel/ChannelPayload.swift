@@ -8,14 +8,23 @@ package final class ChannelPayload: Sendable {
     /// When it was sent: its age in the recovery window counts from here.
     package let time: Double
 
+    /// How many sessions of an engine that accounts for held memory (`HeldMemory`) hold it.
+    /// `nonisolated(unsafe)`: read and written only by that engine's `HeldMemory`, under the
+    /// engine's lock; every other reader of the payload leaves it alone.
+    nonisolated(unsafe) var holders = 0
+
     package init(_ text: String, time: Double) {
         self.text = text
         self.time = time
         json = ChannelFrames.jsonString(text)
     }
 
-    /// What the message counts against the held-bytes budget.
+    /// What the message counts against a client's held-bytes budget.
     package var byteCount: Int { text.utf8.count }
+
+    /// About what the message takes in memory: its text, its JSON form, and the objects
+    /// holding them.
+    var footprintBytes: Int { text.utf8.count + json.count + 96 }
 }
 
 /// A message handed to a connection, with the sequence number it has in the client's session.

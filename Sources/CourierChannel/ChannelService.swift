@@ -29,6 +29,8 @@ public final class ChannelService: Sendable {
     public init(secret: [UInt8], settings: ChannelSettings = ChannelSettings(), clock: any ChannelClock = SystemClock(),
                 logger: Logger = Logger(label: "courier.channel"), engine: ChannelEngineOption = .inMemory) {
         precondition(secret.count >= 16, "a channel secret needs at least 16 bytes")
+        precondition(settings.maxTotalHeldBytes >= ChannelSettings.minimumMaxTotalHeldBytes,
+                     "maxTotalHeldBytes must be \(ChannelSettings.minimumMaxTotalHeldBytes)...\(Int.max), not \(settings.maxTotalHeldBytes)")
         self.settings = settings
         signer = TokenSigner(secret: secret, clock: clock)
         self.engine = engine.make(settings, clock, logger)

@@ -7,7 +7,9 @@
 /// fields it uses come first, and a held message is one reference to its shared payload (the
 /// sequence number follows from the position, the time is the payload's).
 package final class ChannelSession {
-    package private(set) var held: [ChannelPayload] = []
+    /// Dropped messages' slots (before `heldStart`) are nil at once, so their memory goes when
+    /// they are dropped rather than when the array is next compacted.
+    private var held: [ChannelPayload?] = []
     private var heldStart = 0
     /// The sequence number of `held[heldStart]`, or of the next message when none is held.
     private var firstHeldSeq: UInt64 = 1
@@ -24,10 +26,18 @@ package final class ChannelSession {
     var lastSentDirectly: Double = 0
     package let sessionID: String
     var replacedConnectionIDs: [String] = []
+    /// When the client last did something: made, attached, took messages, or went away. The
+    /// sessions longest inactive are the first to drop what they hold when the engine's total
+    /// reaches its bound.
+    package var lastActivity: Double
+    /// The engine's account of what all its sessions hold together, if it keeps one.
+    private let heldMemory: HeldMemory?
 
-    package init(sessionID: String, now: Double) {
+    package init(sessionID: String, now: Double, heldMemory: HeldMemory? = nil) {
         self.sessionID = sessionID
         absentSince = now
+        lastActivity = now
+        self.heldMemory = heldMemory
     }
 
     /// A session whose first message will be `firstSeq`: an engine that numbers messages
@@ -35,6 +45,8 @@ package final class ChannelSession {
     package init(sessionID: String, now: Double, firstSeq: UInt64) {
         self.sessionID = sessionID
         absentSince = now
+        lastActivity = now
+        heldMemory = nil
         firstHeldSeq = max(1, firstSeq)
         deliveredThrough = firstHeldSeq - 1
     }
@@ -53,17 +65,17 @@ package final class ChannelSession {
         let seq = nextSeq
         held.append(payload)
         heldBytes += payload.byteCount
+        heldMemory?.hold(payload)
         trim(now: payload.time, limits: limits)
         return seq
     }
 
     /// Drops what is older than the window, beyond the count, or beyond the byte budget.
     package func trim(now: Double, limits: ChannelSettings) {
-        while heldStart < held.count {
-            let oldest = held[heldStart]
+        while heldStart < held.count, let oldest = held[heldStart] {
             guard held.count - heldStart > limits.maxHeldMessages || heldBytes > limits.maxHeldBytes
                 || oldest.time < now - limits.recoveryWindowSeconds else { break }
-            heldBytes -= oldest.byteCount
+            drop(at: heldStart)
             heldStart += 1
             firstHeldSeq += 1
         }
@@ -71,6 +83,26 @@ package final class ChannelSession {
             held.removeFirst(heldStart)
             heldStart = 0
         }
+    }
+
+    /// Drops every held message, as the bounds drop the oldest: a reader that still needed one
+    /// gets 410 (`hasLost`), a reader that had them all goes on, and new messages are numbered
+    /// after them. Returns how many there were.
+    @discardableResult
+    package func dropAllHeld() -> Int {
+        let count = heldCount
+        for index in heldStart..<held.count { drop(at: index) }
+        firstHeldSeq += UInt64(count)
+        held = []
+        heldStart = 0
+        return count
+    }
+
+    private func drop(at index: Int) {
+        guard let payload = held[index] else { return }
+        heldBytes -= payload.byteCount
+        heldMemory?.release(payload)
+        held[index] = nil
     }
 
     /// The held messages after `seq`, as many as fit in `maxBytes` of text but at least one
@@ -84,7 +116,9 @@ package final class ChannelSession {
         var messages: [HeldMessage] = []
         messages.reserveCapacity(maxBytes == .max ? held.count - start : 16)
         var bytes = 0
-        for (offset, payload) in held[start...].enumerated() {
+        for (offset, slot) in held[start...].enumerated() {
+            // Every slot from `heldStart` on holds a message.
+            guard let payload = slot else { break }
             bytes += payload.byteCount
             if bytes > maxBytes && !messages.isEmpty { break }
             messages.append(HeldMessage(seq: first + UInt64(offset), payload: payload))
@@ -95,5 +129,28 @@ package final class ChannelSession {
     func noteReplaced(_ connectionID: String) {
         replacedConnectionIDs.append(connectionID)
         if replacedConnectionIDs.count > 8 { replacedConnectionIDs.removeFirst() }
+    }
+}
+
+/// The memory the messages held by all the sessions of one engine take together, against
+/// `ChannelSettings.maxTotalHeldBytes`: each distinct message once (a topic's subscribers share
+/// one copy), plus a reference for each session holding it. Used only under its engine's lock.
+package final class HeldMemory {
+    /// What one session's reference to a held message costs: its slot in the session's array.
+    static let bytesPerHold = 8
+    package private(set) var bytes = 0
+
+    package init() {}
+
+    func hold(_ payload: ChannelPayload) {
+        if payload.holders == 0 { bytes += payload.footprintBytes }
+        payload.holders += 1
+        bytes += Self.bytesPerHold
+    }
+
+    func release(_ payload: ChannelPayload) {
+        payload.holders -= 1
+        bytes -= Self.bytesPerHold
+        if payload.holders == 0 { bytes -= payload.footprintBytes }
     }
 }

@@ -1,5 +1,6 @@
 import Courier
 import CourierLoop
+package import Logging
 import Synchronization
 
 /// The default engine: client ID to session, for every loop of the process, under one lock
@@ -24,12 +25,14 @@ package final class InMemoryChannelEngine: ChannelEngine {
         /// sequence number each got.
         var sentKeys: [String: (seq: UInt64, time: Double)] = [:]
         var publishedKeys: [PublishKey: (count: Int, time: Double)] = [:]
+        /// What every session holds together, against `maxTotalHeldBytes`.
+        let heldMemory = HeldMemory()
 
         /// The client's session, made (with no connection yet) if it has none: messages sent
         /// before the first connect are held in it.
         mutating func session(for clientID: String, now: Double) -> ChannelSession {
             if let session = sessions[clientID] { return session }
-            let session = ChannelSession(sessionID: InMemoryChannelEngine.newID(), now: now)
+            let session = ChannelSession(sessionID: InMemoryChannelEngine.newID(), now: now, heldMemory: heldMemory)
             sessions[clientID] = session
             return session
         }
@@ -46,10 +49,12 @@ package final class InMemoryChannelEngine: ChannelEngine {
     private let state = Locked(State())
     let settings: ChannelSettings
     package let clock: any ChannelClock
+    private let logger: Logger
 
-    package init(settings: ChannelSettings, clock: any ChannelClock) {
+    package init(settings: ChannelSettings, clock: any ChannelClock, logger: Logger = Logger(label: "courier.channel")) {
         self.settings = settings
         self.clock = clock
+        self.logger = logger
     }
 
     // MARK: Messages
@@ -76,6 +81,7 @@ package final class InMemoryChannelEngine: ChannelEngine {
             let seq = session.nextSeq
             let connection = hold(payload, in: session)
             if let key { state.sentKeys[key] = (seq, now) }
+            shedIfOverBound(&state)
             return (seq, connection)
         }
         connection?.messageHeld()
@@ -97,6 +103,7 @@ package final class InMemoryChannelEngine: ChannelEngine {
         state.withLock { state in
             guard let session = state.sessions[clientID], session.connection === connection else { return .messages([], more: false) }
             session.pumpScheduled = false
+            session.lastActivity = clock.now()
             guard !session.hasLost(after: cursor) else { return .lost }
             let messages = session.messages(after: cursor, maxBytes: maxBytes)
             guard let last = messages.last else { return .messages([], more: false) }
@@ -119,7 +126,8 @@ package final class InMemoryChannelEngine: ChannelEngine {
                 resume: ChannelResume) -> Result<ChannelAttachment, ChannelRefusal> {
         let now = clock.now()
         return state.withLock { state -> Result<ChannelAttachment, ChannelRefusal> in
-            let session = state.sessions[clientID] ?? ChannelSession(sessionID: Self.newID(), now: now)
+            let session = state.sessions[clientID] ?? ChannelSession(sessionID: Self.newID(), now: now, heldMemory: state.heldMemory)
+            session.lastActivity = now
             if session.replacedConnectionIDs.contains(connection.connectionID) { return .failure(.replaced) }
             session.trim(now: now, limits: settings)
             let lastSeq = session.nextSeq - 1
@@ -160,6 +168,7 @@ package final class InMemoryChannelEngine: ChannelEngine {
             session.connection = nil
             session.pumpScheduled = false
             session.absentSince = now
+            session.lastActivity = now
             guard deliberate, session.present else { return false }
             session.present = false
             return true
@@ -189,6 +198,9 @@ package final class InMemoryChannelEngine: ChannelEngine {
             }
             if now - state.lastPrune >= 5 {
                 state.lastPrune = now
+                // Messages past the window go now, not at the session's next message: the held
+                // total then counts only what a returning client could still be given.
+                for session in state.sessions.values { session.trim(now: now, limits: settings) }
                 let window = settings.recoveryWindowSeconds
                 if !state.sentKeys.isEmpty { state.sentKeys = state.sentKeys.filter { now - $0.value.time < window } }
                 if !state.publishedKeys.isEmpty { state.publishedKeys = state.publishedKeys.filter { now - $0.value.time < window } }
@@ -201,7 +213,10 @@ package final class InMemoryChannelEngine: ChannelEngine {
                     return now - max(since, session.lastSentDirectly) >= window
                 }
                 guard !gone.isEmpty else { return result }
-                for clientID in gone.keys { state.sessions[clientID] = nil }
+                for (clientID, session) in gone {
+                    session.dropAllHeld()
+                    state.sessions[clientID] = nil
+                }
                 // A client away longer than the recovery window is gone: its subscriptions lapse
                 // with its held messages, or every abandoned client ID would be kept alive (and
                 // given a session again) by each publish to its topics.
@@ -271,11 +286,41 @@ package final class InMemoryChannelEngine: ChannelEngine {
             for session in sessions {
                 if let connection = session._withUnsafeGuaranteedRef({ hold(payload, in: $0) }) { wake.append(connection) }
             }
+            shedIfOverBound(&state)
             return (sessions.count, wake)
         }
         Self.wake(wake)
         return count
     }
+
+    // MARK: The bound on everything held
+
+    /// Past `maxTotalHeldBytes`, the sessions longest inactive drop everything they hold, one
+    /// after another, until the total is a tenth under the bound, so that the messages after
+    /// this one do not each pay for the sort. A client that still needed a dropped message gets
+    /// 410 when it takes or resumes (the gap rule), never a silent gap; one that had them all
+    /// goes on; the newest sessions keep every message. The process's memory stays bounded
+    /// whatever the clients do: many held backlogs fail the oldest clients, not the process.
+    private func shedIfOverBound(_ state: inout State) {
+        let bound = settings.maxTotalHeldBytes
+        guard state.heldMemory.bytes > bound else { return }
+        let target = bound - bound / 10
+        let before = state.heldMemory.bytes
+        let oldestFirst = state.sessions.values.filter { $0.heldCount > 0 }.sorted { $0.lastActivity < $1.lastActivity }
+        var sessionsShed = 0, messagesShed = 0
+        for session in oldestFirst {
+            guard state.heldMemory.bytes > target else { break }
+            messagesShed += session.dropAllHeld()
+            sessionsShed += 1
+        }
+        logger.warning("held messages reached maxTotalHeldBytes: the least recently active sessions dropped theirs", metadata: [
+            "maxTotalHeldBytes": "\(bound)", "heldBytesBefore": "\(before)", "heldBytesAfter": "\(state.heldMemory.bytes)",
+            "sessions": "\(sessionsShed)", "messages": "\(messagesShed)",
+        ])
+    }
+
+    /// What the held messages of every session take together (see `HeldMemory`).
+    package var heldMemoryBytes: Int { state.withLock { $0.heldMemory.bytes } }
 
     /// Wakes many connections with one mailbox post per loop rather than one per connection.
     package static func wake(_ connections: [any ChannelConnection]) {

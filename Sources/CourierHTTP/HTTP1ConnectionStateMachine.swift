@@ -97,7 +97,10 @@ public struct HTTP1ConnectionStateMachine: Sendable {
     /// Inside a read: what the requests produce leaves in one write at its end (corking).
     @usableFromInline var inRead = false
     @usableFromInline var sequence = 0
-    @usableFromInline var pendingAtIdleCheck = 0
+    /// What the peer had taken of the responses at the last tick, and when that last grew (or
+    /// nothing waited for it): the measure of a peer that has stopped reading.
+    @usableFromInline var takenAtLastTick: UInt64 = 0
+    @usableFromInline var lastWriteProgress: UInt64
     @usableFromInline var running: Deadline
 
     /// The deadline now running.
@@ -109,6 +112,7 @@ public struct HTTP1ConnectionStateMachine: Sendable {
     public init(configuration: Configuration, now: UInt64) {
         self.configuration = configuration
         running = .header(at: Self.later(now, by: configuration.headerTimeoutMilliseconds))
+        lastWriteProgress = now
     }
 
     // MARK: Reading
@@ -475,13 +479,28 @@ public struct HTTP1ConnectionStateMachine: Sendable {
         case reject(HTTPStatus, reason: String)
         /// Idle too long: close.
         case close
+        /// The peer has taken nothing of a waiting response for a header timeout (it stopped
+        /// reading): close with a reset, so the kernel drops what is queued for it too.
+        case abort
     }
 
-    /// The clock moved (the server's sweep). `unsentBytes` is what the peer has yet to take: a
-    /// response still being sent to a client that reads is not idleness, and gets another period
-    /// for as long as the queue keeps shrinking.
+    /// The clock moved (the server's sweep). `unsentBytes` is what waits for the peer to take it
+    /// (in the server's queue or the kernel's), `takenBytes` what the peer has taken in all (it
+    /// only grows). Whatever the state, a peer that takes nothing of a waiting response for a
+    /// header timeout is cut off: a client that never reads would otherwise hold its connection
+    /// and its queued responses (a streamed one growing) for as long as it likes. A response
+    /// still being taken, however slowly, is not idleness: the idle deadline waits for it.
     @inlinable
-    public mutating func tick(now: UInt64, unsentBytes: Int) -> TimerAction {
+    public mutating func tick(now: UInt64, unsentBytes: Int, takenBytes: UInt64) -> TimerAction {
+        if !isFinished {
+            if unsentBytes == 0 || takenBytes != takenAtLastTick {
+                takenAtLastTick = takenBytes
+                lastWriteProgress = now
+            } else if now >= Self.later(lastWriteProgress, by: configuration.headerTimeoutMilliseconds) {
+                closed()
+                return .abort
+            }
+        }
         switch running {
         case .none:
             return .nothing
@@ -491,8 +510,7 @@ public struct HTTP1ConnectionStateMachine: Sendable {
             return .reject(.requestTimeout, reason: "request not received in time")
         case .idle(let at):
             guard now >= at, !isFinished else { return .nothing }
-            if unsentBytes > 0, unsentBytes != pendingAtIdleCheck {
-                pendingAtIdleCheck = unsentBytes
+            if unsentBytes > 0 {
                 running = .idle(at: Self.later(now, by: configuration.idleTimeoutMilliseconds))
                 return .nothing
             }

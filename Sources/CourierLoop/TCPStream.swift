@@ -1,4 +1,5 @@
 import CLibUV
+import Glibc
 
 /// One accepted or connected TCP socket on its loop.
 ///
@@ -27,8 +28,28 @@ package final class TCPStream {
     @exclusivity(unchecked) package var onWritesFlushed: (() -> Void)?
     /// The handle is closed and its callbacks are gone.
     @exclusivity(unchecked) package var onClose: (() -> Void)?
+    /// The socket is closed: for the listener that accepted it, which counts its sockets whoever
+    /// owns the stream by then (an upgrade hands the stream and `onClose` to another protocol).
+    @exclusivity(unchecked) var onSocketClosed: (() -> Void)?
 
     package var pendingWriteBytes: Int { pending }
+    /// What the peer has yet to take of everything written (libuv's queue, and the kernel's
+    /// send queue: sent but not acknowledged), and what it has taken in all, which only grows:
+    /// what a caller compares over time to tell a peer that reads slowly from one that has
+    /// stopped reading. A response the kernel's buffers hold whole (megabytes, on loopback) is
+    /// in no queue of ours, so `unsentBytes` alone would call such a peer done. The kernel is
+    /// asked only when something was written since its queue was last seen empty, so an idle
+    /// connection costs no system call.
+    package func delivery() -> (waiting: Int, taken: UInt64) {
+        guard !isClosed else { return (0, writtenTotal) }
+        var waiting = unsentBytes
+        if writtenTotal != writtenWhenDrained {
+            var socket = uv_os_fd_t()
+            if uv_fileno(Handle.raw(handle), &socket) == 0 { waiting += Int(courier_unacknowledged_bytes(socket)) }
+            if waiting == 0 { writtenWhenDrained = writtenTotal }
+        }
+        return (waiting, writtenTotal &- UInt64(waiting))
+    }
     /// Bytes libuv still holds for the socket, shrinking as the kernel takes partial writes:
     /// the measure of whether a slow peer is still reading.
     package var unsentBytes: Int { isClosed ? 0 : Int(uv_stream_get_write_queue_size(streamHandle)) }
@@ -37,6 +58,10 @@ package final class TCPStream {
     // The storage of the three above. Read from other modules through the getters: a client
     // module inlining a stored property's access checks it whatever its attribute says.
     @exclusivity(unchecked) private var pending = 0
+    /// Every byte given to `write` while open.
+    @exclusivity(unchecked) private var writtenTotal: UInt64 = 0
+    /// `writtenTotal` when the peer was last seen to have taken everything.
+    @exclusivity(unchecked) private var writtenWhenDrained: UInt64 = 0
     @exclusivity(unchecked) private var closed = false
     @exclusivity(unchecked) private var reading = false
     @exclusivity(unchecked) private var endReported = false
@@ -50,6 +75,17 @@ package final class TCPStream {
         handle = .allocate(capacity: 1)
         uv_tcp_init(loop.uvLoop, handle)
         Handle.retain(self, in: handle)
+    }
+
+    /// A stream for a socket a listener accepted; nil, with the socket closed, if libuv will not
+    /// take it.
+    convenience init?(loop: EventLoop, adopting socket: Int32) {
+        self.init(loop: loop)
+        guard uv_tcp_open(handle, uv_os_sock_t(socket)) == 0 else {
+            Glibc.close(socket)
+            close()
+            return nil
+        }
     }
 
     /// Connects to a loopback or numeric address, for clients and tests.
@@ -165,6 +201,7 @@ package final class TCPStream {
     /// Sends `bytes`, queueing what the socket cannot take now.
     package func write(_ bytes: UnsafeRawBufferPointer) {
         guard !isClosed, !closeWhenFlushed, bytes.count > 0 else { return }
+        writtenTotal &+= UInt64(bytes.count)
         var offset = 0
         if pendingWriteBytes == 0 {
             var buffer = uv_buf_init(UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: CChar.self)),
@@ -245,12 +282,28 @@ package final class TCPStream {
         closeTimer?.close()
         closeTimer = nil
         let whenClosed = onClose
+        let socketClosed = onSocketClosed
         onRead = nil
         onEnd = nil
         onWritesFlushed = nil
         onClose = nil
+        onSocketClosed = nil
+        // uv_close closes the socket itself at once; only the handle's memory waits for its callback.
         Handle.close(handle)
+        socketClosed?()
         whenClosed?()
+    }
+
+    /// Closes with a reset (SO_LINGER 0): the kernel drops at once what is still queued for the
+    /// peer, instead of keeping it, orphaned, for a peer that takes nothing. For a peer given up on.
+    package func closeAbortively() {
+        guard !isClosed else { return }
+        var socket = uv_os_fd_t()
+        if uv_fileno(Handle.raw(handle), &socket) == 0 {
+            var noLinger = linger(l_onoff: 1, l_linger: 0)
+            setsockopt(socket, SOL_SOCKET, SO_LINGER, &noLinger, socklen_t(MemoryLayout<linger>.size))
+        }
+        close()
     }
 
     /// Sends what is queued, then half-closes and discards what the peer still sends for up to
@@ -259,9 +312,10 @@ package final class TCPStream {
     /// that is still arriving), so the last response is always given the chance to arrive.
     ///
     /// The chance is bounded: a peer that takes none of what is queued for
-    /// `stallTimeoutMilliseconds` is cut off, however much is left. Without it a peer that stops
-    /// reading holds the socket and its queue for ever, since nothing else supervises a stream
-    /// that is closing. A peer still reading, however slowly, gets another period.
+    /// `stallTimeoutMilliseconds` is cut off with a reset, however much is left. Without it a
+    /// peer that stops reading holds the socket and its queue for ever, since nothing else
+    /// supervises a stream that is closing. A peer still reading, however slowly, gets another
+    /// period.
     package func closeGracefully(lingerMilliseconds: UInt64 = 2_000, stallTimeoutMilliseconds: UInt64 = 10_000) {
         guard !isClosed, !closeWhenFlushed else { return }
         closeWhenFlushed = true
@@ -281,7 +335,7 @@ package final class TCPStream {
         closeTimer = timer
         timer.start(after: period, repeating: period) { [unowned self] in
             let unsent = unsentBytes
-            if unsent >= unsentAtLastCheck { close() } else { unsentAtLastCheck = unsent }
+            if unsent >= unsentAtLastCheck { closeAbortively() } else { unsentAtLastCheck = unsent }
         }
     }
 

@@ -352,10 +352,14 @@ final class HTTPConnection: LoopConnection {
     // MARK: Deadlines and shutdown
 
     func checkDeadline(now: UInt64) {
-        switch machine.tick(now: now, unsentBytes: stream.unsentBytes) {
+        let delivery = stream.delivery()
+        switch machine.tick(now: now, unsentBytes: delivery.waiting, takenBytes: delivery.taken) {
         case .nothing: break
         case .reject(let status, let reason): reject(status, reason: reason)
         case .close: stream.close()
+        case .abort:
+            serverLoop.logger.debug("peer stopped reading", metadata: ["unsent": "\(delivery.waiting)"])
+            stream.closeAbortively()
         }
     }
 

@@ -14,6 +14,7 @@ public final class HTTPServer: Sendable {
     private let responder: any HTTPResponder
     private let logger: Logger
     private let state = Locked<State>(State())
+    private let connectionLimit: ConnectionLimit
 
     private struct State {
         var loops: [EventLoop] = []
@@ -23,12 +24,17 @@ public final class HTTPServer: Sendable {
         var shutdownRequested = false
     }
 
-    /// Prepares a server; nothing is bound or started until `start()`.
+    /// Prepares a server; nothing is bound or started until `start()`. A setting out of its
+    /// range (`maxConnections` outside 1...`ServerConfiguration.maxConnectionsLimit`) is a
+    /// programming error and stops the program here, before anything is served.
     public init(configuration: ServerConfiguration, responder: any HTTPResponder,
                 logger: Logger = Logger(label: "courier.http")) {
+        precondition((1...ServerConfiguration.maxConnectionsLimit).contains(configuration.maxConnections),
+                     "maxConnections must be 1...\(ServerConfiguration.maxConnectionsLimit), not \(configuration.maxConnections)")
         self.configuration = configuration
         self.responder = responder
         self.logger = logger
+        connectionLimit = ConnectionLimit(maximum: configuration.maxConnections)
     }
 
     /// The bound port (the chosen one when configured with 0).
@@ -49,7 +55,8 @@ public final class HTTPServer: Sendable {
         for index in 0..<configuration.workers {
             let loop = EventLoop(name: "courier-\(index)", busyPollMicroseconds: configuration.busyPollMicroseconds)
             loop.startThread()
-            let serverLoop = ServerLoop(loop: loop, configuration: configuration, responder: responder, logger: logger) { [self] in
+            let serverLoop = ServerLoop(loop: loop, configuration: configuration, responder: responder, logger: logger,
+                                        connectionLimit: connectionLimit) { [self] in
                 loopStopped(loop)
             }
             let bound = onLoop(loop) { () throws(UVError) -> Int in try serverLoop.listen(port: port) }
@@ -104,6 +111,10 @@ public final class HTTPServer: Sendable {
             return total + ((try? count.get()) ?? 0)
         }
     }
+
+    /// Connections accepted and closed at once, without a response, because the process held
+    /// `maxConnections` already; counted since the server was made. Safe from any thread.
+    public var refusedConnections: Int { connectionLimit.refusedCount }
 
     /// Blocks the calling thread until every loop has stopped (after `shutdown()` or a signal). Never call it on one of the server's loops.
     public func waitUntilStopped() {

@@ -35,13 +35,20 @@ public struct ServerConfiguration: Sendable {
     /// port already in use fails the start with EADDRINUSE, even though a server's own workers
     /// still share their port among themselves.
     public var reusePort: Bool
+    /// The most connections the process holds at once, across all its workers (HTTP and
+    /// WebSocket alike, closing ones included): 1...Int32.max. One more is accepted and closed
+    /// at once without a response, counted in `HTTPServer.refusedConnections`, and a warning
+    /// is logged at most once a second. The default, `defaultMaxConnections`, follows the
+    /// process's descriptor limit, so the limit is met before the kernel refuses descriptors.
+    public var maxConnections: Int
 
-    /// Defaults: every interface on 8080, one worker per core (at least one), 1 MiB bodies and write backlog, 10 s header and shutdown deadlines, 60 s idle, signals handled.
+    /// Defaults: every interface on 8080, one worker per core (at least one), 1 MiB bodies and write backlog, 10 s header and shutdown deadlines, 60 s idle, signals handled, connections up to the descriptor limit less a reserve.
     public init(host: String = "0.0.0.0", port: Int = 8080, workers: Int = ServerConfiguration.coreCount,
                 parserLimits: HTTPRequestParser.Limits = .init(), maxBodyBytes: Int = 1 << 20,
                 headerTimeoutMilliseconds: UInt64 = 10_000, idleTimeoutMilliseconds: UInt64 = 60_000,
                 maxPendingWriteBytes: Int = 1 << 20, shutdownDeadlineMilliseconds: UInt64 = 10_000,
-                handlesSignals: Bool = true, busyPollMicroseconds: UInt64 = 0, reusePort: Bool = false) {
+                handlesSignals: Bool = true, busyPollMicroseconds: UInt64 = 0, reusePort: Bool = false,
+                maxConnections: Int = ServerConfiguration.defaultMaxConnections) {
         self.host = host
         self.port = port
         self.workers = max(1, workers)
@@ -54,6 +61,25 @@ public struct ServerConfiguration: Sendable {
         self.handlesSignals = handlesSignals
         self.busyPollMicroseconds = busyPollMicroseconds
         self.reusePort = reusePort
+        self.maxConnections = maxConnections
+    }
+
+    /// The largest `maxConnections` accepted: a descriptor is an `Int32`.
+    public static let maxConnectionsLimit = Int(Int32.max)
+
+    /// The process's open-file limit now (RLIMIT_NOFILE, soft) less a reserve of a sixteenth of
+    /// it, at least 64 but never more than half, for what else needs descriptors: files being
+    /// served, Redis and database connections, the loops' own, and the one a refused
+    /// connection needs for a moment to be accepted and closed. 20,000 gives 18,750; the usual
+    /// 1,024 gives 960. Raise the limit (`ulimit -n`, systemd's `LimitNOFILE`) to hold more
+    /// connections; the limit is read when the configuration is made.
+    public static var defaultMaxConnections: Int {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 960 }
+        // RLIM_INFINITY and anything past a descriptor's range count as the largest.
+        let descriptors = limit.rlim_cur >= rlim_t(maxConnectionsLimit) ? maxConnectionsLimit : Int(limit.rlim_cur)
+        let reserve = min(max(64, descriptors / 16), descriptors / 2)
+        return max(1, descriptors - reserve)
     }
 
     /// The online CPU cores, at least 1: the default worker count.

@@ -31,21 +31,28 @@ package final class ServerLoop {
     @exclusivity(unchecked) private var sweeper: Timer?
     @exclusivity(unchecked) private var shutdownTimer: Timer?
     private let onStopped: @Sendable () -> Void
+    /// The process's connections against `maxConnections`, shared with the other loops.
+    let connectionLimit: ConnectionLimit
 
     init(loop: EventLoop, configuration: ServerConfiguration, responder: any HTTPResponder, logger: Logger,
-         onStopped: @escaping @Sendable () -> Void) {
+         connectionLimit: ConnectionLimit, onStopped: @escaping @Sendable () -> Void) {
         self.loop = loop
         self.configuration = configuration
         self.responder = responder
         self.logger = logger
+        self.connectionLimit = connectionLimit
         self.onStopped = onStopped
     }
 
     func listen(port: Int) throws(UVError) -> Int {
         let reusePort = configuration.reusePort || configuration.workers > 1
-        let listener = try TCPListener(loop: loop, host: configuration.host, port: port, reusePort: reusePort) { [unowned self] stream in
+        let limit = connectionLimit
+        let admission = TCPListener.Admission(admits: { [unowned self] in admit() }, released: { limit.release() })
+        let listener = try TCPListener(loop: loop, host: configuration.host, port: port, reusePort: reusePort,
+                                       admission: admission) { [unowned self] stream in
             accept(stream)
         }
+        listener.onPause = { [unowned self] error in acceptPaused(error) }
         self.listener = listener
         let shortest = min(configuration.headerTimeoutMilliseconds, configuration.idleTimeoutMilliseconds)
         // At most 250 ms: WebSocket pings come due in this sweep, and a finer sweep spreads a
@@ -55,6 +62,28 @@ package final class ServerLoop {
         sweeper.start(after: interval, repeating: interval) { [unowned self] in sweep() }
         self.sweeper = sweeper
         return listener.port
+    }
+
+    /// Whether a connection just accepted may stay: refused (closed at once, before it costs
+    /// anything more) when the process holds `maxConnections` already.
+    private func admit() -> Bool {
+        if connectionLimit.admit() { return true }
+        if let refused = connectionLimit.refusalsToReport(now: loop.now) {
+            logger.warning("refused connections: the server holds its maximum", metadata: [
+                "refused": "\(refused)", "maxConnections": "\(connectionLimit.maximum)",
+            ])
+        }
+        return false
+    }
+
+    /// The listener could not accept (out of descriptors or memory) and waits a moment; the
+    /// connections already open go on being served.
+    private func acceptPaused(_ error: UVError) {
+        guard connectionLimit.acceptFailureWarningIsDue(now: loop.now) else { return }
+        logger.warning("cannot accept connections for now; retrying as descriptors free up", metadata: [
+            "error": "\(error)", "open": "\(connectionLimit.openCount)",
+            "retryMilliseconds": "\(TCPListener.pauseMilliseconds)",
+        ])
     }
 
     private func accept(_ stream: TCPStream) {

@@ -92,7 +92,7 @@ private func dispatched(_ machine: inout Machine, _ request: HTTPRequestHead = h
         #expect(machine.parseFailed(.badRequest, reason: "bad") == .reject(.badRequest, reason: "bad"))
         #expect(machine.isFinished)
         #expect(machine.deadline == .none)
-        #expect(machine.tick(now: 99_999, unsentBytes: 0) == .nothing)
+        #expect(machine.tick(now: 99_999, unsentBytes: 0, takenBytes: 0) == .nothing)
     }
 
     // MARK: Keep-alive and framing
@@ -316,28 +316,53 @@ private func dispatched(_ machine: inout Machine, _ request: HTTPRequestHead = h
     @Test func theHeaderDeadlineAnswers408OnlyWhileARequestIsAwaited() {
         var machine = Machine(configuration: configuration, now: 0)
         #expect(machine.deadline == .header(at: 1_000))
-        #expect(machine.tick(now: 999, unsentBytes: 0) == .nothing)
-        #expect(machine.tick(now: 1_000, unsentBytes: 0) == .reject(.requestTimeout, reason: "request not received in time"))
+        #expect(machine.tick(now: 999, unsentBytes: 0, takenBytes: 0) == .nothing)
+        #expect(machine.tick(now: 1_000, unsentBytes: 0, takenBytes: 0) == .reject(.requestTimeout, reason: "request not received in time"))
         #expect(machine.isFinished)
 
         var answering = Machine(configuration: configuration, now: 0)
         _ = dispatched(&answering)
         #expect(answering.deadline == .none, "a slow handler is not the client's fault")
-        #expect(answering.tick(now: 10_000, unsentBytes: 0) == .nothing)
+        #expect(answering.tick(now: 10_000, unsentBytes: 0, takenBytes: 0) == .nothing)
     }
 
-    @Test func theIdleDeadlineWaitsForADrainingResponseThenCloses() {
+    @Test func theIdleDeadlineWaitsForADrainingResponse() {
         var machine = Machine(configuration: configuration, now: 0)
         let sequence = dispatched(&machine)
         _ = machine.responseHead(status: .ok, appSetContentLength: false, asksToClose: false, responseIsHTTP10: false, streamed: false)
         _ = machine.responseFinished(sequence, now: 0)
         #expect(machine.deadline == .idle(at: 5_000))
-        #expect(machine.tick(now: 4_999, unsentBytes: 0) == .nothing)
-        #expect(machine.tick(now: 5_000, unsentBytes: 50) == .nothing, "still draining: another period")
+        #expect(machine.tick(now: 4_999, unsentBytes: 0, takenBytes: 100) == .nothing)
+        #expect(machine.tick(now: 5_000, unsentBytes: 50, takenBytes: 150) == .nothing, "still draining: another period")
         #expect(machine.deadline == .idle(at: 10_000))
-        #expect(machine.tick(now: 10_000, unsentBytes: 30) == .nothing, "the queue shrank: another period")
-        #expect(machine.tick(now: 15_000, unsentBytes: 30) == .close, "no progress for a period: closed")
-        #expect(machine.tick(now: 99_000, unsentBytes: 0) == .nothing)
+        #expect(machine.tick(now: 10_000, unsentBytes: 30, takenBytes: 170) == .nothing, "the peer took more: another period")
+        #expect(machine.tick(now: 10_999, unsentBytes: 30, takenBytes: 170) == .nothing)
+        #expect(machine.tick(now: 11_000, unsentBytes: 30, takenBytes: 170) == .abort, "nothing taken for a header timeout: cut off")
+        #expect(machine.isFinished)
+        #expect(machine.tick(now: 99_000, unsentBytes: 0, takenBytes: 170) == .nothing)
+    }
+
+    /// A peer that stops reading is cut off a header timeout after it last took a byte, even
+    /// while its response is still being produced (a stream growing the queue), when no other
+    /// deadline runs.
+    @Test func aPeerThatStopsReadingIsCutOffWhileItsResponseStreams() {
+        var machine = Machine(configuration: configuration, now: 0)
+        _ = dispatched(&machine)
+        #expect(machine.deadline == .none)
+        #expect(machine.tick(now: 100, unsentBytes: 0, takenBytes: 0) == .nothing)
+        #expect(machine.tick(now: 200, unsentBytes: 500, takenBytes: 4_000) == .nothing)
+        #expect(machine.tick(now: 1_199, unsentBytes: 900, takenBytes: 4_000) == .nothing, "the queue grew, but the peer took nothing")
+        #expect(machine.tick(now: 1_200, unsentBytes: 1_300, takenBytes: 4_000) == .abort)
+        #expect(machine.isFinished)
+    }
+
+    @Test func aPeerReadingSlowlyIsNeverCutOff() {
+        var machine = Machine(configuration: configuration, now: 0)
+        _ = dispatched(&machine)
+        for step in 1...100 {
+            #expect(machine.tick(now: UInt64(step) * 900, unsentBytes: 10_000, takenBytes: UInt64(step)) == .nothing)
+        }
+        #expect(!machine.isFinished)
     }
 
     @Test func bytesOnAnIdleConnectionStartTheHeaderDeadline() {
@@ -348,13 +373,13 @@ private func dispatched(_ machine: inout Machine, _ request: HTTPRequestHead = h
         machine.readBegan(now: 3_000)
         #expect(machine.deadline == .header(at: 4_000))
         #expect(machine.readEnded(now: 3_000, inputPending: true) == true)
-        #expect(machine.tick(now: 4_000, unsentBytes: 0) == .reject(.requestTimeout, reason: "request not received in time"))
+        #expect(machine.tick(now: 4_000, unsentBytes: 0, takenBytes: 0) == .reject(.requestTimeout, reason: "request not received in time"))
     }
 
     @Test func hostileClockValuesDoNotOverflow() {
         var machine = Machine(configuration: configuration, now: .max - 10)
         #expect(machine.deadline == .header(at: .max), "a deadline past the clock's end stays at its end, not wrapped to 0")
-        #expect(machine.tick(now: .max - 1, unsentBytes: 0) == .nothing)
+        #expect(machine.tick(now: .max - 1, unsentBytes: 0, takenBytes: 0) == .nothing)
     }
 
     // MARK: Upgrade and shutdown
@@ -369,7 +394,7 @@ private func dispatched(_ machine: inout Machine, _ request: HTTPRequestHead = h
         #expect(!machine.canParse)
         #expect(machine.readEnded(now: 1, inputPending: true) == false, "the new protocol owns what follows")
         #expect(machine.responseFinished(sequence, now: 1) == .ignore)
-        #expect(machine.tick(now: 99_999, unsentBytes: 0) == .nothing)
+        #expect(machine.tick(now: 99_999, unsentBytes: 0, takenBytes: 0) == .nothing)
         #expect(machine.pump(inputBuffered: true, pendingWriteBytes: 0, parsed: false) == .nothing)
         machine.closed()
         #expect(machine.isUpgraded, "closing the HTTP side does not undo the upgrade")

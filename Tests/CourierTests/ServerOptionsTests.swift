@@ -24,7 +24,9 @@ import Testing
     }
 
     @Test(arguments: [["--port", "abc"], ["--port=12x"], ["--port", "70000"], ["--port=-1"], ["--workers", "0"], ["--workers=many"],
-                      ["--busy-poll-us", "-5"], ["--busy-poll-us=soon"], ["--busy-poll-us", "20000000"]])
+                      ["--busy-poll-us", "-5"], ["--busy-poll-us=soon"], ["--busy-poll-us", "20000000"],
+                      ["--max-connections", "0"], ["--max-connections=-3"], ["--max-connections", "2147483648"],
+                      ["--max-connections=lots"]])
     func badNumbersAreErrorsNamingTheOption(arguments: [String]) {
         let error = #expect(throws: (any Error).self) { _ = try configured(arguments) }
         let option = arguments[0].split(separator: "=")[0]
@@ -43,7 +45,7 @@ import Testing
 
     @Test func helpNamesEveryOption() {
         let help = ServerOptions.helpMessage()
-        for option in ["--host", "--port", "--workers", "--busy-poll-us", "--reuse-port"] {
+        for option in ["--host", "--port", "--workers", "--busy-poll-us", "--reuse-port", "--max-connections"] {
             #expect(help.contains(option), "\(option) in \(help)")
         }
     }
@@ -67,5 +69,11 @@ import Testing
         let configuration = try configured(["--reuse-port", "--port", "9000"])
         #expect(configuration.reusePort)
         #expect(configuration.port == 9000)
+    }
+
+    @Test func theCommandLineSetsTheConnectionLimit() throws {
+        #expect(try configured([]).maxConnections == ServerConfiguration.defaultMaxConnections)
+        #expect(try configured(["--max-connections", "1"]).maxConnections == 1)
+        #expect(try configured(["--max-connections=2147483647"]).maxConnections == 2_147_483_647)
     }
 }
