@@ -7,7 +7,8 @@ import FuzzSupport
 /// repeat; never two completed responses for one sequence number; nothing accepted for a
 /// response after close or upgrade, and a finished connection stays finished; `canParse`
 /// false while a response is in progress; a deadline set by an event is never before that
-/// event's `now`; the timer never refuses a request while its response is in progress.
+/// event's `now`; the timer never refuses a request while its response is in progress, and a
+/// peer cut off for not reading leaves the connection finished.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var input = FuzzInput(data, size)
@@ -22,6 +23,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var completed: Set<Int> = []
     var answering: Int?
     var wasFinished = false
+    // What the peer has taken in all: only grows, sometimes stuck (a peer that stopped reading).
+    var taken: UInt64 = 0
     var steps = 0
     while !input.isExhausted, steps < 400 {
         steps += 1
@@ -127,8 +130,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         case 20:
             now = clock.next(&input)
             let responding = answering != nil && machine.isCurrent(answering!)
-            let action = machine.tick(now: now!, unsentBytes: count(&input))
+            if input.bool() { taken &+= UInt64(input.byte()) }
+            let action = machine.tick(now: now!, unsentBytes: count(&input), takenBytes: taken)
             if responding, case .reject = action { invariant(false, "408 while request \(answering!) is being answered") }
+            if action == .abort { invariant(machine.isFinished, "a peer cut off for not reading leaves the connection open") }
+            if wasFinished { invariant(action == .nothing, "a tick on a finished connection: \(action)") }
         default:
             _ = machine.shutdownBegan(inputIdle: input.bool(), pendingWriteBytes: count(&input))
         }
