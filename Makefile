@@ -41,6 +41,9 @@ test: test-deps
 		--filter 12 --filter 13 --summary ''
 	ECHO_BIN=.build/debug/Echo CHAT_BIN=.build/debug/Chat TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/interop/run.sh
 	CHANNELNODE_BIN=.build/debug/ChannelNode TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/cluster/run.sh
+	# Every libFuzzer target for a few seconds on its seeds: one that no longer builds or
+	# crashes at once fails here (whoever runs `make test` holds the build lock, if any).
+	COURIER_BUILD_LOCK= bash scripts/fuzz.sh --smoke
 
 # Every Swift test under ThreadSanitizer (its own build folder); any report fails the run.
 # Locks are pthread mutexes TSan can see (CourierLoop's `Locked`), so what it reports is real.
@@ -49,14 +52,19 @@ test-tsan: test-deps
 	TSAN_OPTIONS="halt_on_error=1 abort_on_error=1" swift test --skip-build --no-parallel --sanitize=thread \
 		--scratch-path .build-tsan
 
-# Every Swift test under AddressSanitizer and UndefinedBehaviorSanitizer (its own build folder).
-# Leak detection is off: the Swift runtime's metadata caches live for the whole process and
-# LeakSanitizer reports them at exit; memory a connection leaves behind is caught by the tests
-# that watch RSS and open descriptors instead.
+# Every Swift test under AddressSanitizer, and the C code under it (libuv's shim, BoringSSL,
+# SQLite's wrapper) also under UndefinedBehaviorSanitizer: swiftc has no `-sanitize=undefined`
+# on Linux (Swift code traps on overflow and out-of-bounds access by itself), so UBSan reaches
+# the C compiler through -Xcc and the link through the clang linker. Its own build folder; any
+# report stops the run. Leak detection is off: the Swift runtime's metadata caches live for the
+# whole process and LeakSanitizer reports them at exit; memory a connection leaves behind is
+# caught by the tests that watch RSS and open descriptors instead.
+ASAN_FLAGS := --sanitize=address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined \
+	-Xswiftc -Xclang-linker -Xswiftc -fsanitize=undefined --scratch-path .build-asan
 test-asan: test-deps
-	swift build --build-tests --sanitize=address --sanitize=undefined --scratch-path .build-asan
+	swift build --build-tests $(ASAN_FLAGS)
 	ASAN_OPTIONS="detect_leaks=0 halt_on_error=1 abort_on_error=1" UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1" \
-		swift test --skip-build --no-parallel --sanitize=address --sanitize=undefined --scratch-path .build-asan
+		swift test --skip-build --no-parallel $(ASAN_FLAGS)
 
 benchmark: deps
 	Benchmarks/http/run.sh
