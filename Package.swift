@@ -88,7 +88,7 @@ let package = Package(
 
 // Fuzz targets (Tests/fuzz, `make fuzz`), declared only when COURIER_FUZZ=1: normal builds,
 // `make test` and packages depending on Courier by version never see them. They are built with
-// `--sanitize=fuzzer --sanitize=address` for the whole graph (so the code under test carries
+// `-Xswiftc -sanitize=fuzzer,address` for the whole graph (so the code under test carries
 // libFuzzer's coverage), and `-parse-as-library`, as libFuzzer supplies `main`. See scripts/fuzz.sh.
 if Context.environment["COURIER_FUZZ"] == "1" {
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [

@@ -6,8 +6,11 @@
 #   scripts/fuzz.sh [--smoke] [FuzzHTTPParser ...]    (no names: every target)
 #
 # How it is built: COURIER_FUZZ=1 makes Package.swift declare the targets, and the whole graph
-# is compiled with `--sanitize=fuzzer --sanitize=address` in its own scratch folder, so the
-# code under test carries libFuzzer's coverage counters and ASan's checks; `-parse-as-library`
+# is compiled with `-sanitize=fuzzer,address` in its own scratch folder, so the code under test
+# carries libFuzzer's coverage counters and ASan's checks. One flag, not SwiftPM's
+# `--sanitize=fuzzer --sanitize=address`: SwiftPM passes those to swiftc as two
+# `-sanitize=` flags and the second replaces the first, which leaves the code without coverage
+# (libFuzzer then mutates blind and says "no interesting inputs"; this script fails on that); `-parse-as-library`
 # (in Package.swift) because libFuzzer's own `main` calls `LLVMFuzzerTestOneInput`.
 # New inputs go to $FUZZ_SCRATCH/corpus/<Target> (not committed); the seeds in
 # Tests/fuzz/corpus/<Target> are only read. Crashes are written to $FUZZ_SCRATCH/artifacts/<Target>.
@@ -32,7 +35,7 @@ locked() { if [ -n "$lock" ] && command -v flock >/dev/null; then flock "$lock" 
 mkdir -p "$scratch"
 for target in "${targets[@]}"; do
     # The linker's "Cannot export local symbol '__asan_...'" lines are ASan's and harmless.
-    if ! COURIER_FUZZ=1 locked swift build --scratch-path "$scratch" --sanitize=fuzzer --sanitize=address \
+    if ! COURIER_FUZZ=1 locked swift build --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address \
         --product "$target" > "$scratch/build.log" 2>&1; then
         grep -v "Cannot export local symbol" "$scratch/build.log" >&2
         echo "fuzz: $target did not build" >&2
@@ -52,6 +55,11 @@ for target in "${targets[@]}"; do
         "$scratch/corpus/$target" "Tests/fuzz/corpus/$target" > "$scratch/$target.log" 2>&1; then
         echo "fuzz: $target FAILED; log in $scratch/$target.log, input in $scratch/artifacts/$target/" >&2
         grep -E "invariant failed|Fatal error|ERROR: |SUMMARY" "$scratch/$target.log" | head -5 >&2 || true
+        status=1
+        break
+    fi
+    if grep -q "Is the code instrumented for coverage" "$scratch/$target.log"; then
+        echo "fuzz: $target has no coverage instrumentation (libFuzzer found nothing to keep); see $scratch/$target.log" >&2
         status=1
         break
     fi
