@@ -62,7 +62,7 @@ import Testing
                 if known.courierSide.describes(courier: courier, llhttp: llhttp) {
                     tally.explained[known, default: 0] += 1
                 } else {
-                    Issue.record("listed as \(known) (Courier \(known.courierSide)) but Courier now does otherwise\n\(report)")
+                    Issue.record("listed as \(known) (Courier \(known.courierSide): \(known.reason)) but Courier now does otherwise\n\(report)")
                 }
             }
         }
@@ -73,6 +73,12 @@ import Testing
         let unusedClasses = KnownDisagreement.allCases.filter { !LLHTTPKnownDisagreements.inputs.values.contains($0) }
         #expect(unusedClasses.isEmpty, "classes no input shows: \(unusedClasses)")
         if ProcessInfo.processInfo.environment["LLHTTP_DIFF_SUMMARY"] != nil { print(tally) }
+    }
+
+    /// A reason is the RFC's word, not an excuse: each names the section it rests on.
+    @Test(arguments: KnownDisagreement.allCases)
+    func everyReasonCitesItsSection(_ disagreement: KnownDisagreement) {
+        #expect(disagreement.reason.contains("RFC") && disagreement.reason.contains("§"), "\(disagreement): \(disagreement.reason)")
     }
 
     /// The comparison itself must see a difference: one changed header value, one request more,

@@ -23,10 +23,10 @@ enum KnownDisagreement: String, CaseIterable {
     case closeOutranksKeepAlive
     case proxyConnectionIgnored
     case chunkExtensionWhitespace
-    case bareLFBeforeRequestLine
+    case bareLineEndBeforeRequestLine
     case lengthBeyondBounds
     case requestsAfterClose
-    case lineJudgedWhenComplete
+    case headJudgedWhenComplete
 
     /// Why Courier is right, with the section that says so.
     var reason: String {
@@ -69,14 +69,14 @@ enum KnownDisagreement: String, CaseIterable {
             "RFC 9110 §7.6.1: connection options travel in Connection only; Proxy-Connection is a pre-standard field (RFC 7230 A.1.2) that llhttp still reads as Connection"
         case .chunkExtensionWhitespace:
             "RFC 9112 §7.1.1: chunk-ext = *( BWS \";\" BWS chunk-ext-name ... ), so whitespace before \";\" is allowed; llhttp refuses it"
-        case .bareLFBeforeRequestLine:
-            "RFC 9112 §2.2: the empty lines a server SHOULD skip before a request line are CRLF; a lone LF is a line end only under a MAY Courier never takes (§2.2), llhttp skips it here alone"
+        case .bareLineEndBeforeRequestLine:
+            "RFC 9112 §2.2: the empty lines a server SHOULD skip before a request line are CRLF, and a lone LF is a line end only under a MAY Courier never takes; llhttp also skips a lone CR or LF there"
         case .lengthBeyondBounds:
             "RFC 9112 §7.1 and RFC 9110 §8.6: a recipient MUST guard against overflow in lengths; Courier refuses a Content-Length or chunk size past Int and a chunk line past 4 KiB (400), llhttp counts to 2^64 and has no line cap"
         case .requestsAfterClose:
             "RFC 9112 §9.6: after a request with Connection: close (or HTTP/1.0 without keep-alive) the server processes no further request; HTTP1ConnectionStateMachine stops there (KeepAliveTests), so the parser reads on, llhttp refuses the data"
-        case .lineJudgedWhenComplete:
-            "RFC 9112 §3 judges whole lines: Courier checks a line when its LF arrives, the 8 KiB request-line limit (414) and the header timeout (408) bound the wait; llhttp fails at the first byte that cannot start a method"
+        case .headJudgedWhenComplete:
+            "RFC 9112 §2.2 and §5 judge whole lines and heads: Courier checks the head when its empty line arrives, its 8/16 KiB limits (414/431) and the header timeout (408) bound the wait; llhttp fails at the first bad byte"
         }
     }
 
@@ -84,7 +84,7 @@ enum KnownDisagreement: String, CaseIterable {
     var courierSide: CourierSide {
         switch self {
         case .hostRequired, .requestLineWithoutVersion, .repeatedSpaceInRequestLine, .targetForm, .transferEncodingInHTTP10,
-             .emptyTransferEncoding, .chunkedNotFinal, .connectWithContent, .bareLFBeforeRequestLine, .lengthBeyondBounds:
+             .emptyTransferEncoding, .chunkedNotFinal, .connectWithContent, .bareLineEndBeforeRequestLine, .lengthBeyondBounds:
             .rejects(status: 400)
         case .unsupportedMajorVersion: .rejects(status: 505)
         case .unsupportedTransferCoding: .rejects(status: 501)
@@ -92,7 +92,7 @@ enum KnownDisagreement: String, CaseIterable {
              .connectionTokenWhitespace, .closeOutranksKeepAlive, .proxyConnectionIgnored:
             .accepts
         case .requestsAfterClose: .readsOnAfterClose
-        case .lineJudgedWhenComplete, .upgradeAfterBody: .waitsForLineEnd
+        case .headJudgedWhenComplete, .upgradeAfterBody: .waitsForMore
         }
     }
 }
@@ -105,15 +105,15 @@ enum CourierSide: Equatable, CustomStringConvertible {
     case accepts
     /// Delivers more requests than llhttp (which stopped at data after a close).
     case readsOnAfterClose
-    /// Refuses nothing yet: the line in progress has not ended.
-    case waitsForLineEnd
+    /// Refuses nothing yet: the head, or the chunk line, in progress has not ended.
+    case waitsForMore
 
     func describes(courier: ComparedOutcome, llhttp: ComparedOutcome) -> Bool {
         switch self {
         case .rejects(let status): courier.decision == .reject && courier.status == status
         case .accepts: courier.decision == .complete || courier.decision == .upgrade
         case .readsOnAfterClose: courier.decision != .reject && courier.requests.count > llhttp.requests.count
-        case .waitsForLineEnd: courier.decision == .incomplete
+        case .waitsForMore: courier.decision == .incomplete
         }
     }
 
@@ -122,7 +122,7 @@ enum CourierSide: Equatable, CustomStringConvertible {
         case .rejects(let status): "rejects with \(status)"
         case .accepts: "accepts"
         case .readsOnAfterClose: "reads requests after a close"
-        case .waitsForLineEnd: "waits for the line's end"
+        case .waitsForMore: "waits for more input"
         }
     }
 }
@@ -175,13 +175,15 @@ enum LLHTTPKnownDisagreements {
         "te-empty-field-and-chunked": .emptyTransferEncoding,
         "te-empty-field-and-length": .emptyTransferEncoding,
         "chunk-ext-space-before": .chunkExtensionWhitespace,
-        "leading-bare-lf": .bareLFBeforeRequestLine,
+        "leading-bare-lf": .bareLineEndBeforeRequestLine,
+        "leading-bare-cr": .bareLineEndBeforeRequestLine,
+        "bare-cr-unfinished-head": .headJudgedWhenComplete,
         "cl-beyond-int": .lengthBeyondBounds,
         "chunk-size-16-digits": .lengthBeyondBounds,
         "chunk-ext-long": .lengthBeyondBounds,
         "pipelined": .requestsAfterClose,
         "pipelined-after-close": .requestsAfterClose,
         "pipelined-after-http10": .requestsAfterClose,
-        "pipelined-then-garbage": .lineJudgedWhenComplete,
+        "pipelined-then-garbage": .headJudgedWhenComplete,
     ]
 }

@@ -171,6 +171,7 @@ for name, wire in [
     # Connections, pipelining and upgrades.
     ("leading-empty-lines", b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"),
     ("leading-bare-lf", b"\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+    ("leading-bare-cr", b"\r\n\rGET / HTTP/1.1\r\nHost: a\r\n\r\n"),
     ("pipelined-keep-alive", req(b"Host: a", method=b"GET", target=b"/1") + req(b"Host: a", b"Content-Length: 2", body=b"hi", target=b"/2")
      + req(b"Host: a", b"Transfer-Encoding: chunked", body=b"2\r\nok\r\n0\r\n\r\n", target=b"/3")),
     ("pipelined-after-close", req(b"Host: a", b"Connection: close", method=b"GET") + req(b"Host: a", method=b"GET", target=b"/2")),
@@ -184,6 +185,7 @@ for name, wire in [
     ("head-with-length", req(b"Host: a", b"Content-Length: 2", method=b"HEAD", body=b"ok")),
     ("get-with-body", req(b"Host: a", b"Content-Length: 2", method=b"GET", body=b"ok")),
     ("incomplete-head", b"GET / HTTP/1.1\r\nHost: a\r\n"),
+    ("bare-cr-unfinished-head", b"GET / HTTP/1.1\r\nHost: a\r@\r\n"),
     # Keep-alive as both parsers read Connection (RFC 9112 §9.3).
     ("connection-close-mixed-case", req(b"Host: a", b"Connection: Close", method=b"GET")),
     ("connection-close-in-list", req(b"Host: a", b"Connection: keep-alive, close", method=b"GET")),
