@@ -7,6 +7,7 @@ import Testing
 /// listed with the RFC's reason (LLHTTPKnownDisagreements) or Courier is wrong and the test fails,
 /// showing the input and both outcomes. llhttp's decisions are recorded in
 /// Tests/fuzz/llhttp-decisions.json by `make llhttp-decisions` (scripts/llhttp-decisions.js).
+/// `LLHTTP_DIFF_SUMMARY=1` prints how the corpus divided (agreements, limits, classes).
 @Suite struct LLHTTPDifferentialTests {
     /// Fewer inputs than this means the corpus or the record went missing, not that all is well.
     static let minimumInputs = 130
