@@ -6,7 +6,7 @@ RUN_PACKAGES := libuv1-dev libsqlite3-dev zlib1g-dev libssl-dev libhiredis-dev p
 TEST_PACKAGES := $(RUN_PACKAGES) python3 curl redis-server
 PORT ?= 8080
 
-.PHONY: run test test-tsan test-asan build deps test-deps benchmark clean cluster fuzz fuzz-smoke
+.PHONY: run test test-tsan test-asan build deps test-deps benchmark clean cluster fuzz fuzz-smoke llhttp-decisions
 
 deps:
 	@bash scripts/apt-ensure.sh $(RUN_PACKAGES)
@@ -83,3 +83,10 @@ fuzz: deps
 # own (whoever runs `make test` holds it); `make fuzz` does.
 fuzz-smoke: deps
 	COURIER_BUILD_LOCK= bash scripts/fuzz.sh --smoke
+
+# llhttp's (Node's parser's) decisions over the FuzzHTTPParser corpus, recorded in
+# Tests/fuzz/llhttp-decisions.json for LLHTTPDifferentialTests; run after changing the corpus
+# (python3 Tests/fuzz/seeds.py). Needs Debian's nodejs, installed here if missing.
+llhttp-decisions:
+	@bash scripts/apt-ensure.sh nodejs
+	node scripts/llhttp-decisions.js

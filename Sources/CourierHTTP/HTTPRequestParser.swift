@@ -289,6 +289,10 @@ public struct HTTPRequestParser: Sendable {
         }
         if hosts > 1 { throw .bad("more than one Host") }
         if hosts == 0, head.version != .http1_0 { throw .bad("HTTP/1.1 request without Host") }
+        // RFC 9110 §9.3.6: a CONNECT request has no content, and what follows its head is the
+        // tunnel's; a length or coding on one frames the same bytes two ways (llhttp reads them
+        // as tunnel data, Courier read them as a body: found by LLHTTPDifferentialTests).
+        if !transferCodings.isEmpty || (length ?? 0) > 0, head.method == .connect { throw .bad("CONNECT with content") }
         if !transferCodings.isEmpty {
             if head.version == .http1_0 { throw .bad("Transfer-Encoding in an HTTP/1.0 request") }
             if sawLength { throw .bad("both Transfer-Encoding and Content-Length") }

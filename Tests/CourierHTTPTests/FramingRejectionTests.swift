@@ -41,6 +41,8 @@ private func head(_ fields: String..., version: String = "HTTP/1.1", body: Strin
         RejectionCase("gzip then chunked", bytes: head("Host: a", "Transfer-Encoding: gzip, chunked"), 501),
         RejectionCase("deflate then chunked", bytes: head("Host: a", "Transfer-Encoding: deflate,chunked"), 501),
         RejectionCase("codings over two fields", bytes: head("Host: a", "Transfer-Encoding: gzip", "Transfer-Encoding: chunked"), 501),
+        RejectionCase("CONNECT with a length", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: 2\r\n\r\n\u{16}\u{3}"),
+        RejectionCase("CONNECT chunked", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
     ]
 
     @Test(arguments: cases)
@@ -52,6 +54,15 @@ private func head(_ fields: String..., version: String = "HTTP/1.1", body: Strin
         let outcome = parse(head("Content-Length: 2", version: "HTTP/1.0", body: "ok"))
         #expect(outcome.error == nil)
         #expect(outcome.requests.first?.bodyText == "ok")
+    }
+
+    /// RFC 9110 §9.3.6: no content, and a zero length says just that.
+    @Test func connectWithAZeroLengthHasNoBody() {
+        let outcome = parse("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: 0\r\n\r\n")
+        #expect(outcome.error == nil)
+        #expect(outcome.requests.map(\.target) == ["a:443"])
+        #expect(outcome.requests.first?.framing == .length(0))
+        #expect(outcome.requests.first?.ended == true)
     }
 
     @Test func anEmptyHostIsStillOneHost() {
