@@ -33,12 +33,25 @@ work=$(mktemp -d /tmp/courier-docs.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 started=$SECONDS
 
-# 1. Symbol graphs of the public API (builds what is not built yet).
-locked swift package dump-symbol-graph --minimum-access-level public --skip-synthesized-members \
-    --emit-extension-block-symbols >"$work/dump.log" 2>&1 || { cat "$work/dump.log" >&2; exit 1; }
-graphs=$(sed -n 's/^Files written to //p' "$work/dump.log" | tail -n 1)
-[ -d "$graphs" ] || { echo "docs: dump-symbol-graph wrote no folder" >&2; cat "$work/dump.log" >&2; exit 1; }
+# 1. Symbol graphs of the public API (builds what is not built yet). It also tries the test
+# modules, and fails when they are not built (`make docs` alone does not build tests), so what
+# counts is that each documented module's graph was written now.
+# DOCS_REUSE_GRAPHS=1 skips this and reuses the last graphs: for rewording articles quickly.
+touch "$work/started"
+if [ "${DOCS_REUSE_GRAPHS:-}" = 1 ]; then
+    graphs=$(ls -d .build/*/symbolgraph | head -n 1)
+    touch -d '1970-01-02' "$work/started"
+else
+    locked swift package dump-symbol-graph --minimum-access-level public --skip-synthesized-members \
+        --emit-extension-block-symbols >"$work/dump.log" 2>&1 || true
+    graphs=$(sed -n 's/^Files written to //p' "$work/dump.log" | tail -n 1)
+fi
 for module in "${MODULES[@]}"; do
+    if [ -z "$graphs" ] || [ ! "$graphs/$module.symbols.json" -nt "$work/started" ]; then
+        cat "$work/dump.log" >&2
+        echo "docs: no symbol graph for $module (the build failed?)" >&2
+        exit 1
+    fi
     mkdir -p "$work/graphs/$module"
     cp "$graphs/$module.symbols.json" "$work/graphs/$module/"
     cp "$graphs/$module"@*.symbols.json "$work/graphs/$module/" 2>/dev/null || true
