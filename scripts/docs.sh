@@ -39,13 +39,14 @@ started=$SECONDS
 # DOCS_REUSE_GRAPHS=1 skips this and reuses the last graphs: for rewording articles quickly.
 touch "$work/started"
 if [ "${DOCS_REUSE_GRAPHS:-}" = 1 ]; then
-    graphs=$(ls -d .build/*/symbolgraph | head -n 1)
+    graphs=$(ls -d .build/*/symbolgraph 2>/dev/null | head -n 1 || true)
     touch -d '1970-01-02' "$work/started"
 else
     locked swift package dump-symbol-graph --minimum-access-level public --skip-synthesized-members \
         --emit-extension-block-symbols >"$work/dump.log" 2>&1 || true
     graphs=$(sed -n 's/^Files written to //p' "$work/dump.log" | tail -n 1)
 fi
+echo "docs: symbol graphs in $((SECONDS - started)) s"
 for module in "${MODULES[@]}"; do
     if [ -z "$graphs" ] || [ ! "$graphs/$module.symbols.json" -nt "$work/started" ]; then
         cat "$work/dump.log" >&2
@@ -57,7 +58,8 @@ for module in "${MODULES[@]}"; do
     cp "$graphs/$module"@*.symbols.json "$work/graphs/$module/" 2>/dev/null || true
 done
 
-# 2. Every public symbol has a doc comment.
+# 2. Every public symbol has a doc comment (its own, or the one of the protocol requirement it
+# implements, which DocC shows with --enable-inherited-docs).
 python3 scripts/check_doc_coverage.py "$work/graphs"
 
 # 3. Every Swift snippet in the articles compiles against the API as it is.
@@ -70,7 +72,8 @@ convert() {  # convert PASS MODULE [docc options...]
     shift 2
     "$docc" convert "Sources/$module/$module.docc" --additional-symbol-graph-dir "$work/graphs/$module" \
         --output-path "$work/$pass/$module.doccarchive" --fallback-bundle-identifier "$module" \
-        --fallback-display-name "$module" --enable-experimental-external-link-support "$@"
+        --fallback-display-name "$module" --enable-experimental-external-link-support \
+        --enable-inherited-docs "$@"
 }
 
 # 4. Pass one: archives to link against (their warnings are about links not yet resolvable).
