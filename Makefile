@@ -6,7 +6,7 @@ RUN_PACKAGES := libuv1-dev libsqlite3-dev zlib1g-dev libssl-dev libhiredis-dev p
 TEST_PACKAGES := $(RUN_PACKAGES) python3 curl redis-server
 PORT ?= 8080
 
-.PHONY: run test test-tsan test-asan build deps test-deps benchmark clean cluster fuzz fuzz-smoke llhttp-decisions
+.PHONY: run test test-tsan test-asan build deps test-deps benchmark clean cluster fuzz fuzz-smoke llhttp-decisions docs
 
 deps:
 	@bash scripts/apt-ensure.sh $(RUN_PACKAGES)
@@ -33,6 +33,9 @@ test: test-deps
 	# Serial: several suites assert timeouts to a few hundred milliseconds, which parallel
 	# suites on a 2-core machine can starve.
 	swift test --skip-build --no-parallel
+	# The documentation builds without a DocC warning, every public symbol has a doc comment and
+	# every snippet compiles (no lock of its own: whoever runs `make test` holds it).
+	COURIER_BUILD_LOCK= bash scripts/docs.sh
 	# An app depending on Courier by URL and version builds and serves (no unsafe flags).
 	bash Tests/consumer/run.sh
 	python3 Tests/websocket-conformance/conformance.py --server .build/debug/Echo
@@ -65,6 +68,12 @@ test-asan: test-deps
 	swift build --build-tests $(ASAN_FLAGS)
 	ASAN_OPTIONS="detect_leaks=0 halt_on_error=1 abort_on_error=1" UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1" \
 		swift test --skip-build --no-parallel $(ASAN_FLAGS)
+
+# The DocC documentation of every public module as one static site in docs-site/; fails on any
+# DocC warning, an undocumented public symbol or an article snippet that does not compile.
+# `python3 -m http.server -d docs-site 8000`, then http://localhost:8000/documentation/courier.
+docs: deps
+	bash scripts/docs.sh
 
 benchmark: deps
 	Benchmarks/http/run.sh

@@ -10,7 +10,9 @@
 public struct HTTP1ConnectionStateMachine: Sendable {
     /// The limits and timeouts the rules depend on.
     public struct Configuration: Sendable {
+        /// From a request's first byte to its last, and between body reads (408 after it).
         public var headerTimeoutMilliseconds: UInt64
+        /// How long a kept-alive connection may wait for its next request before it is closed.
         public var idleTimeoutMilliseconds: UInt64
         /// Unsent response bytes past which the connection stops reading (a peer that does not
         /// read its answers must not make memory grow).
@@ -18,6 +20,7 @@ public struct HTTP1ConnectionStateMachine: Sendable {
         /// Buffered unparsed input past which the connection stops reading.
         public var maxBufferedInputBytes: Int
 
+        /// The server's settings for one connection (`ServerConfiguration` fills them in).
         public init(headerTimeoutMilliseconds: UInt64, idleTimeoutMilliseconds: UInt64, maxPendingWriteBytes: Int,
                     maxBufferedInputBytes: Int) {
             self.headerTimeoutMilliseconds = headerTimeoutMilliseconds
@@ -77,8 +80,11 @@ public struct HTTP1ConnectionStateMachine: Sendable {
 
     /// Which deadline runs: the one for a request to arrive, or the one for an idle connection.
     public enum Deadline: Sendable, Equatable {
+        /// No deadline: a request is being answered, or the connection is upgraded or closing.
         case none
+        /// The request under way must have arrived whole by then (milliseconds on the loop's clock).
         case header(at: UInt64)
+        /// The idle connection is closed then unless a next request begins.
         case idle(at: UInt64)
     }
 
@@ -281,6 +287,7 @@ public struct HTTP1ConnectionStateMachine: Sendable {
         /// connection), or nothing.
         public var connection: ConnectionField
 
+        /// A plan as given (the state machine makes them; tests compare with them).
         @inlinable
         public init(addsContentLength: Bool, addsChunkedEncoding: Bool, sendsBody: Bool, connection: ConnectionField) {
             self.addsContentLength = addsContentLength
@@ -296,8 +303,11 @@ public struct HTTP1ConnectionStateMachine: Sendable {
 
     /// The Connection field the server writes.
     public enum ConnectionField: Sendable, Equatable {
+        /// No Connection field: HTTP/1.1 keeps the connection open by default.
         case none
+        /// `Connection: close`: this response is the connection's last.
         case close
+        /// `Connection: keep-alive`, to an HTTP/1.0 client whose connection stays open.
         case keepAlive
     }
 
@@ -411,6 +421,7 @@ public struct HTTP1ConnectionStateMachine: Sendable {
     /// What to do after a response or an emptied write queue, when no request is being parsed:
     /// go on with buffered input, close a connection whose peer has finished, or read more.
     public enum PumpAction: Sendable, Equatable {
+        /// Nothing more: the connection is finished.
         case nothing
         /// Parse buffered input, then ask again.
         case parseInput
@@ -474,6 +485,8 @@ public struct HTTP1ConnectionStateMachine: Sendable {
 
     /// What a deadline's passing leads to.
     public enum TimerAction: Sendable, Equatable {
+        /// Not yet, or not any more: the deadline has not passed, none runs, the request is
+        /// being answered, or an idle connection still has bytes to send (its deadline moves on).
         case nothing
         /// The request did not arrive in time: 408, then close.
         case reject(HTTPStatus, reason: String)

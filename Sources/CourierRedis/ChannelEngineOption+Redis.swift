@@ -3,6 +3,7 @@ import Courier
 public import CourierChannel
 import Foundation
 
+/// The Redis engine, `.redis(url:)`, beside `.inMemory`.
 extension ChannelEngineOption {
     /// Channels kept in Redis, so any number of processes on any number of machines serve the
     /// same clients behind any load balancer: `ChannelService(..., engine: .redis(endpoint))`.

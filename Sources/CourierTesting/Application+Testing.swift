@@ -91,6 +91,7 @@ private final class Collected: @unchecked Sendable {
     var writer: ResponseBodyWriter { ResponseBodyWriter(sendChunk: { [self] in bytes += $0 }) }
 }
 
+/// `app.test(_:configuration:_:)`: the app under test, in process or live.
 extension Application {
     /// Runs `body` with a client for this app; a live server is stopped afterwards.
     public func test(_ mode: TestMode, configuration: ServerConfiguration? = nil,

@@ -23,7 +23,16 @@ extension Request {
 public struct Cookie: Sendable, Equatable {
     /// `.omitted` sends no SameSite attribute (browsers then apply their default, Lax). Not an
     /// Optional, so that `.none` means SameSite=None and never Optional.none.
-    public enum SameSite: String, Sendable { case strict = "Strict", lax = "Lax", none = "None", omitted = "" }
+    public enum SameSite: String, Sendable {
+        /// Sent only with requests that start on this site.
+        case strict = "Strict"
+        /// Also sent when the user follows a link here from another site (top-level GET).
+        case lax = "Lax"
+        /// Sent with cross-site requests too; browsers require `secure` with it.
+        case none = "None"
+        /// No SameSite attribute at all.
+        case omitted = ""
+    }
 
     /// The cookie's name; not escaped, so it must be a plain token.
     public var name: String
