@@ -152,7 +152,7 @@ public struct MultipartParser: Sendable {
             guard headBytes + input.count <= limits.maxPartHeadBytes else { throw tooLongHead }
             // A CR may be the last byte, its LF still to come; any other CR or LF is bare.
             for index in input.indices where input[index] == 0x0A || (input[index] == 0x0D && index != input.endIndex - 1) {
-                throw MultipartError("a part's header has a bare CR or LF")
+                throw MultipartError("a part's header has a control character (a bare CR or LF, or NUL)")
             }
             return (0, nil)
         }
