@@ -30,7 +30,8 @@ public struct GzipCompression: Middleware {
         try await next(request, &response)
         guard response.status == .ok, response.bodyStream == nil, response.body.count >= minimumBytes,
               response.headers["Content-Encoding"] == nil,
-              let type = response.contentType, Self.isCompressible(type),
+              // No Content-Type yet is HTML: the type the responder gives a body without one.
+              Self.isCompressible(response.contentType ?? "text/html"),
               !response.headers.containsToken("no-transform", in: "Cache-Control") else { return }
         Self.addVary(&response.headers)
         guard AcceptEncoding(request.headers.values("Accept-Encoding")).preferred(among: ["gzip"]) == "gzip" else { return }
