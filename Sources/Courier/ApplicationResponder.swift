@@ -66,6 +66,7 @@ public struct ApplicationResponder: HTTPResponder {
                 try filter.filter(&request)
             }
             if leadingFilters == stages.count, case .found(.sync(let handler)) = resolve(&request) {
+                try request.readMultipartForm()
                 try handler(request, &response)
                 finish(&response, request)
                 // Moved, not copied: a copy and its destroy were a tenth of the route's cost.
@@ -133,6 +134,7 @@ public struct ApplicationResponder: HTTPResponder {
         switch resolve(&request) {
         case .found(let handler):
             do {
+                try request.readMultipartForm()
                 switch handler {
                 case .sync(let run): try run(request, &response)
                 case .async(let run): try await run(request, &response)

@@ -32,6 +32,8 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible, Expressib
     public static let accepted = HTTPStatus(code: 202)
     /// 204: success with no body; any body given is not sent.
     public static let noContent = HTTPStatus(code: 204)
+    /// 206: one range of the representation, as `Range` asked; send Content-Range.
+    public static let partialContent = HTTPStatus(code: 206)
     /// 301: moved for good; clients may turn a POST into a GET (use 308 to keep the method).
     public static let movedPermanently = HTTPStatus(code: 301)
     /// 302: a temporary redirect; clients may turn a POST into a GET (use 307 to keep the method).
@@ -68,6 +70,8 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible, Expressib
     public static let uriTooLong = HTTPStatus(code: 414)
     /// 415: the body's Content-Type or Content-Encoding is not accepted.
     public static let unsupportedMediaType = HTTPStatus(code: 415)
+    /// 416: no range the client asked for overlaps the representation; send `Content-Range: bytes */length`.
+    public static let rangeNotSatisfiable = HTTPStatus(code: 416)
     /// 417: an Expect field the server will not meet.
     public static let expectationFailed = HTTPStatus(code: 417)
     /// 426: this target needs another protocol (such as a WebSocket upgrade); send Upgrade.
@@ -116,6 +120,7 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible, Expressib
         case 413: "Content Too Large"
         case 414: "URI Too Long"
         case 415: "Unsupported Media Type"
+        case 416: "Range Not Satisfiable"
         case 417: "Expectation Failed"
         case 422: "Unprocessable Content"
         case 426: "Upgrade Required"

@@ -73,4 +73,16 @@ import Testing
         try expectSameAsFoundation(Stamped(at: Date(timeIntervalSince1970: 1_000), blob: Data([1, 2, 3])))
         try expectSameAsFoundation([1e-7, 1e300])
     }
+
+    /// Every standard integer type, bytes of an upload among them: each once recursed without end.
+    struct Integers: Codable {
+        let u8: UInt8, i8: Int8, u16: UInt16, i16: Int16, u32: UInt32, i32: Int32, u64: UInt64, i64: Int64, u: UInt
+        let bytes: [UInt8]
+    }
+
+    @Test func everyIntegerType() throws {
+        try expectSameAsFoundation(Integers(u8: 255, i8: -128, u16: 65_535, i16: -32_768, u32: 4_294_967_295, i32: -2_147_483_648,
+                                            u64: 18_446_744_073_709_551_615, i64: .min, u: 7, bytes: [0, 1, 254, 255]))
+        try expectSameAsFoundation([UInt8](repeating: 9, count: 100_000))
+    }
 }

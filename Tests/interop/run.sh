@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Interop tests: the Echo example against the Python `websockets` client and headless Chromium, the
+# Interop tests: the Echo example against the Python `websockets` client and headless Chromium (and
+# its /upload form submitted by Chromium: multipart/form-data with files), the
 # Chat example's channel client in headless Chromium, and TicTacToe played by two Chromium sessions.
 # Installs what is missing (pip: websockets selenium pytest; apt: chromium chromium-driver), builds
 # nothing: point ECHO_BIN, CHAT_BIN and TICTACTOE_BIN at built binaries (defaults .build/debug/Echo,

@@ -25,6 +25,9 @@ public struct Request: Sendable {
     public let loop: EventLoop?
     /// Values middleware attaches for handlers after it (the signed-in user, a session).
     public var storage = RequestStorage()
+    /// A multipart/form-data body's fields and files, read once the route is found, before its
+    /// handler runs (`readMultipartForm`); nil before then and for any other body.
+    public internal(set) var multipartForm: MultipartForm?
 
     /// The route matched for this method and path when the request arrived (`Router.Found.route`):
     /// kept with it so that it is matched once, and matched again only if middleware changes
@@ -60,7 +63,7 @@ public struct Request: Sendable {
         all(name).first ?? ""
     }
 
-    /// Every query value of `name`, then every urlencoded form value.
+    /// Every query value of `name`, then every form value (urlencoded or multipart text fields).
     public func all(_ name: String) -> [String] {
         queryValues(name) + formValues(name)
     }
@@ -70,12 +73,13 @@ public struct Request: Sendable {
     }
 
     private func formValues(_ name: String) -> [String] {
+        if let multipartForm { return multipartForm.fields.filter { $0.name == name }.map(\.value) }
         guard isFormEncoded else { return [] }
         return URLEncoding.values(named: name, in: Substring(decoding: body, as: UTF8.self))
     }
 
-    /// The first value of `name` in the urlencoded form body only, never the query (webapp2's
-    /// `request.POST.get(name)`), or "": for values that must not travel in a URL.
+    /// The first value of `name` in the form body only (urlencoded or multipart), never the
+    /// query (webapp2's `request.POST.get(name)`), or "": for values that must not travel in a URL.
     public func formValue(_ name: String) -> String {
         formValues(name).first ?? ""
     }
@@ -89,12 +93,45 @@ public struct Request: Sendable {
     public var fields: [String: String] {
         var result: [String: String] = [:]
         var pairs = URLEncoding.pairs(in: query[...])
-        if isFormEncoded { pairs += URLEncoding.pairs(in: Substring(decoding: body, as: UTF8.self)) }
+        if let multipartForm {
+            pairs += multipartForm.fields.map { ($0.name, $0.value) }
+        } else if isFormEncoded {
+            pairs += URLEncoding.pairs(in: Substring(decoding: body, as: UTF8.self))
+        }
         for (name, value) in pairs where result[name] == nil { result[name] = value }
         return result
     }
 
-    /// True when Content-Type is `application/x-www-form-urlencoded`: only then are body fields read by `request[name]`, `all` and `fields`.
+    /// The files of a multipart/form-data body, in the order sent (webapp2's `request.POST`
+    /// values that have a `filename`); empty for any other body.
+    public var files: [UploadedFile] { multipartForm?.files ?? [] }
+
+    /// The first file sent under the form field `name`, or nil.
+    public func file(_ name: String) -> UploadedFile? {
+        multipartForm?.files.first { $0.fieldName == name }
+    }
+
+    /// Reads a multipart/form-data body into `multipartForm`, once; the responder calls it when
+    /// the route is found, so a handler sees the fields in `request[name]` as for an urlencoded
+    /// form. A malformed body is the client's fault: 400 with what was wrong.
+    mutating func readMultipartForm() throws(HTTPError) {
+        guard multipartForm == nil, !body.isEmpty, isMultipartForm, let type = headers["Content-Type"] else { return }
+        do {
+            multipartForm = try MultipartForm.read(body, contentType: type)
+        } catch {
+            throw HTTPError(.badRequest, "The multipart/form-data body is malformed: \(error.reason).")
+        }
+    }
+
+    /// True when Content-Type is `multipart/form-data`: its text fields are read by
+    /// `request[name]`, `all`, `fields` and `formValue`, its files by `files` and `file(_:)`.
+    public var isMultipartForm: Bool {
+        guard let type = headers["Content-Type"] else { return false }
+        return type.lowercased().hasPrefix("multipart/form-data")
+    }
+
+    /// True when Content-Type is `application/x-www-form-urlencoded`: only then, or for
+    /// `isMultipartForm`, are body fields read by `request[name]`, `all` and `fields`.
     public var isFormEncoded: Bool {
         guard let type = headers["Content-Type"] else { return false }
         return type.lowercased().hasPrefix("application/x-www-form-urlencoded")

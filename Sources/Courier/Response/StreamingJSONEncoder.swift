@@ -86,6 +86,14 @@ final class StreamingJSONEncoder: Encoder {
         if type == Int32.self { return writeInteger(Int(unsafeBitCast(value, to: Int32.self))) }
         if type == UInt.self { return output.appendDecimal(unsafeBitCast(value, to: UInt.self)) }
         if type == UInt64.self { return output.appendDecimal(UInt(unsafeBitCast(value, to: UInt64.self))) }
+        // Each standard integer must be here: one that reached `value.encode(to: self)` encodes
+        // itself through the single-value container, which comes back here, and recursed until
+        // the stack overflowed (a `[UInt8]` in a response took the process down).
+        if type == UInt8.self { return writeInteger(Int(unsafeBitCast(value, to: UInt8.self))) }
+        if type == Int8.self { return writeInteger(Int(unsafeBitCast(value, to: Int8.self))) }
+        if type == UInt16.self { return writeInteger(Int(unsafeBitCast(value, to: UInt16.self))) }
+        if type == Int16.self { return writeInteger(Int(unsafeBitCast(value, to: Int16.self))) }
+        if type == UInt32.self { return writeInteger(Int(unsafeBitCast(value, to: UInt32.self))) }
         if type == Date.self || type == Data.self || type == URL.self || type == Decimal.self || type == Float.self {
             throw Unsupported()
         }

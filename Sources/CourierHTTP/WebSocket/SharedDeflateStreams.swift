@@ -31,12 +31,12 @@ public final class SharedDeflateStreams {
     }
 }
 
-/// Raw deflate streams (no zlib header), as RFC 7692 frames them.
+/// Raw deflate streams (no zlib header), as RFC 7692 frames them, or gzip members (`Gzip`).
 enum ZlibStream {
-    static func makeDeflater(windowBits: Int) -> UnsafeMutablePointer<z_stream> {
+    static func makeDeflater(windowBits: Int, gzip: Bool = false, level: Int32 = Z_DEFAULT_COMPRESSION) -> UnsafeMutablePointer<z_stream> {
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        courier_deflate_init(stream, Z_DEFAULT_COMPRESSION, -Int32(windowBits), 8)
+        courier_deflate_init(stream, level, gzip ? 16 + Int32(windowBits) : -Int32(windowBits), 8)
         return stream
     }
 
