@@ -41,6 +41,9 @@ test: test-deps
 		--filter 12 --filter 13 --summary ''
 	ECHO_BIN=.build/debug/Echo CHAT_BIN=.build/debug/Chat TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/interop/run.sh
 	CHANNELNODE_BIN=.build/debug/ChannelNode TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/cluster/run.sh
+	# docs/deploy as shipped: nginx terminating TLS (test CA) in front of Tic Tac Toe started as
+	# courier.service starts it, two Chromiums playing over https:// and wss://, then long-polling.
+	TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/deploy/run.sh
 
 # Every Swift test under ThreadSanitizer (its own build folder); any report fails the run.
 # Locks are pthread mutexes TSan can see (CourierLoop's `Locked`), so what it reports is real.
