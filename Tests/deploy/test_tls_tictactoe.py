@@ -169,8 +169,15 @@ def test_bad_trusted_proxies_stop_the_server_with_the_reason(tmp_path):
         assert words in result.stderr, result.stderr
 
 
-def test_the_unit_runs_a_dedicated_user_and_restarts_on_failure():
+def test_the_unit_runs_a_dedicated_user_and_restarts_on_failure(tmp_path):
     unit = Unit()
+    # systemd's own reading of the file: no unknown key, no bad value (only the binary's path is
+    # this machine's).
+    checked = tmp_path / "courier.service"
+    checked.write_text(unit.text.replace("/opt/courier/bin/TicTacToe", os.path.abspath(TICTACTOE_BIN)))
+    verify = subprocess.run(["systemd-analyze", "verify", "--man=no", str(checked)], capture_output=True, text=True,
+                            timeout=60)
+    assert verify.returncode == 0 and not verify.stderr.strip() and not verify.stdout.strip(), verify.stdout + verify.stderr
     assert unit.value("Restart") == "on-failure"
     assert unit.value("User") not in ("", "root", "0")
     assert int(unit.value("LimitNOFILE")) >= 4096
