@@ -44,6 +44,9 @@ test: test-deps
 		--filter 12 --filter 13 --summary ''
 	ECHO_BIN=.build/debug/Echo CHAT_BIN=.build/debug/Chat TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/interop/run.sh
 	CHANNELNODE_BIN=.build/debug/ChannelNode TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/cluster/run.sh
+	# docs/deploy as shipped: nginx terminating TLS (test CA) in front of Tic Tac Toe started as
+	# courier.service starts it, two Chromiums playing over https:// and wss://, then long-polling.
+	TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/deploy/run.sh
 	# Every libFuzzer target for a few seconds on its seeds: one that no longer builds or
 	# crashes at once fails here (whoever runs `make test` holds the build lock, if any).
 	COURIER_BUILD_LOCK= bash scripts/fuzz.sh --smoke

@@ -99,6 +99,7 @@ if Context.environment["COURIER_FUZZ"] == "1" {
         ("FuzzWebSocketStateMachine", ["CourierHTTP"]),
         ("FuzzForms", ["Courier", "CourierHTTP"]),
         ("FuzzChannel", ["CourierChannel", "Courier", "CourierHTTP"]),
+        ("FuzzForwarded", ["CourierHTTP"]),
     ]
     package.targets.append(.target(name: "FuzzSupport", path: "Tests/fuzz/FuzzSupport", swiftSettings: strict))
     for target in fuzzTargets {

@@ -26,7 +26,7 @@ scratch=${FUZZ_SCRATCH:-.build-fuzz}
 # Builds on a shared machine take this lock; an empty COURIER_BUILD_LOCK takes none, for a caller
 # that holds it already (`make test` under CI's lock: a second flock on it would wait forever).
 lock=${COURIER_BUILD_LOCK-/tmp/courier-swift-build.lock}
-all=(FuzzHTTPParser FuzzWebSocketParser FuzzHTTP1StateMachine FuzzWebSocketStateMachine FuzzForms FuzzChannel)
+all=(FuzzHTTPParser FuzzWebSocketParser FuzzHTTP1StateMachine FuzzWebSocketStateMachine FuzzForms FuzzChannel FuzzForwarded)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 

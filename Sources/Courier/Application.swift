@@ -158,8 +158,8 @@ public final class Application: Sendable {
     }
 
     /// Serves until SIGINT/SIGTERM, with the server's options from the command line
-    /// (`ServerOptions`: `--port`, `--host`, `--workers`, `--busy-poll-us`, `--reuse-port`, and
-    /// PORT from the environment). An unknown option or a bad value, or `--help`, ends the
+    /// (`ServerOptions`: `--port`, `--host`, `--workers`, `--busy-poll-us`, `--reuse-port`,
+    /// `--max-connections`, `--trusted-proxy`, and PORT and COURIER_TRUSTED_PROXIES from the environment). An unknown option or a bad value, or `--help`, ends the
     /// program with ArgumentParser's message and usage. An app with options of its own embeds
     /// `ServerOptions` in its command (`@OptionGroup`) and calls `run(options:)`.
     public func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) throws {

@@ -43,7 +43,7 @@ public struct ApplicationResponder: HTTPResponder {
         var request = Request(method: head.method, path: URLEncoding.decodePath(head.split), query: head.split.queryString,
                               headers: head.headers,
                               body: serverRequest.body, version: head.version, remoteAddress: serverRequest.remoteAddress,
-                              loop: serverRequest.loop, route: plan.route,
+                              source: serverRequest.source, loop: serverRequest.loop, route: plan.route,
                               parameters: plan.parameters)
         dispatch(&request, reply: WriterReply(writer: writer, loop: serverRequest.loop, logger: logger))
     }

@@ -44,6 +44,14 @@ public struct ServerOptions: ParsableArguments, Sendable {
             help: "The most connections held at once; more are closed at once (default: the descriptor limit less a reserve).")
     public var maxConnections: Int?
 
+    /// `--trusted-proxy`, repeatable: addresses or CIDR ranges of the reverse proxies whose
+    /// `X-Forwarded-*` / `Forwarded` fields are believed; else `COURIER_TRUSTED_PROXIES`
+    /// (separated by commas or spaces). Neither leaves the app's setting (nobody by default).
+    @Option(name: .customLong("trusted-proxy"),
+            help: ArgumentHelp("A reverse proxy (address or CIDR range, e.g. 127.0.0.1 or 10.0.0.0/8) whose X-Forwarded-For/-Proto/-Host and Forwarded fields are believed; repeat for several (default: $COURIER_TRUSTED_PROXIES, else nobody).",
+                               valueName: "address[/bits]"))
+    public var trustedProxies: [String] = []
+
     /// No options given; ArgumentParser fills them in.
     public init() {}
 
@@ -67,6 +75,18 @@ public struct ServerOptions: ParsableArguments, Sendable {
         if let maxConnections, !(1...ServerConfiguration.maxConnectionsLimit).contains(maxConnections) {
             throw ValidationError("--max-connections must be 1...\(ServerConfiguration.maxConnectionsLimit), got \(maxConnections).")
         }
+        var source = "--trusted-proxy"
+        if trustedProxies.isEmpty, let text = Self.environment("COURIER_TRUSTED_PROXIES") {
+            trustedProxies = text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
+            source = "COURIER_TRUSTED_PROXIES"
+            // Set but naming nothing would silently trust nobody: say so instead.
+            if trustedProxies.isEmpty { throw ValidationError("COURIER_TRUSTED_PROXIES names no address.") }
+        }
+        do {
+            _ = try TrustedProxies(parsing: trustedProxies)
+        } catch {
+            throw ValidationError("\(source): \(error)")
+        }
     }
 
     /// Sets what was given on `configuration`; the rest stays as the app configured it.
@@ -77,6 +97,9 @@ public struct ServerOptions: ParsableArguments, Sendable {
         if let busyPollMicroseconds { configuration.busyPollMicroseconds = UInt64(busyPollMicroseconds) }
         if reusePort { configuration.reusePort = true }
         if let maxConnections { configuration.maxConnections = maxConnections }
+        // Read again here (validate() refused bad ones); ranges that fail, from options made in
+        // code and never validated, trust nobody rather than some.
+        if !trustedProxies.isEmpty { configuration.trustedProxies = (try? TrustedProxies(parsing: trustedProxies)) ?? TrustedProxies() }
     }
 
     /// A variable from the environment, unless unset or empty.

@@ -32,6 +32,11 @@ final class HTTPConnection: LoopConnection {
     @exclusivity(unchecked) private var plan = HTTPRequestPlan()
     @exclusivity(unchecked) private var body: [UInt8] = []
     @exclusivity(unchecked) private var cachedRemoteAddress: String?
+    /// The peer as a request's source, made with the address: what every request on the
+    /// connection has unless a trusted proxy says otherwise.
+    @exclusivity(unchecked) private var directSource: RequestSource?
+    /// Read once per connection: nobody (the default) means no request's fields are looked at.
+    private let trustedProxies: TrustedProxies
     /// Set while parse() dispatches a request: the input after it, for a synchronous upgrade.
     @exclusivity(unchecked) private var unparsedInput: UnsafeRawBufferPointer?
 
@@ -49,6 +54,7 @@ final class HTTPConnection: LoopConnection {
                                  maxBufferedInputBytes: overflow ? .max : bufferLimit),
             now: stream.loop.now)
         parser = HTTPRequestParser(limits: configuration.parserLimits)
+        trustedProxies = configuration.trustedProxies
     }
 
     private var configuration: ServerConfiguration { serverLoop.configuration }
@@ -161,12 +167,17 @@ final class HTTPConnection: LoopConnection {
         var taken: HTTPRequestHead?
         swap(&taken, &head)
         guard let requestHead = consume taken, let sequence = machine.requestEnded() else { return }
-        if cachedRemoteAddress == nil { cachedRemoteAddress = stream.remoteAddress }
+        if cachedRemoteAddress == nil {
+            cachedRemoteAddress = stream.remoteAddress
+            directSource = RequestSource(peer: cachedRemoteAddress!)
+        }
         // Swapped out, not copied: the plan's strings and dictionary then need no retain.
         var requestPlan = HTTPRequestPlan()
         swap(&requestPlan, &plan)
+        let source = trustedProxies.isEmpty ? directSource!
+            : RequestSource(peer: cachedRemoteAddress!, headers: requestHead.headers, trusting: trustedProxies)
         let request = HTTPServerRequest(head: requestHead, body: body, remoteAddress: cachedRemoteAddress!, loop: loop,
-                                        plan: requestPlan)
+                                        plan: requestPlan, source: source)
         body = []
         responder.respond(to: request, writer: HTTPResponseWriter(connection: self, sequence: sequence))
     }

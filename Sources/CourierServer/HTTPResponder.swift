@@ -9,6 +9,9 @@ public struct HTTPServerRequest: Sendable {
     public var body: [UInt8]
     /// The peer as "ip:port" ("[ip]:port" for IPv6), or "unknown"; the direct peer, so a proxy's address behind one.
     public var remoteAddress: String
+    /// The client behind the peer: the peer itself, or what a trusted proxy reports
+    /// (`ServerConfiguration.trustedProxies`).
+    public var source: RequestSource
     /// The loop that owns the connection; async work started with it as task executor resumes
     /// next to the connection.
     public let loop: EventLoop
@@ -16,11 +19,13 @@ public struct HTTPServerRequest: Sendable {
     public var plan: HTTPRequestPlan
 
     /// A request as given, for tests and in-process callers; the server makes its own.
+    /// `source` defaults to the peer, believing no forwarding field.
     public init(head: HTTPRequestHead, body: [UInt8], remoteAddress: String, loop: EventLoop,
-                plan: HTTPRequestPlan = HTTPRequestPlan()) {
+                plan: HTTPRequestPlan = HTTPRequestPlan(), source: RequestSource? = nil) {
         self.head = head
         self.body = body
         self.remoteAddress = remoteAddress
+        self.source = source ?? RequestSource(peer: remoteAddress)
         self.loop = loop
         self.plan = plan
     }

@@ -41,14 +41,19 @@ public struct ServerConfiguration: Sendable {
     /// is logged at most once a second. The default, `defaultMaxConnections`, follows the
     /// process's descriptor limit, so the limit is met before the kernel refuses descriptors.
     public var maxConnections: Int
+    /// The reverse proxies whose `X-Forwarded-*` and `Forwarded` fields are believed for a
+    /// request's client address, scheme and host (`RequestSource`); nobody by default, so that
+    /// a client connecting directly cannot forge them.
+    public var trustedProxies: TrustedProxies
 
-    /// Defaults: every interface on 8080, one worker per core (at least one), 1 MiB bodies and write backlog, 10 s header and shutdown deadlines, 60 s idle, signals handled, connections up to the descriptor limit less a reserve.
+    /// Defaults: every interface on 8080, one worker per core (at least one), 1 MiB bodies and write backlog, 10 s header and shutdown deadlines, 60 s idle, signals handled, connections up to the descriptor limit less a reserve, no proxy trusted.
     public init(host: String = "0.0.0.0", port: Int = 8080, workers: Int = ServerConfiguration.coreCount,
                 parserLimits: HTTPRequestParser.Limits = .init(), maxBodyBytes: Int = 1 << 20,
                 headerTimeoutMilliseconds: UInt64 = 10_000, idleTimeoutMilliseconds: UInt64 = 60_000,
                 maxPendingWriteBytes: Int = 1 << 20, shutdownDeadlineMilliseconds: UInt64 = 10_000,
                 handlesSignals: Bool = true, busyPollMicroseconds: UInt64 = 0, reusePort: Bool = false,
-                maxConnections: Int = ServerConfiguration.defaultMaxConnections) {
+                maxConnections: Int = ServerConfiguration.defaultMaxConnections,
+                trustedProxies: TrustedProxies = TrustedProxies()) {
         self.host = host
         self.port = port
         self.workers = max(1, workers)
@@ -62,6 +67,7 @@ public struct ServerConfiguration: Sendable {
         self.busyPollMicroseconds = busyPollMicroseconds
         self.reusePort = reusePort
         self.maxConnections = maxConnections
+        self.trustedProxies = trustedProxies
     }
 
     /// The largest `maxConnections` accepted: a descriptor is an `Int32`.

@@ -18,17 +18,21 @@ public final class TestClient: @unchecked Sendable {
     private let responder: ApplicationResponder?
     /// The loopback port of the live server; 0 in process.
     public let port: Int
+    /// The address live connections come from (nil: the system's choice, 127.0.0.1).
+    private let source: String?
     private var connection: RawClient?
 
-    init(responder: ApplicationResponder?, port: Int) {
+    init(responder: ApplicationResponder?, port: Int, source: String? = nil) {
         self.responder = responder
         self.port = port
+        self.source = source
     }
 
     /// A client of its own (its own keep-alive connection) for a server already listening on
-    /// loopback `port`: one per simulated browser when a test needs several at once.
-    public convenience init(port: Int) {
-        self.init(responder: nil, port: port)
+    /// loopback `port`: one per simulated browser when a test needs several at once. `source`
+    /// (say "127.0.0.2") is the peer address the server sees: a proxy, or a stranger.
+    public convenience init(port: Int, from source: String? = nil) {
+        self.init(responder: nil, port: port, source: source)
     }
 
     /// Sends one request and waits for the whole response (a streamed body is collected). Live, it reuses one keep-alive connection, adds Host and (for bodies and POST/PUT/PATCH) Content-Length, and reconnects after the server answers `Connection: close`.
@@ -53,7 +57,7 @@ public final class TestClient: @unchecked Sendable {
             text += "Content-Length: \(body.count)\r\n"
         }
         text += "\r\n"
-        let client = try connection ?? RawClient(port: port)
+        let client = try connection ?? RawClient(port: port, from: source)
         connection = client
         var bytes = Array(text.utf8)
         bytes += body

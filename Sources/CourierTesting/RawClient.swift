@@ -37,8 +37,10 @@ public final class RawClient: @unchecked Sendable {
     public private(set) var peerClosed = false
 
     /// Connects at once and blocks until connected; every later read fails with `.timedOut` after `timeoutSeconds`. Throws `.connect` when nothing listens.
-    public init(host: String = "127.0.0.1", port: Int, timeoutSeconds: Int = 10) throws {
-        switch LoopbackSocket.connect(host: host, port: port) {
+    /// `source` (e.g. "127.0.0.2") is the address the server sees it come from: a second peer
+    /// on one machine, for what a server decides by its peer's address.
+    public init(host: String = "127.0.0.1", port: Int, from source: String? = nil, timeoutSeconds: Int = 10) throws {
+        switch LoopbackSocket.connect(host: host, port: port, from: source) {
         case .success(let socket): fd = socket
         case .failure(let error): throw Failure.connect(error.code)
         }

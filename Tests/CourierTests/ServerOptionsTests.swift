@@ -45,7 +45,7 @@ import Testing
 
     @Test func helpNamesEveryOption() {
         let help = ServerOptions.helpMessage()
-        for option in ["--host", "--port", "--workers", "--busy-poll-us", "--reuse-port", "--max-connections"] {
+        for option in ["--host", "--port", "--workers", "--busy-poll-us", "--reuse-port", "--max-connections", "--trusted-proxy"] {
             #expect(help.contains(option), "\(option) in \(help)")
         }
     }
@@ -75,5 +75,22 @@ import Testing
         #expect(try configured([]).maxConnections == ServerConfiguration.defaultMaxConnections)
         #expect(try configured(["--max-connections", "1"]).maxConnections == 1)
         #expect(try configured(["--max-connections=2147483647"]).maxConnections == 2_147_483_647)
+    }
+
+    @Test func trustedProxiesAreRepeatedAndTrustNobodyUnlessGiven() throws {
+        #expect(try configured([]).trustedProxies.isEmpty || ServerOptions.environment("COURIER_TRUSTED_PROXIES") != nil)
+        let configuration = try configured(["--trusted-proxy", "127.0.0.1", "--trusted-proxy=10.0.0.0/8", "--trusted-proxy", "fd00::/8"])
+        #expect(configuration.trustedProxies.description == "127.0.0.1, 10.0.0.0/8, fd00::/8")
+    }
+
+    @Test(arguments: [
+        ("1.2.3.999", "not an IPv4 or IPv6 address"), ("10.0.0.0/999", "0...32"), ("", "empty"), ("::/200", "0...128"),
+        ("example.com", "not an IPv4"), (String(repeating: "1", count: 100_000), "too long"), ("10.0.0.0/8,11.0.0.0/8", "0...32"),
+    ])
+    func hostileTrustedProxiesAreValidationErrors(value: String, words: String) {
+        let error = #expect(throws: (any Error).self) { _ = try configured(["--trusted-proxy", "127.0.0.1", "--trusted-proxy", value]) }
+        let message = error.map { ServerOptions.message(for: $0) } ?? ""
+        #expect(message.contains("--trusted-proxy") && message.contains(words), "\(message.prefix(300))")
+        #expect(message.count < 400)
     }
 }

@@ -329,3 +329,16 @@ write("FuzzChannel", "poll-fields", bytes([3, 3]) + b"123" + bytes([8]) + b"s3ss
 write("FuzzChannel", "poll-seq-overflow", bytes([3, 25]) + b"9999999999999999999999999" + bytes([0, 1]) + b"c" + bytes([0]) + b"t")
 write("FuzzChannel", "frames", bytes([4, 1, 4, 2, 0x50]) + 'he said "hi"\n\t\\ </script> \u2028 \x00 €'.encode())
 write("FuzzChannel", "base64", bytes([5]) + b"SGVsbG8_-w")
+
+
+# FuzzForwarded: the case (0 an address, 1 a range, 2 forwarding fields), then its input; for 2,
+# the field count and names (0 X-Forwarded-For, 1 -Proto, 2 -Host, 3 Forwarded, 4 forwarded,
+# 5 Host, 6 x-forwarded-for, 7 X-Other), then NUL-separated values, the peer's address first.
+write("FuzzForwarded", "ipv4", bytes([0]) + b"192.0.2.7")
+write("FuzzForwarded", "ipv6", bytes([0]) + b"2001:db8::ffff:1.2.3.4")
+write("FuzzForwarded", "range", bytes([1]) + b"fd00::/8")
+write("FuzzForwarded", "range-bad", bytes([1]) + b"10.0.0.0/999")
+write("FuzzForwarded", "x-forwarded", bytes([2, 3, 0, 1, 2]) + b"127.0.0.1:5\x006.6.6.6, 203.0.113.7, 10.0.0.1\x00https\x00game.example:8443")
+write("FuzzForwarded", "forwarded", bytes([2, 2, 3, 5]) + b'[::1]:9\x00for="[2001:db8::1]:80";proto=https;host=a.example, for=_x;by=y\x00a.example')
+write("FuzzForwarded", "untrusted", bytes([2, 2, 0, 3]) + b"203.0.113.9:1\x001.2.3.4\x00for=1.2.3.4;proto=https")
+

@@ -12,8 +12,9 @@ CHROMEDRIVER = os.environ.get("CHROMEDRIVER", shutil.which("chromedriver") or "/
 SCRIPT_TIMEOUT = 20
 
 
-def chromium():
-    """A new headless Chromium with its own profile (so its own cookies)."""
+def chromium(home=None):
+    """A new headless Chromium with its own profile (so its own cookies). `home`, when given, is
+    its HOME: the NSS database in `home/.pki/nssdb` says which certificate authorities it trusts."""
     if not os.access(CHROMEDRIVER, os.X_OK):
         pytest.fail(f"no chromedriver at {CHROMEDRIVER} (install chromium-driver)")
     options = webdriver.ChromeOptions()
@@ -22,7 +23,8 @@ def chromium():
         options.add_argument(flag)
     if os.path.exists("/usr/bin/chromium"):
         options.binary_location = "/usr/bin/chromium"
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    service = Service(CHROMEDRIVER, env=dict(os.environ, HOME=home)) if home else Service(CHROMEDRIVER)
+    driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(SCRIPT_TIMEOUT)
     driver.set_script_timeout(SCRIPT_TIMEOUT)
     return driver

@@ -4,7 +4,8 @@ import Glibc
 #endif
 
 /// Access log through swift-log (`courier.access`): one line per request, with the request ID,
-/// method, path, status, bytes and duration as metadata that a log backend can index. The
+/// method, path, status, bytes, duration, peer and client address (a trusted proxy's report)
+/// and scheme as metadata that a log backend can index. The
 /// request ID is the client's (or a proxy's) `X-Request-ID` when it is a sane token, else a
 /// new one; it is echoed in the response's `X-Request-ID` and stored on the request
 /// (`request.storage[RequestID.self]`) for handlers that log or call other services.
@@ -41,7 +42,7 @@ public struct RequestLog: Middleware {
         let micros = Self.nowMicroseconds() - start
         logger.info("\(request.method) \(request.path) \(status)", metadata: [
             "request_id": "\(id)", "method": "\(request.method)", "path": "\(request.path)", "status": "\(status)",
-            "remote": "\(request.remoteAddress)", "bytes": "\(bytes)", "duration_us": "\(micros)",
+            "remote": "\(request.remoteAddress)", "client": "\(request.clientAddress)", "scheme": "\(request.scheme)", "bytes": "\(bytes)", "duration_us": "\(micros)",
         ])
     }
 

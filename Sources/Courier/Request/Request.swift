@@ -19,8 +19,18 @@ public struct Request: Sendable {
     public var version: HTTPVersion
     /// Values captured by the route template, by name.
     public var parameters: [String: String]
-    /// The peer as "ip:port" ("in-process" in tests); behind a proxy, the proxy's address.
+    /// The TCP peer as "ip:port" ("in-process" in tests); behind a proxy, the proxy's address.
+    /// `clientAddress` is the client's.
     public var remoteAddress: String
+    /// The client's IP address, without its port: the peer's, or, when the peer is a trusted
+    /// proxy (`ServerConfiguration.trustedProxies`), the one it reports; "unknown" when a
+    /// trusted proxy could not say. For logs and per-client limits.
+    public var clientAddress: String
+    /// "https" when the client reached us over TLS (as a trusted proxy reports: Courier itself
+    /// speaks plain HTTP), else "http". Absolute URLs (`baseURL`) and `Secure` cookies follow it.
+    public var scheme: String
+    /// The host a trusted proxy says the client asked for, which `host` prefers over `Host`.
+    var forwardedHost: String?
     /// The loop that owns the connection (nil for in-process tests).
     public let loop: EventLoop?
     /// Values middleware attaches for handlers after it (the signed-in user, a session).
@@ -37,15 +47,19 @@ public struct Request: Sendable {
 
     /// A request as a client would send it (tests, in-process requests); the target is split
     /// into path and query here.
+    /// `source` says who the client is and how it addressed the server (an HTTPS request
+    /// through a proxy, say); by default the peer `remoteAddress` over plain HTTP.
     public init(method: HTTPMethod, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
-                version: HTTPVersion = .http1_1, remoteAddress: String = "in-process", loop: EventLoop? = nil) {
+                version: HTTPVersion = .http1_1, remoteAddress: String = "in-process", source: RequestSource? = nil,
+                loop: EventLoop? = nil) {
         let split = RequestTarget(target)
         self.init(method: method, path: URLEncoding.decodePath(split), query: split.queryString, headers: headers,
-                  body: body, version: version, remoteAddress: remoteAddress, loop: loop, route: Request.unmatched)
+                  body: body, version: version, remoteAddress: remoteAddress,
+                  source: source ?? RequestSource(peer: remoteAddress), loop: loop, route: Request.unmatched)
     }
 
     init(method: HTTPMethod, path: String, query: String, headers: HTTPHeaders, body: [UInt8], version: HTTPVersion,
-         remoteAddress: String, loop: EventLoop?, route: Int, parameters: [String: String] = [:]) {
+         remoteAddress: String, source: RequestSource, loop: EventLoop?, route: Int, parameters: [String: String] = [:]) {
         self.method = method
         self.path = path
         self.query = query
@@ -54,6 +68,9 @@ public struct Request: Sendable {
         self.version = version
         self.parameters = parameters
         self.remoteAddress = remoteAddress
+        clientAddress = source.clientAddress
+        scheme = source.scheme
+        forwardedHost = source.host
         self.loop = loop
         self.route = route
     }
@@ -149,14 +166,16 @@ public struct Request: Sendable {
         }
     }
 
-    /// The `Host` header, or "localhost".
-    public var host: String { headers["Host"] ?? "localhost" }
+    /// The host (and port) the client asked for: as a trusted proxy reports it, else the
+    /// `Host` header, else "localhost".
+    public var host: String { forwardedHost ?? headers["Host"] ?? "localhost" }
 
-    /// Scheme and host of this server as the client addressed it ("http://example.com:8080").
-    public var baseURL: String {
-        let scheme = headers["X-Forwarded-Proto"] == "https" ? "https" : "http"
-        return "\(scheme)://\(host)"
-    }
+    /// Whether the client reached us over TLS: `scheme` is "https".
+    public var isSecure: Bool { scheme == "https" }
+
+    /// Scheme and host of this server as the client addressed it ("https://example.com"),
+    /// for the absolute URLs an app hands out (invitations, redirects to itself).
+    public var baseURL: String { "\(scheme)://\(host)" }
 
     /// The path with its query, as a client would request it again.
     public var url: String { query.isEmpty ? "\(baseURL)\(URLEncoding.encodePath(path))" : "\(baseURL)\(URLEncoding.encodePath(path))?\(query)" }

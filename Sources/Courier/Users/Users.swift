@@ -18,7 +18,9 @@ public struct Users: RequestFilter {
     public let cookieName: String
     /// How long a sign-in lasts.
     public let lifetimeSeconds: Int
-    /// Adds `Secure` to the cookie (set it when the app is served over HTTPS).
+    /// Adds `Secure` to every session cookie. Without it, the cookie is `Secure` exactly when
+    /// the sign-in came over HTTPS (`request.isSecure`, which a trusted TLS proxy reports), so
+    /// a site behind one needs nothing set; turn it on to refuse ever to set one over plain HTTP.
     public let secureCookie: Bool
     let cookie: SessionCookie
     let userIDs: UserIDKey
@@ -114,7 +116,7 @@ public struct Users: RequestFilter {
 
     func signOut(_ request: Request, _ response: inout Response) {
         response.redirect(to: Self.safeDestination(request["continue"], for: request))
-        response.setCookie(sessionCookie(value: "", maxAge: 0))
+        response.setCookie(sessionCookie(value: "", maxAge: 0, for: request))
     }
 
     func signIn(_ request: Request, _ response: inout Response) {
@@ -129,11 +131,12 @@ public struct Users: RequestFilter {
         let user = self.user(email: email)
         response.redirect(to: destination)
         response.setCookie(sessionCookie(value: cookie.value(for: user, now: now(), lifetimeSeconds: lifetimeSeconds),
-                                         maxAge: lifetimeSeconds))
+                                         maxAge: lifetimeSeconds, for: request))
     }
 
-    func sessionCookie(value: String, maxAge: Int) -> Cookie {
-        Cookie(name: cookieName, value: value, path: "/", maxAge: maxAge, secure: secureCookie, httpOnly: true, sameSite: .lax)
+    func sessionCookie(value: String, maxAge: Int, for request: Request) -> Cookie {
+        Cookie(name: cookieName, value: value, path: "/", maxAge: maxAge, secure: secureCookie || request.isSecure,
+               httpOnly: true, sameSite: .lax)
     }
 
     /// Where `continue=` may send the browser: a path on this site, or an absolute URL naming
