@@ -27,6 +27,8 @@ public final class Application: Sendable {
         var mounting = false
         /// Where Courier's own instruments report, once `Metrics` is added; nil measures nothing.
         var metricsFactory: (any MetricsFactory)?
+        /// The request-duration histograms the Prometheus endpoint renders itself, if it does.
+        var durationHistograms: DurationHistograms?
         var serverMetrics: ServerMetrics?
         /// Stages added before `Metrics` that measure too (the channel service), told when it comes.
         var metricsObservers: [@Sendable (any MetricsFactory) -> Void] = []
@@ -152,7 +154,7 @@ public final class Application: Sendable {
                     : ApplicationError(builder.errors.map(\.description).joined(separator: "\n"))
             }
             return ApplicationResponder(router: builder.router, stages: builder.stages, logger: logger,
-                                        metricsFactory: builder.metricsFactory)
+                                        metricsFactory: builder.metricsFactory, durations: builder.durationHistograms)
         }
     }
 

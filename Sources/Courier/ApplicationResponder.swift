@@ -22,7 +22,8 @@ public struct ApplicationResponder: HTTPResponder {
     /// one check.
     private let metrics: RequestMetrics?
 
-    init(router: Router, stages: [Stage], logger: Logger, metricsFactory: (any MetricsFactory)? = nil) {
+    init(router: Router, stages: [Stage], logger: Logger, metricsFactory: (any MetricsFactory)? = nil,
+         durations: DurationHistograms? = nil) {
         self.router = router
         self.stages = stages
         self.logger = logger
@@ -31,7 +32,7 @@ public struct ApplicationResponder: HTTPResponder {
             .union(router.routes.flatMap(\.allowedMethods))
         let methods = implementedMethods
         metrics = metricsFactory.map {
-            RequestMetrics(factory: $0, routeLabels: router.routes.map(\.template.label), methods: methods)
+            RequestMetrics(factory: $0, durations: durations, routeLabels: router.routes.map(\.template.label), methods: methods)
         }
     }
 

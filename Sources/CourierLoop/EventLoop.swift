@@ -34,7 +34,8 @@ public final class EventLoop: @unchecked Sendable {
     private var drainHandlers: [() -> Void] = []
     /// What layers above keep per loop with no lock (the app's metrics cache), each under its
     /// owner, held strongly so that no other object can come to have its address.
-    private var locals: [(owner: AnyObject, value: AnyObject)] = []
+    /// `@exclusivity(unchecked)`: touched only on the loop's thread, read by every measured request.
+    @exclusivity(unchecked) private var locals: [(owner: AnyObject, value: AnyObject)] = []
     /// Made by the first `schedule`, on the loop thread (a timer handle belongs to its loop).
     var madeDeadlines: Deadlines?
     var deadlines: Deadlines {

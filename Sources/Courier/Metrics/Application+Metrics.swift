@@ -5,13 +5,15 @@ extension Application {
     /// Makes Courier's own instruments (requests, connections, and those of stages that asked
     /// with `whenMeasured`) report to `factory`. Called by `Metrics` when added; a second
     /// `Metrics` in one app is a build error naming it, as two sets of the same series would be.
-    package func measure(with factory: any MetricsFactory) {
+    /// `durations`: where request durations go instead of the factory's timers.
+    func measure(with factory: any MetricsFactory, durations: DurationHistograms?) {
         let observers = builder.withLock { builder -> [@Sendable (any MetricsFactory) -> Void] in
             guard builder.metricsFactory == nil else {
                 builder.errors.append(ApplicationError("Metrics added twice: an app reports its metrics to one place"))
                 return []
             }
             builder.metricsFactory = factory
+            builder.durationHistograms = durations
             builder.serverMetrics = ServerMetrics(factory: factory)
             defer { builder.metricsObservers = [] }
             return builder.metricsObservers

@@ -18,6 +18,8 @@ final class RequestMetrics: Sendable {
     static let unmatchedRoute = "unmatched"
 
     private let factory: any MetricsFactory
+    /// The Prometheus endpoint's own duration histograms; nil: the factory's timers.
+    private let durations: DurationHistograms?
     /// By route number + 1; 0 for a request that matched no route.
     private let routeLabels: [String]
     /// The methods with a label of their own, GET first (the one most requests have);
@@ -26,8 +28,9 @@ final class RequestMetrics: Sendable {
     /// For a request answered off its loop (not one Courier's server makes): a cache under a lock.
     private let offLoop: Mutex<Cache>
 
-    init(factory: any MetricsFactory, routeLabels: [String], methods: Set<HTTPMethod>) {
+    init(factory: any MetricsFactory, durations: DurationHistograms?, routeLabels: [String], methods: Set<HTTPMethod>) {
         self.factory = factory
+        self.durations = durations
         let labels = [Self.unmatchedRoute] + routeLabels
         self.routeLabels = labels
         self.methods = [.get] + methods.subtracting([.get]).sorted { $0.rawValue < $1.rawValue }
@@ -38,7 +41,7 @@ final class RequestMetrics: Sendable {
     /// (negative for none), `nanoseconds` how long the app took to answer.
     func record(route: Int, method: HTTPMethod, status: Int, nanoseconds: Int64, on loop: EventLoop?) {
         let routeSlot = route >= 0 ? (route >> 8) + 1 : 0
-        let methodSlot = methods.firstIndex(of: method) ?? methods.count
+        let methodSlot = method == .get ? 0 : methods.firstIndex(of: method) ?? methods.count
         guard routeSlot < routeLabels.count else { return }
         if let loop, loop.inEventLoop {
             let cache = loop.local(of: self) { Cache(routeCount: routeLabels.count) }
@@ -55,18 +58,31 @@ final class RequestMetrics: Sendable {
     private func makeInstruments(_ routeSlot: Int, _ methodSlot: Int, _ status: Int) -> Instruments {
         let method = methodSlot < methods.count ? methods[methodSlot].rawValue : "other"
         let route = routeLabels[routeSlot]
+        let timerDimensions = [("method", method), ("route", route)]
+        let duration = durations.map {
+            CoreMetrics.Timer(label: Self.durationLabel, dimensions: timerDimensions, handler: $0.makeShard(dimensions: timerDimensions),
+                              factory: factory)
+        } ?? CoreMetrics.Timer(label: Self.durationLabel, dimensions: timerDimensions, factory: factory)
         return Instruments(
             methodSlot: methodSlot, status: status,
             requests: Counter(label: Self.requestsLabel, dimensions: [("method", method), ("route", route), ("status", String(status))],
                               factory: factory),
-            duration: CoreMetrics.Timer(label: Self.durationLabel, dimensions: [("method", method), ("route", route)], factory: factory))
+            duration: duration)
     }
 
-    struct Instruments {
+    /// A class: one reference to retain per request, not one per instrument.
+    final class Instruments {
         let methodSlot: Int
         let status: Int
         let requests: Counter
         let duration: CoreMetrics.Timer
+
+        init(methodSlot: Int, status: Int, requests: Counter, duration: CoreMetrics.Timer) {
+            self.methodSlot = methodSlot
+            self.status = status
+            self.requests = requests
+            self.duration = duration
+        }
 
         func record(_ nanoseconds: Int64) {
             requests.increment()
@@ -76,7 +92,8 @@ final class RequestMetrics: Sendable {
 
     /// One loop's instruments by route; a route's few (method, status) pairs are scanned.
     final class Cache {
-        private var byRoute: [[Instruments]]
+        /// `@exclusivity(unchecked)`: used by one loop (or under `offLoop`'s lock), never re-entered.
+        @exclusivity(unchecked) private var byRoute: [[Instruments]]
 
         init(routeCount: Int) { byRoute = Array(repeating: [], count: routeCount) }
 
