@@ -78,6 +78,7 @@ label() {
     case "$1" in
         *-poll) echo "$(label "${1%-poll}") (busy poll)"; return ;;
         *-awake) echo "$(label "${1%-awake}") (core kept awake)"; return ;;
+        *-metrics) echo "$(label "${1%-metrics}") (metrics on)"; return ;;
     esac
     case "$1" in
         courier) echo "Courier" ;;

@@ -10,6 +10,7 @@
 #
 #   Benchmarks/http/callgrind.sh                 # plaintext and json, Courier and the floor
 #   ROUTES=json SERVERS=courier Benchmarks/http/callgrind.sh
+#   SERVERS="courier courier-metrics" Benchmarks/http/callgrind.sh   # the cost of Metrics
 #
 # Environment: ROUTES="plaintext json", SERVERS="courier floor", DURATION=8s, CONNS=64,
 # COURIER_BIN (default .build/release/Hello, built if missing), FLOOR_BIN (default
@@ -31,8 +32,14 @@ bash "$ROOT/scripts/apt-ensure.sh" valgrind wrk
 [[ -x "$COURIER_BIN" ]] || (cd "$ROOT" && flock /tmp/courier-swift-build.lock swift build -c release --product Hello)
 [[ -x "$FLOOR_BIN" ]] || make -C "$HERE/cfloor" >/dev/null
 
-binary_of() { case $1 in courier) echo "$COURIER_BIN" ;; floor) echo "$FLOOR_BIN" ;; esac; }
-args_of() { case $1 in courier) echo "--port $PORT --workers 1" ;; floor) echo "--port $PORT" ;; esac; }
+binary_of() { case $1 in courier|courier-metrics) echo "$COURIER_BIN" ;; floor) echo "$FLOOR_BIN" ;; esac; }
+args_of() {
+    case $1 in
+        courier) echo "--port $PORT --workers 1" ;;
+        courier-metrics) echo "--port $PORT --workers 1 --metrics" ;;
+        floor) echo "--port $PORT" ;;
+    esac
+}
 
 # Runs one server under callgrind while `load` runs; prints the total instructions.
 instructions() {

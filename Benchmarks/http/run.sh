@@ -19,7 +19,10 @@
 #   CONNS="64 256"      wrk -c values
 #   ROUTES="plaintext json"
 #   WARMUP=2s           wrk run after each start, not measured (0 to skip)
-#   SERVERS="courier hummingbird floor"   which servers, and their order
+#   SERVERS="courier hummingbird floor"   which servers, and their order; add
+#                       courier-metrics for Hello with `--metrics` (Metrics added), and
+#                       the table gets a "metrics on/off" column
+#                       (ROUNDS=3 DURATION=5s SERVERS="courier courier-metrics floor")
 #   SERVER_CPU=0 CLIENT_CPU=1             taskset cores for server and wrk
 #   SKIP_BUILD=1        use the binaries already built
 #   COURIER_BIN, HUMMINGBIRD_BIN, FLOOR_BIN
@@ -69,10 +72,10 @@ require_tools wrk taskset curl gcc pkg-config python3
 
 # ---- servers -----------------------------------------------------------------
 
-KNOWN_SERVERS="courier hummingbird floor"
+KNOWN_SERVERS="courier courier-metrics hummingbird floor"
 binary_of() {
     case "$1" in
-        courier) echo "${COURIER_BIN:-$ROOT/.build/release/Hello}" ;;
+        courier|courier-metrics) echo "${COURIER_BIN:-$ROOT/.build/release/Hello}" ;;
         hummingbird) echo "${HUMMINGBIRD_BIN:-$HERE/hummingbird/HBHello/.build/release/HBHello}" ;;
         floor) echo "${FLOOR_BIN:-$OUT/floor}" ;;
     esac
@@ -80,6 +83,7 @@ binary_of() {
 args_of() {
     case "$1" in
         courier) echo "--port $(port_of courier) --workers 1" ;;
+        courier-metrics) echo "--port $(port_of courier) --workers 1 --metrics" ;;
         hummingbird) echo "--port $(port_of hummingbird)" ;;
         floor) echo "--port $(port_of floor)" ;;
     esac
@@ -203,7 +207,7 @@ raw_path, results_path, write = E["RAW"], E["RESULTS_MD"], E["WRITE_RESULTS"] ==
 servers = E["SERVERS"].split()
 routes = E["ROUTES"].split()
 conns = E["CONNS"].split()
-labels = {"courier": "Courier", "hummingbird": "Hummingbird", "floor": "C floor"}
+labels = {"courier": "Courier", "courier-metrics": "Courier (metrics on)", "hummingbird": "Hummingbird", "floor": "C floor"}
 available = set(E["AVAILABLE_LIST"].split())
 
 runs = {}
@@ -229,6 +233,8 @@ if "courier" in shown and "hummingbird" in shown:
     head.append("Courier/Hummingbird")
 if "courier" in shown and "floor" in shown:
     head.append("Courier/C floor")
+if "courier" in shown and "courier-metrics" in shown:
+    head.append("metrics on/off")
 rows = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + "|"]
 for route in routes:
     for c in conns:
@@ -244,6 +250,8 @@ for route in routes:
             cells.append(ratio(cm, median("hummingbird", route, c)))
         if "courier" in shown and "floor" in shown:
             cells.append(ratio(cm, median("floor", route, c)))
+        if "courier" in shown and "courier-metrics" in shown:
+            cells.append(ratio(median("courier-metrics", route, c), cm))
         rows.append("| " + " | ".join(cells) + " |")
 table = "\n".join(rows)
 

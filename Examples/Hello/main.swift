@@ -1,12 +1,18 @@
 import Courier
 import Foundation
 
-// The benchmark app: the TechEmpower plaintext and JSON routes and a body echo.
+// The benchmark app: the TechEmpower plaintext and JSON routes and a body echo. `--metrics`
+// adds `Metrics` (GET /metrics), so the benchmarks measure what turning metrics on costs.
 struct Greeting: Encodable, Sendable {
     let message: String
 }
 
 let app = Application()
+var arguments = Array(CommandLine.arguments.dropFirst())
+if let flag = arguments.firstIndex(of: "--metrics") {
+    arguments.remove(at: flag)
+    app.use(Metrics(path: "/metrics"))
+}
 
 app.get("/plaintext") { _, response in
     response.contentType = "text/plain"
@@ -23,7 +29,7 @@ app.post("/echo") { request, response in
 }
 
 do {
-    try app.run()
+    try app.run(arguments: arguments)
 } catch {
     print("Hello: \(error)")
     exit(1)

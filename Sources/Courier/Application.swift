@@ -1,6 +1,7 @@
 public import CourierHTTP
 public import CourierLoop
 public import CourierServer
+import CoreMetrics
 public import Logging
 import Synchronization
 
@@ -16,7 +17,7 @@ import Synchronization
 public final class Application: Sendable {
     /// The app's logger (`courier.app` unless given), for handlers and middleware to share.
     public let logger: Logger
-    private let builder = Locked(Builder())
+    let builder = Locked(Builder())
 
     struct Builder {
         var configuration = ServerConfiguration()
@@ -24,6 +25,13 @@ public final class Application: Sendable {
         var stages: [Stage] = []
         var errors: [ApplicationError] = []
         var mounting = false
+        /// Where Courier's own instruments report, once `Metrics` is added; nil measures nothing.
+        var metricsFactory: (any MetricsFactory)?
+        /// The request-duration histograms the Prometheus endpoint renders itself, if it does.
+        var durationHistograms: DurationHistograms?
+        var serverMetrics: ServerMetrics?
+        /// Stages added before `Metrics` that measure too (the channel service), told when it comes.
+        var metricsObservers: [@Sendable (any MetricsFactory) -> Void] = []
     }
 
     private let blockingThreads: Int
@@ -113,7 +121,7 @@ public final class Application: Sendable {
         builder.withLock { builder in
             for item in stages {
                 do throws(ApplicationError) {
-                    builder.stages.append(try Stage(item))
+                    if let stage = try Stage(item) { builder.stages.append(stage) }
                 } catch {
                     builder.errors.append(error)
                 }
@@ -145,14 +153,15 @@ public final class Application: Sendable {
                 throw builder.errors.count == 1 ? first
                     : ApplicationError(builder.errors.map(\.description).joined(separator: "\n"))
             }
-            return ApplicationResponder(router: builder.router, stages: builder.stages, logger: logger)
+            return ApplicationResponder(router: builder.router, stages: builder.stages, logger: logger,
+                                        metricsFactory: builder.metricsFactory, durations: builder.durationHistograms)
         }
     }
 
     /// Starts serving in the background and returns the running server (tests, embedding).
     public func start(configuration override: ServerConfiguration? = nil) throws -> HTTPServer {
         let server = HTTPServer(configuration: override ?? configuration, responder: try responder(),
-                                logger: Logger(label: "courier.http"))
+                                logger: Logger(label: "courier.http"), metrics: builder.withLock { $0.serverMetrics })
         try server.start()
         return server
     }
@@ -176,7 +185,8 @@ public final class Application: Sendable {
     public func run(options: ServerOptions) throws {
         var configuration = configuration
         options.apply(to: &configuration)
-        let server = HTTPServer(configuration: configuration, responder: try responder(), logger: Logger(label: "courier.http"))
+        let server = HTTPServer(configuration: configuration, responder: try responder(), logger: Logger(label: "courier.http"),
+                                metrics: builder.withLock { $0.serverMetrics })
         try server.run()
     }
 }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import CourierHTTP
 import CourierLoop
 import CourierServer
@@ -17,14 +18,22 @@ public struct ApplicationResponder: HTTPResponder {
     /// Methods this server implements: RFC 9110's, and any other a route was added for. Any
     /// other gets 501 (RFC 9110 §9.1), not 405 or 404.
     private let implementedMethods: Set<HTTPMethod>
+    /// Counts and times requests from sockets when the app has `Metrics`; nil costs a request
+    /// one check.
+    private let metrics: RequestMetrics?
 
-    init(router: Router, stages: [Stage], logger: Logger) {
+    init(router: Router, stages: [Stage], logger: Logger, metricsFactory: (any MetricsFactory)? = nil,
+         durations: DurationHistograms? = nil) {
         self.router = router
         self.stages = stages
         self.logger = logger
         leadingFilters = stages.firstIndex { if case .middleware = $0 { true } else { false } } ?? stages.count
         implementedMethods = Set([.get, .head, .post, .put, .delete, .patch, .options, .connect, .trace] as [HTTPMethod])
             .union(router.routes.flatMap(\.allowedMethods))
+        let methods = implementedMethods
+        metrics = metricsFactory.map {
+            RequestMetrics(factory: $0, durations: durations, routeLabels: router.routes.map(\.template.label), methods: methods)
+        }
     }
 
     /// Splits the target, decodes the path and matches the route, once, before the body is
@@ -45,7 +54,15 @@ public struct ApplicationResponder: HTTPResponder {
                               body: serverRequest.body, version: head.version, remoteAddress: serverRequest.remoteAddress,
                               source: serverRequest.source, loop: serverRequest.loop, route: plan.route,
                               parameters: plan.parameters)
-        dispatch(&request, reply: WriterReply(writer: writer, loop: serverRequest.loop, logger: logger))
+        let reply = WriterReply(writer: writer, loop: serverRequest.loop, logger: logger)
+        if let metrics {
+            // Labelled with the route matched when the request arrived (a filter that changes the
+            // path does not move it to another series).
+            let measured = MeasuredReply(reply: reply, metrics: metrics, route: plan.route, method: head.method,
+                                         start: RequestMetrics.now())
+            return dispatch(&request, reply: measured)
+        }
+        dispatch(&request, reply: reply)
     }
 
     /// Answers a request in process (tests, the channel service's presence posts) along the
@@ -230,6 +247,21 @@ private struct WriterReply: ResponseReply {
                 writer.abortStreaming()
             }
         }
+    }
+}
+
+/// Counts the request and its duration (to the response's head), then writes the response.
+private struct MeasuredReply: ResponseReply {
+    let reply: WriterReply
+    let metrics: RequestMetrics
+    let route: Int
+    let method: HTTPMethod
+    let start: Int64
+
+    func send(_ response: consuming Response) {
+        metrics.record(route: route, method: method, status: response.status.code,
+                       nanoseconds: RequestMetrics.now() - start, on: reply.loop)
+        reply.send(response)
     }
 }
 

@@ -1,3 +1,4 @@
+package import CoreMetrics
 import CourierLoop
 
 /// Where a channel's bookkeeping lives: sequence numbers, held messages, which connection owns
@@ -48,6 +49,17 @@ package protocol ChannelEngine: AnyObject, Sendable {
     /// Presence to report, tokens expired while connected, abandoned connections; called
     /// periodically from one loop.
     func sweep() -> ChannelSweep
+
+    /// The messages held for replay in this process, for `channel_messages_held`; nil for an
+    /// engine whose messages are held elsewhere.
+    var heldMessageCount: Int? { get }
+    /// Reports the engine's own series (an engine with a store: its round trips) to `factory`.
+    func measure(with factory: any MetricsFactory)
+}
+
+extension ChannelEngine {
+    package var heldMessageCount: Int? { nil }
+    package func measure(with factory: any MetricsFactory) {}
 }
 
 /// What an opening client says it had: `sessionID` "" for a fresh open, and the last sequence

@@ -22,6 +22,8 @@ public final class ChannelService: Sendable {
     private let presenceDispatcher = Locked<(@Sendable (String, Bool) -> Void)?>(nil)
     private let sweeperStarted = Atomic<Bool>(false)
     private let loopsReleasingPolls = Locked<Set<ObjectIdentifier>>([])
+    /// Reports once the app serving the channels has `Metrics` (see `measure(with:)`).
+    let metrics = ChannelMetrics()
 
     /// `secret` signs tokens; processes that share it accept each other's tokens. `engine`
     /// keeps the channels: `.inMemory` (one process) or one spanning processes
@@ -72,6 +74,7 @@ public final class ChannelService: Sendable {
     public func sendMessage(clientID: String, message: String) throws(ChannelError) {
         try ChannelLimits.checkMessage(message)
         try engine.send(message, to: try resolve(clientID))
+        metrics.sent()
     }
 
     /// Beyond the original: returns once the engine holds the message (with Redis: once Redis
@@ -89,7 +92,9 @@ public final class ChannelService: Sendable {
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<UInt64, ChannelError>, Never>) in
             engine.send(message, to: clientID, idempotencyKey: idempotencyKey) { continuation.resume(returning: $0) }
         }
-        return try result.get()
+        let seq = try result.get()
+        metrics.sent()
+        return seq
     }
 
     /// Sends each message to its client, all at once (with Redis: pipelined, not one round
@@ -111,6 +116,7 @@ public final class ChannelService: Sendable {
                 engine.send(item.message, to: item.clientID, idempotencyKey: item.idempotencyKey) { batch.set(index, $0) }
             }
         }
+        metrics.sent(results.count { if case .success = $0 { true } else { false } })
         return try results.map { (result: Result<UInt64, ChannelError>) throws(ChannelError) -> UInt64 in try result.get() }
     }
 
@@ -147,7 +153,9 @@ public final class ChannelService: Sendable {
     public func publish(topic: String, message: String) throws(ChannelError) -> Int {
         try Self.checkTopic(topic)
         try ChannelLimits.checkMessage(message)
-        return try engine.publish(message, to: topic)
+        let count = try engine.publish(message, to: topic)
+        metrics.sent()
+        return count
     }
 
     /// The subscribers this process can name without waiting: all of them with the in-memory
@@ -183,7 +191,9 @@ public final class ChannelService: Sendable {
         if let idempotencyKey, idempotencyKey.isEmpty || idempotencyKey.utf8.count > 256 {
             throw .invalidIdempotencyKey(idempotencyKey)
         }
-        return try await confirmed { engine.publish(message, to: topic, idempotencyKey: idempotencyKey, completion: $0) }
+        let count: Int = try await confirmed { engine.publish(message, to: topic, idempotencyKey: idempotencyKey, completion: $0) }
+        metrics.sent()
+        return count
     }
 
     /// Every subscriber of `topic`, on every node: with the Redis engine, as Redis holds them.
@@ -221,6 +231,7 @@ public final class ChannelService: Sendable {
 
     func reportPresence(_ clientID: String, connected: Bool) {
         logger.debug("presence", metadata: ["client": "\(clientID)", "connected": "\(connected)"])
+        metrics.presence(connected: connected)
         presenceDispatcher.withLock { $0 }?(clientID, connected)
     }
 
@@ -254,6 +265,7 @@ public final class ChannelService: Sendable {
 
     func sweep() {
         let result = engine.sweep()
+        if let held = engine.heldMessageCount { metrics.held(held) }
         for clientID in result.disconnected { reportPresence(clientID, connected: false) }
         for clientID in result.connected { reportPresence(clientID, connected: true) }
         for connection in result.expired {

@@ -139,11 +139,16 @@ package final class HeldMemory {
     /// What one session's reference to a held message costs: its slot in the session's array.
     static let bytesPerHold = 8
     package private(set) var bytes = 0
+    /// The distinct messages held (a published one once, whatever its subscribers).
+    package private(set) var messages = 0
 
     package init() {}
 
     func hold(_ payload: ChannelPayload) {
-        if payload.holders == 0 { bytes += payload.footprintBytes }
+        if payload.holders == 0 {
+            bytes += payload.footprintBytes
+            messages += 1
+        }
         payload.holders += 1
         bytes += Self.bytesPerHold
     }
@@ -151,6 +156,9 @@ package final class HeldMemory {
     func release(_ payload: ChannelPayload) {
         payload.holders -= 1
         bytes -= Self.bytesPerHold
-        if payload.holders == 0 { bytes -= payload.footprintBytes }
+        if payload.holders == 0 {
+            bytes -= payload.footprintBytes
+            messages -= 1
+        }
     }
 }

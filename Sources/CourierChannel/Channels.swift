@@ -37,6 +37,7 @@ public struct Channels: RequestFilter {
     /// Adds the routes under `/_ah/channel/`: the JavaScript client, the WebSocket (unless disabled), long-poll and close, and hooks presence to the app's router.
     public func mount(on app: Application) throws {
         let service = service
+        app.whenMeasured { factory in service.measure(with: factory) }
         app.get("/_ah/channel/jsapi") { _, response in
             response.contentType = "text/javascript"  // exactly as section 3 gives it; the source is ASCII
             response.headers.set("Cache-Control", "no-cache")

@@ -321,6 +321,8 @@ package final class InMemoryChannelEngine: ChannelEngine {
 
     /// What the held messages of every session take together (see `HeldMemory`).
     package var heldMemoryBytes: Int { state.withLock { $0.heldMemory.bytes } }
+    /// Messages held by any session, each counted once however many sessions hold it.
+    package var heldMessageCount: Int? { state.withLock { $0.heldMemory.messages } }
 
     /// Wakes many connections with one mailbox post per loop rather than one per connection.
     package static func wake(_ connections: [any ChannelConnection]) {

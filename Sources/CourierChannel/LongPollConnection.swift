@@ -28,6 +28,8 @@ final class LongPollConnection: ChannelConnection, Sendable {
         var handedOut: UInt64 = 0
         var pendingFrames: [String] = []
         var ended = false
+        /// Counted in `channel_clients` (registered as the client's channel, not ended since).
+        var counted = false
         /// The status polls get once the connection has ended (the error's code).
         var endStatus: HTTPStatus = .ok
     }
@@ -54,6 +56,12 @@ final class LongPollConnection: ChannelConnection, Sendable {
             state.handedOut = cursor
             state.pendingFrames.insert(opened, at: 0)
         }
+    }
+
+    /// Counts the connection in `channel_clients` once it is the client's channel.
+    func countOpen() {
+        state.withLock { $0.counted = true }
+        service.metrics.clientOpened(.longPoll)
     }
 
     /// One poll: answers at once if anything is due, else waits up to the poll timeout, timed
@@ -109,6 +117,7 @@ final class LongPollConnection: ChannelConnection, Sendable {
             state.endStatus = HTTPStatus(code: ChannelFailure.sessionLost.code)
             return [ChannelFrames.error(code: ChannelFailure.sessionLost.code, description: ChannelFailure.sessionLost.description)]
         }
+        service.metrics.delivered(messages.count)
         if let last = messages.last {
             state.ack = last.seq
             state.handedOut = max(state.handedOut, last.seq)
@@ -164,7 +173,8 @@ final class LongPollConnection: ChannelConnection, Sendable {
     /// Ends the connection; a waiting poll (or the next one) receives `frames` with `status`.
     func end(with frames: [String], status: HTTPStatus = .ok) {
         service.longPolls.forget(self)
-        state.withLock { state in
+        let wasCounted = state.withLock { state -> Bool in
+            defer { state.counted = false }
             state.ended = true
             state.endStatus = status
             if let waiter = state.waiter {
@@ -173,7 +183,9 @@ final class LongPollConnection: ChannelConnection, Sendable {
             } else {
                 state.pendingFrames += frames
             }
+            return state.counted
         }
+        if wasCounted { service.metrics.clientClosed(.longPoll) }
     }
 
     /// Gone when no poll has arrived for a heartbeat. Counted from the poll's arrival, not its

@@ -38,6 +38,7 @@ enum LongPollEndpoint {
             }
             created.prime(cursor: attachment.cursor, opened: ChannelFrames.opened(sessionID: attachment.sessionID, seq: attachment.lastSeq))
             service.longPolls.register(created)
+            created.countOpen()
             connection = created
             // A fresh open starts where the engine put it, whatever the client's stale `seq` says.
             seen = attachment.cursor

@@ -15,6 +15,8 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
     private var closingDeliberately = false
     private var ended = false
     private var sentThisIteration = false
+    /// Counted in `channel_clients` (from its open to its close).
+    private var counted = false
 
     private struct ClientFrame: Decodable {
         let type: String
@@ -70,6 +72,8 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
                 // The socket closed while the engine was attaching it (an engine with I/O
                 // answers later): let go of what it was given at once.
                 if ended { return closed() }
+                counted = true
+                service.metrics.clientOpened(.webSocket)
                 cursor = attachment.cursor
                 socket.send(ChannelFrames.opened(sessionID: attachment.sessionID, seq: attachment.lastSeq))
                 pump()
@@ -112,6 +116,8 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
                 (messages, more) = (taken, left)
             }
             guard !messages.isEmpty else { return }
+            var delivered = 0
+            defer { service.metrics.delivered(delivered) }
             // A hint: a frame header is 2 or 4 bytes unless escaping made the message over 64 KiB.
             socket.reserveSendCapacity(messages.reduce(0) { $0 + 4 + ChannelFrames.messageByteCount(seq: $1.seq, payload: $1.payload) })
             for message in messages {
@@ -120,6 +126,7 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
                     ChannelFrames.appendMessage(seq: message.seq, payload: message.payload, to: &out)
                 }
                 if sent == .dropped { return }
+                delivered += 1
                 cursor = message.seq
             }
             guard more else { return }
@@ -137,6 +144,10 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
 
     private func closed() {
         ended = true
+        if counted {
+            counted = false
+            service.metrics.clientClosed(.webSocket)
+        }
         guard let clientID else { return }
         if service.engine.detach(self, clientID: clientID, deliberate: closingDeliberately) {
             service.reportPresence(clientID, connected: false)

@@ -32,6 +32,10 @@ public final class EventLoop: @unchecked Sendable {
     /// measured seven eventfd round trips per request through an async middleware without it).
     private var localJobs: [UnownedJob] = []
     private var drainHandlers: [() -> Void] = []
+    /// What layers above keep per loop with no lock (the app's metrics cache), each under its
+    /// owner, held strongly so that no other object can come to have its address.
+    /// `@exclusivity(unchecked)`: touched only on the loop's thread, read by every measured request.
+    @exclusivity(unchecked) private var locals: [(owner: AnyObject, value: AnyObject)] = []
     /// Made by the first `schedule`, on the loop thread (a timer handle belongs to its loop).
     var madeDeadlines: Deadlines?
     var deadlines: Deadlines {
@@ -167,6 +171,17 @@ public final class EventLoop: @unchecked Sendable {
     public static var current: EventLoop? {
         guard let raw = pthread_getspecific(currentLoopKey) else { return nil }
         return Unmanaged<EventLoop>.fromOpaque(raw).takeUnretainedValue()
+    }
+
+    /// The value `owner` keeps on this loop, made by `make` on first use: state that every
+    /// request reads (a cache of metrics) and that would need a lock if the loops shared it.
+    /// Call on the loop's thread only, and always with the same `Value` for one owner.
+    package func local<Value: AnyObject>(of owner: AnyObject, _ make: () -> Value) -> Value {
+        assertInLoop()
+        for entry in locals where entry.owner === owner { return unsafeDowncast(entry.value, to: Value.self) }
+        let made = make()
+        locals.append((owner, made))
+        return made
     }
 
     /// True when called on this loop's thread: the only place its handles may be touched.

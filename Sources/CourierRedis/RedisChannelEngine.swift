@@ -33,6 +33,8 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
     /// server has served a request): until it does, this node leaves reaping to the others,
     /// since a client it reaped would never be reported gone.
     let reported = Atomic<Bool>(false)
+    /// Round trips on every command connection of the engine, once the app measures.
+    let metrics = RedisMetrics()
     /// Set by `halt()`: the engine does nothing more, as if its process had been killed.
     let halted = Atomic<Bool>(false)
 
@@ -83,9 +85,9 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         let subscriber: RedisSubscriber
         var reconnectWatch: Timer?
 
-        init(loop: EventLoop, endpoint: RedisEndpoint, configuration: RedisConfiguration) {
+        init(loop: EventLoop, endpoint: RedisEndpoint, configuration: RedisConfiguration, metrics: RedisMetrics) {
             self.loop = loop
-            command = RedisConnection(loop: loop, endpoint: endpoint, configuration: configuration)
+            command = RedisConnection(loop: loop, endpoint: endpoint, configuration: configuration, metrics: metrics)
             subscriber = RedisSubscriber(loop: loop, endpoint: endpoint, configuration: configuration)
         }
     }
@@ -99,7 +101,7 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         self.configuration = configuration
         loop = EventLoop(name: "courier-redis")
         loop.startThread()
-        control = Links(loop: loop, endpoint: endpoint, configuration: configuration)
+        control = Links(loop: loop, endpoint: endpoint, configuration: configuration, metrics: metrics)
         let control = control
         let nodeChannel = ChannelScripts.node(nodeID)
         loop.execute { [self] in
@@ -118,7 +120,7 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         if loop === self.loop { return control }
         let key = ObjectIdentifier(loop)
         if let links = loopLinks.withLock({ $0[key] }) { return links }
-        let links = Links(loop: loop, endpoint: endpoint, configuration: configuration)
+        let links = Links(loop: loop, endpoint: endpoint, configuration: configuration, metrics: metrics)
         // After a reconnect, the clients connected on this loop may have missed messages.
         links.subscriber.onResubscribed = { [self] in catchUpAll(on: loop) }
         loopLinks.withLock { $0[key] = links }

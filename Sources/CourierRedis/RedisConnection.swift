@@ -27,7 +27,9 @@ public final class RedisConnection: @unchecked Sendable {
     public let configuration: RedisConfiguration
 
     private let link: RedisLink
-    private var replies = ReplyQueue<Completion>()
+    /// Round trips and their durations, when the app measures (shared by an engine's connections).
+    private let metrics: RedisMetrics?
+    private var replies = ReplyQueue<Pending>()
     private var waiting = FIFO<WaitingCommand>()
     private var waitingBytes = 0
     private var timer: Timer?
@@ -39,6 +41,12 @@ public final class RedisConnection: @unchecked Sendable {
     /// `run(_:keys:arguments:timeout:completion:)`.
     var loadedScripts: Set<String> = []
 
+    /// A command sent and not answered: who gets the reply, and when it left (0 unmeasured).
+    private struct Pending {
+        let completion: Completion
+        let sentAt: Int64
+    }
+
     private struct WaitingCommand {
         let arguments: [[UInt8]]
         let size: Int
@@ -47,10 +55,16 @@ public final class RedisConnection: @unchecked Sendable {
     }
 
     /// Starts connecting at once. May be called from any thread.
-    public init(loop: EventLoop, endpoint: RedisEndpoint, configuration: RedisConfiguration = RedisConfiguration()) {
+    public convenience init(loop: EventLoop, endpoint: RedisEndpoint, configuration: RedisConfiguration = RedisConfiguration()) {
+        self.init(loop: loop, endpoint: endpoint, configuration: configuration, metrics: nil)
+    }
+
+    /// As the public initializer, counting round trips in `metrics`.
+    package init(loop: EventLoop, endpoint: RedisEndpoint, configuration: RedisConfiguration, metrics: RedisMetrics?) {
         self.loop = loop
         self.endpoint = endpoint
         self.configuration = configuration
+        self.metrics = metrics
         link = RedisLink(loop: loop, endpoint: endpoint, configuration: configuration)
         runOnLoop { [self] in startIfNeeded() }
     }
@@ -153,7 +167,7 @@ public final class RedisConnection: @unchecked Sendable {
     private func transmit(_ arguments: [[UInt8]], timeoutMilliseconds: UInt64, completion: @escaping Completion) {
         link.send(arguments)
         let deadline = loop.now &+ timeoutMilliseconds
-        replies.append(completion, deadline: deadline)
+        replies.append(Pending(completion: completion, sentAt: metrics?.commandSent() ?? 0), deadline: deadline)
         armTimer(for: deadline)
     }
 
@@ -166,10 +180,12 @@ public final class RedisConnection: @unchecked Sendable {
     }
 
     private func received(_ reply: RESPValue) {
-        guard let completion = replies.popFirst() else {
+        guard let pending = replies.popFirst() else {
             link.drop(reason: "a reply with no command waiting for it: \(reply)")
             return
         }
+        metrics?.replied(sentAt: pending.sentAt)
+        let completion = pending.completion
         if case .error(let message) = reply {
             completion(.failure(.server(message: message)))
         } else {
@@ -188,7 +204,7 @@ public final class RedisConnection: @unchecked Sendable {
             waitingBytes = 0
             refusal = reason
         }
-        for entry in inFlight { entry.waiter(.failure(error)) }
+        for entry in inFlight { entry.waiter.completion(.failure(error)) }
         for command in refused { command.completion(.failure(refusal)) }
     }
 
@@ -216,7 +232,7 @@ public final class RedisConnection: @unchecked Sendable {
         let abandoned = replies.removeAll()
         link.drop(reason: "a command got no reply within its timeout")
         for entry in abandoned {
-            entry.waiter(.failure(entry.deadline <= now
+            entry.waiter.completion(.failure(entry.deadline <= now
                 ? .timedOut
                 : .connectionLost(reason: "reset because an earlier command timed out")))
         }
@@ -230,7 +246,7 @@ public final class RedisConnection: @unchecked Sendable {
         let inFlight = replies.removeAll()
         let queued = waiting.removeAll()
         waitingBytes = 0
-        for entry in inFlight { entry.waiter(.failure(.closed)) }
+        for entry in inFlight { entry.waiter.completion(.failure(.closed)) }
         for command in queued { command.completion(.failure(.closed)) }
     }
 }

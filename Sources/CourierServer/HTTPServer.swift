@@ -15,6 +15,7 @@ public final class HTTPServer: Sendable {
     private let logger: Logger
     private let state = Locked<State>(State())
     private let connectionLimit: ConnectionLimit
+    private let metrics: ServerMetrics?
 
     private struct State {
         var loops: [EventLoop] = []
@@ -26,14 +27,16 @@ public final class HTTPServer: Sendable {
 
     /// Prepares a server; nothing is bound or started until `start()`. A setting out of its
     /// range (`maxConnections` outside 1...`ServerConfiguration.maxConnectionsLimit`) is a
-    /// programming error and stops the program here, before anything is served.
+    /// programming error and stops the program here, before anything is served. With `metrics`,
+    /// the open connections and WebSockets are counted in its gauges.
     public init(configuration: ServerConfiguration, responder: any HTTPResponder,
-                logger: Logger = Logger(label: "courier.http")) {
+                logger: Logger = Logger(label: "courier.http"), metrics: ServerMetrics? = nil) {
         precondition((1...ServerConfiguration.maxConnectionsLimit).contains(configuration.maxConnections),
                      "maxConnections must be 1...\(ServerConfiguration.maxConnectionsLimit), not \(configuration.maxConnections)")
         self.configuration = configuration
         self.responder = responder
         self.logger = logger
+        self.metrics = metrics
         connectionLimit = ConnectionLimit(maximum: configuration.maxConnections)
     }
 
@@ -56,7 +59,7 @@ public final class HTTPServer: Sendable {
             let loop = EventLoop(name: "courier-\(index)", busyPollMicroseconds: configuration.busyPollMicroseconds)
             loop.startThread()
             let serverLoop = ServerLoop(loop: loop, configuration: configuration, responder: responder, logger: logger,
-                                        connectionLimit: connectionLimit) { [self] in
+                                        connectionLimit: connectionLimit, metrics: metrics) { [self] in
                 loopStopped(loop)
             }
             let bound = onLoop(loop) { () throws(UVError) -> Int in try serverLoop.listen(port: port) }

@@ -33,21 +33,28 @@ package final class ServerLoop {
     private let onStopped: @Sendable () -> Void
     /// The process's connections against `maxConnections`, shared with the other loops.
     let connectionLimit: ConnectionLimit
+    /// The open-connection gauges, when the app measures; nil costs an accept one check.
+    let metrics: ServerMetrics?
 
     init(loop: EventLoop, configuration: ServerConfiguration, responder: any HTTPResponder, logger: Logger,
-         connectionLimit: ConnectionLimit, onStopped: @escaping @Sendable () -> Void) {
+         connectionLimit: ConnectionLimit, metrics: ServerMetrics? = nil, onStopped: @escaping @Sendable () -> Void) {
         self.loop = loop
         self.configuration = configuration
         self.responder = responder
         self.logger = logger
         self.connectionLimit = connectionLimit
+        self.metrics = metrics
         self.onStopped = onStopped
     }
 
     func listen(port: Int) throws(UVError) -> Int {
         let reusePort = configuration.reusePort || configuration.workers > 1
         let limit = connectionLimit
-        let admission = TCPListener.Admission(admits: { [unowned self] in admit() }, released: { limit.release() })
+        let gauge = metrics?.connectionsOpen
+        let admission = TCPListener.Admission(admits: { [unowned self] in admit() }, released: {
+            limit.release()
+            gauge?.decrement()
+        })
         let listener = try TCPListener(loop: loop, host: configuration.host, port: port, reusePort: reusePort,
                                        admission: admission) { [unowned self] stream in
             accept(stream)
@@ -67,7 +74,10 @@ package final class ServerLoop {
     /// Whether a connection just accepted may stay: refused (closed at once, before it costs
     /// anything more) when the process holds `maxConnections` already.
     private func admit() -> Bool {
-        if connectionLimit.admit() { return true }
+        if connectionLimit.admit() {
+            metrics?.connectionsOpen.increment()
+            return true
+        }
         if let refused = connectionLimit.refusalsToReport(now: loop.now) {
             logger.warning("refused connections: the server holds its maximum", metadata: [
                 "refused": "\(refused)", "maxConnections": "\(connectionLimit.maximum)",

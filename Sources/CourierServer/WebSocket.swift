@@ -76,6 +76,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
     package func start() {
         loop.assertInLoop()
         serverLoop.track(self)
+        serverLoop.metrics?.webSocketsOpen.increment()
         stream.onRead = { [unowned self] bytes in received(bytes) }
         stream.onEnd = { [unowned self] _ in connectionLost() }
         stream.onWritesFlushed = { [unowned self] in onWritesFlushed?() }
@@ -262,6 +263,7 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
     /// A method, not closure statements: untracking drops the last owning reference, and the
     /// method call keeps `self` alive until it returns.
     private func streamClosed() {
+        serverLoop.metrics?.webSocketsOpen.decrement()
         serverLoop.untrack(self)
         perform(machine.streamClosed())
         releaseCallbacks()

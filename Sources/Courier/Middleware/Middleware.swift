@@ -61,14 +61,25 @@ public protocol RequestFilter: RequestStage {
     func filter(_ request: inout Request) throws
 }
 
+/// A stage that only adds routes and settings when added to an app (`Metrics`): the chain
+/// never calls it, so requests it does not serve cost nothing more, and a synchronous route
+/// behind it still runs inline.
+public protocol RouteProvider: RequestStage {}
+
 /// A stage as the responder runs it.
 enum Stage: Sendable {
     case filter(any RequestFilter)
     case middleware(any Middleware)
 
     /// Sorts what `app.use` was given, refusing a type that is both kinds (its `handle` would
-    /// never run) or neither.
-    init(_ stage: any RequestStage) throws(ApplicationError) {
+    /// never run) or neither; nil for a `RouteProvider`, which has no place in the chain.
+    init?(_ stage: any RequestStage) throws(ApplicationError) {
+        if stage is any RouteProvider {
+            if stage is any RequestFilter || stage is any Middleware {
+                throw ApplicationError("\(type(of: stage)) is a RouteProvider and also runs per request: the chain would skip it; conform to one")
+            }
+            return nil
+        }
         switch stage {
         case let filter as any RequestFilter:
             if stage is any Middleware {

@@ -5,6 +5,9 @@
 final class RouteTemplate: Sendable, CustomStringConvertible {
     let source: String
     let names: [String]
+    /// The template with each part's pattern left out (`/game/<key>` for `/game/<key:[a-z0-9]+>`):
+    /// what metrics label a request with, one value per route however many paths it matches.
+    let label: String
     private let literal: String?
     // nonisolated(unsafe): Regex<AnyRegexOutput> is not Sendable only because its output type is
     // not; the compiled regex is never mutated after init, and matching only reads it.
@@ -15,10 +18,12 @@ final class RouteTemplate: Sendable, CustomStringConvertible {
         guard source.hasPrefix("/") else { throw ApplicationError("route '\(source)': a template must start with /") }
         var pattern = "^"
         var names: [String] = []
+        var label = ""
         var rest = source[...]
         var hasParameters = false
         while let open = rest.firstIndex(of: "<") {
             pattern += Self.escape(rest[..<open])
+            label += rest[..<open]
             guard let close = rest[open...].firstIndex(of: ">") else {
                 throw ApplicationError("route '\(source)': '<' without a closing '>'")
             }
@@ -39,11 +44,13 @@ final class RouteTemplate: Sendable, CustomStringConvertible {
             if names.contains(groupName) { throw ApplicationError("route '\(source)': parameter '\(name)' appears twice") }
             names.append(groupName)
             pattern += "(?<\(groupName)>\(expression))"
+            label += "<\(groupName)>"
             hasParameters = true
             rest = rest[rest.index(after: close)...]
         }
         pattern += Self.escape(rest) + "$"
         self.names = names
+        self.label = label + rest
         if hasParameters {
             do {
                 let compiled = try Regex(pattern)
