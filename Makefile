@@ -41,6 +41,10 @@ test: test-deps
 		--filter 12 --filter 13 --summary ''
 	ECHO_BIN=.build/debug/Echo CHAT_BIN=.build/debug/Chat TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/interop/run.sh
 	CHANNELNODE_BIN=.build/debug/ChannelNode TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/cluster/run.sh
+	# The soak's short mode (about 2.5 min): 600 channel clients on two nodes through a fault proxy,
+	# resets, stalls, garbage, SIGTERM and SIGKILL; fails on any loss, gap, crash, leak or unexpected
+	# warning. `bash Benchmarks/soak/run.sh long` is the 30-minute run behind Benchmarks/RESULTS.md.
+	CHANNELNODE_BIN=.build/debug/ChannelNode bash Benchmarks/soak/run.sh short
 
 # Every Swift test under ThreadSanitizer (its own build folder); any report fails the run.
 # Locks are pthread mutexes TSan can see (CourierLoop's `Locked`), so what it reports is real.

@@ -78,7 +78,8 @@ def section(v):
                      f"{s['excess_fds_per_min']}/min ({s['excess_fds_min_max'][0]}…{s['excess_fds_min_max'][1]}) | "
                      f"{s['cpu_cores']} |")
     lines += ["", f"Limits: RSS {v['thresholds']['rss_kib_per_min']} KiB/min, descriptors beyond connections "
-              f"{v['thresholds']['excess_fds_per_min']}/min (node processes that lived through the whole half).",
+              f"growing by at most {v['thresholds']['excess_fds_over_half']} over the half (fitted), judged for node "
+              "processes that lived through the whole half.",
               "", "![RSS per node process](soak/soak-rss.png)", "",
               "![Descriptors per node process](soak/soak-fds.png)", "",
               "![Delivery latency, p50 and p99 per 10 s](soak/soak-latency.png)", "",

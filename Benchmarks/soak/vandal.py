@@ -60,6 +60,7 @@ class Vandal:
         self.node_ports = node_ports  # callable: the ports of the nodes up now
         self.counts = {}
         self.outcomes = {}
+        self.open = {}  # port -> connections open to it now (the soak's descriptor accounting)
 
     def count(self, kind, outcome):
         self.counts[kind] = self.counts.get(kind, 0) + 1
@@ -70,7 +71,18 @@ class Vandal:
         ports = self.node_ports()
         if not ports:
             return None, None
-        return await asyncio.wait_for(asyncio.open_connection("127.0.0.1", random.choice(ports)), 2)
+        port = random.choice(ports)
+        self.open[port] = self.open.get(port, 0) + 1
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 2)
+        except BaseException:
+            self.open[port] -= 1
+            raise
+        writer.soak_port = port
+        return reader, writer
+
+    def _closed(self, writer):
+        self.open[writer.soak_port] -= 1
 
     async def half_handshake(self):
         """Half an upgrade request, then a reset, a close, or silence past the node's 10 s
@@ -100,6 +112,7 @@ class Vandal:
             reset(writer.transport)
         else:
             writer.transport.abort() if how == "silence" else writer.close()
+        self._closed(writer)
         self.count(f"half handshake, then {how}", outcome)
 
     async def garbage(self):
@@ -125,6 +138,7 @@ class Vandal:
             outcome = type(error).__name__
         finally:
             writer.transport.abort()
+            self._closed(writer)
         self.count(f"garbage: {name}", outcome)
 
     @staticmethod
