@@ -71,7 +71,10 @@ class Ledger:
         self.next = number + 1
         self.last_seq = seq
         self.received += 1
-        self.worker.latency(now, now - sent_ms / 1000)
+        # Clients sent away are left out: what a fresh open hands them after the 410 is up to
+        # a recovery window old by design, which says nothing about delivery.
+        if not self.sent_away:
+            self.worker.latency(now, now - sent_ms / 1000)
 
     def problem(self, text):
         self.worker.problem_count += 1

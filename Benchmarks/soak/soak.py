@@ -264,12 +264,25 @@ class Soak:
         return reports
 
     async def progress(self, workers):
+        """A line a minute: faults so far, each process's figures, and the CPU the soak's own
+        processes take (the proxy and vandal here, the clients in the workers)."""
+        def cpu(pid):
+            try:
+                stat = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+                return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, IndexError, ValueError):
+                return 0.0
+        pids = [os.getpid()] + [p.pid for p, _ in workers]
+        before, at = [cpu(pid) for pid in pids], time.monotonic()
         while True:
             await asyncio.sleep(60)
+            now_cpu, now = [cpu(pid) for pid in pids], time.monotonic()
+            cores = [round((b - a) / (now - at), 2) for a, b in zip(before, now_cpu)]
+            before, at = now_cpu, now
             last = {s[1]: s for s in self.samples[-6:]}
             print(f"[soak] {self.now():.0f} s: faults {self.faults}; "
-                  + ", ".join(f"{n} rss {s[3] // 1024} MiB fds {s[4]} conns {s[6]}" for n, s in sorted(last.items())),
-                  file=sys.stderr)
+                  + ", ".join(f"{n} rss {s[3] // 1024} MiB fds {s[4]} conns {s[6]}" for n, s in sorted(last.items()))
+                  + f"; cores: proxy {cores[0]}, workers {cores[1:]}", file=sys.stderr)
 
 
 # -- the verdict ------------------------------------------------------------------
@@ -425,7 +438,7 @@ def text_summary(v):
         f"{t['away_reopened_complete']} (numbers skipped across those 410s: {t['skipped_after_410']})",
         f"  reconnects {t['reconnects']:,}; error frames {v['error_frames']}; POST /send retries {v['post_failures']}",
         "  faults: " + ", ".join(f"{k} {n}" for k, n in sorted(v["faults"].items())),
-        "  latency (send to receipt): " + ", ".join(f"{k} {x}" for k, x in v["latency_overall"].items()),
+        "  latency (send to receipt, clients never sent away): " + ", ".join(f"{k} {x}" for k, x in v["latency_overall"].items()),
     ]
     for key, s in sorted(v["slopes"].items()):
         lines.append(f"  {key} over {s['minutes']} min{'' if s['whole_half'] else ' (part of the half)'}: RSS "
