@@ -35,15 +35,21 @@ class _Side(asyncio.Protocol):
     def connection_made(self, transport):
         self.transport = transport
         transport.set_write_buffer_limits(HIGH_WATER)
+        if not self.is_client:
+            self.pipe.node_side_open(True)
 
     def data_received(self, data):
         self.pipe.forward(self.is_client, data)
 
     def eof_received(self):
+        if not self.is_client:
+            self.pipe.node_side_open(False)
         self.pipe.half_close(self.is_client)
         return True
 
     def connection_lost(self, exc):
+        if not self.is_client:
+            self.pipe.node_side_open(False)
         self.pipe.lost(self.is_client)
 
     def pause_writing(self):
@@ -63,6 +69,14 @@ class Pipe:
         self.closed = False
         self.paused = {True: False, False: False}  # reading of that side paused for backpressure
         self.ended = {True: False, False: False}  # that side sent its end of stream
+        self.counted_open = False
+
+    def node_side_open(self, is_open):
+        """Counts the node's end as the node holds it: from the connect until its FIN or RST
+        (or our reset), for the soak's comparison with the node's descriptors."""
+        if is_open != self.counted_open:
+            self.counted_open = is_open
+            self.proxy.open_to[self.node] += 1 if is_open else -1
 
     def forward(self, from_client, data):
         if from_client:
@@ -103,6 +117,7 @@ class Pipe:
                 side.transport.close()
 
     def reset(self):
+        self.node_side_open(False)
         reset(self.client.transport)
         reset(self.upstream.transport)
         self.close()
@@ -153,7 +168,8 @@ class FaultProxy:
         self.host, self.port = host, port
         self.nodes = dict(nodes)
         self.pipes = set()
-        self.per_node = {name: 0 for name in nodes}
+        self.per_node = {name: 0 for name in nodes}  # pipes per node, for picking the one with fewer
+        self.open_to = {name: 0 for name in nodes}  # node ends still open (see Pipe.node_side_open)
         self.accepted = 0
         self.refused = 0  # no node took the connection: the client's was reset
         self.server = None

@@ -167,7 +167,7 @@ class Soak:
                     continue
                 # The connections the soak holds to it: the proxy's pipes and the vandal's sockets
                 # (the publishers' few keep-alive connections are not counted: they are steady).
-                held = self.proxy.per_node.get(name, 0)
+                held = self.proxy.open_to.get(name, 0)
                 if self.vandal and name in self.node_ports:
                     held += self.vandal.open.get(self.node_ports[name], 0)
                 self.samples.append((round(t, 2), name, proc.pid, rss, fds, cpu, held))
@@ -306,6 +306,81 @@ def percentile(sorted_values, q):
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
+# Seconds around a node's SIGTERM or SIGKILL left out of the descriptor fit: its clients move to
+# the other node at once, and for a few seconds the proxy's count of connections and the node's
+# descriptors disagree by hundreds (connections the node has not accepted yet, or has closed
+# while the proxy has not yet seen the FIN): noise that would tilt the fit either way.
+EVENT_SETTLE = (-2, 30)
+
+
+def judge_slopes(samples, node_events, start, end, args):
+    """Slopes over [start, end] (seconds of the run) per process, and the failures they make:
+    RSS (least squares over every sample) and descriptors beyond the connections the soak holds
+    to the node (least squares, without the seconds around node faults)."""
+    faults_at = [t for t, _, what, _ in node_events if what in ("SIGTERM", "SIGKILL")]
+
+    def settled(t):
+        return not any(at + EVENT_SETTLE[0] <= t <= at + EVENT_SETTLE[1] for at in faults_at)
+
+    slopes, failures = {}, []
+    for name in ("node1", "node2", "redis"):
+        series = [s for s in samples if s[1] == name and start <= s[0] <= end]
+        for pid in sorted({s[2] for s in series}):
+            points = [s for s in series if s[2] == pid]
+            if len(points) < 30:
+                continue
+            calm = [s for s in points if settled(s[0])] or points
+            span = points[-1][0] - points[0][0]
+            excess = slope_per_minute([(s[0], s[4] - s[6]) for s in calm]) or 0.0
+            slopes[f"{name} pid {pid}"] = {
+                "name": name, "from_s": points[0][0], "to_s": points[-1][0], "minutes": round(span / 60, 1),
+                "rss_kib_first": points[0][3], "rss_kib_last": points[-1][3],
+                "rss_kib_per_min": round(slope_per_minute([(s[0], s[3]) for s in points]), 1),
+                "fds_first": points[0][4], "fds_last": points[-1][4],
+                "fds_per_min": round(slope_per_minute([(s[0], s[4]) for s in points]), 2),
+                "excess_fds_per_min": round(excess, 3),
+                "excess_fds_min_max": [min(s[4] - s[6] for s in calm), max(s[4] - s[6] for s in calm)],
+                "excess_samples": len(calm),
+                "cpu_cores": round((points[-1][5] - points[0][5]) / span, 3) if span else None,
+                "whole_half": span > 0.9 * (end - start),
+            }
+    for key, s in slopes.items():
+        if s["name"] == "redis" or not s["whole_half"]:
+            continue
+        if s["rss_kib_per_min"] > args.max_rss_slope:
+            failures.append(f"{key}: RSS grows {s['rss_kib_per_min']} KiB/min over the second half "
+                            f"(limit {args.max_rss_slope})")
+        if s["excess_fds_per_min"] * s["minutes"] > args.max_fd_growth:
+            failures.append(f"{key}: descriptors beyond its connections grow {s['excess_fds_per_min']}/min, "
+                            f"{s['excess_fds_per_min'] * s['minutes']:.1f} over the half (limit {args.max_fd_growth})")
+    if not any(s["whole_half"] and s["name"] == "node1" for s in slopes.values()):
+        failures.append("no node process lived through the whole second half: no slope to judge")
+    return slopes, failures
+
+
+def rejudge(path, args):
+    """Judges a finished run's slopes again with this file's rules (the delivery checks, logs and
+    faults stand as the run found them); rewrites its summary.json and summary.txt."""
+    v = json.load(open(path))
+    if "publish_start_s" not in v:  # a summary written before it was recorded
+        config = json.load(open(os.path.join(os.path.dirname(os.path.abspath(path)), "run", "worker0-config.json")))
+        v["publish_start_s"] = round(config["publish_at"] - config["t0"], 2)
+    start = v["publish_start_s"] + v["publish_seconds"] * WARMUP_FRACTION
+    end = v["publish_start_s"] + v["publish_seconds"]
+    slopes, slope_failures = judge_slopes(v["samples"], v["node_events"], start, end, args)
+    slope_words = ("RSS grows", "descriptors beyond", "no node process lived")
+    v["failures"] = [f for f in v["failures"] if not any(w in f for w in slope_words)] + slope_failures
+    v["slopes"] = slopes
+    v["thresholds"] = {"rss_kib_per_min": args.max_rss_slope, "excess_fds_over_half": args.max_fd_growth}
+    v["ok"] = not v["failures"]
+    folder = os.path.dirname(os.path.abspath(path))
+    json.dump(v, open(path, "w"), indent=1)
+    text = text_summary(v)
+    open(os.path.join(folder, "summary.txt"), "w").write(text + "\n")
+    print(text)
+    return v["ok"]
+
+
 def log_findings(soak):
     unexpected, expected = [], {}
     for node in soak.nodes.values():
@@ -365,40 +440,10 @@ def verdict(soak, reports, args):
                (("p50_ms", 0.5), ("p90_ms", 0.9), ("p99_ms", 0.99), ("p999_ms", 0.999))}
     overall["max_ms"] = everything[-1] if everything else None
 
-    # Slopes over the second half of publishing, per node process that lived through it.
     start = soak.publish_at - soak.t0 + args.duration * WARMUP_FRACTION
     end = soak.publish_at - soak.t0 + args.duration
-    slopes = {}
-    for name in ("node1", "node2", "redis"):
-        series = [s for s in soak.samples if s[1] == name and start <= s[0] <= end]
-        pids = {s[2] for s in series}
-        for pid in pids:
-            points = [s for s in series if s[2] == pid]
-            if len(points) < 30:
-                continue
-            span = points[-1][0] - points[0][0]
-            slopes[f"{name} pid {pid}"] = {
-                "name": name, "from_s": points[0][0], "to_s": points[-1][0], "minutes": round(span / 60, 1),
-                "rss_kib_first": points[0][3], "rss_kib_last": points[-1][3],
-                "rss_kib_per_min": round(slope_per_minute([(s[0], s[3]) for s in points]), 1),
-                "fds_first": points[0][4], "fds_last": points[-1][4],
-                "fds_per_min": round(slope_per_minute([(s[0], s[4]) for s in points]), 2),
-                "excess_fds_per_min": round(slope_per_minute([(s[0], s[4] - s[6]) for s in points]), 3),
-                "excess_fds_min_max": [min(s[4] - s[6] for s in points), max(s[4] - s[6] for s in points)],
-                "cpu_cores": round((points[-1][5] - points[0][5]) / span, 3) if span else None,
-                "whole_half": span > 0.9 * (end - start),
-            }
-    for key, s in slopes.items():
-        if s["name"] == "redis" or not s["whole_half"]:
-            continue
-        if s["rss_kib_per_min"] > args.max_rss_slope:
-            failures.append(f"{key}: RSS grows {s['rss_kib_per_min']} KiB/min over the second half "
-                            f"(limit {args.max_rss_slope})")
-        if s["excess_fds_per_min"] * s["minutes"] > args.max_fd_growth:
-            failures.append(f"{key}: descriptors beyond its connections grow {s['excess_fds_per_min']}/min, "
-                            f"{s['excess_fds_per_min'] * s['minutes']:.1f} over the half (limit {args.max_fd_growth})")
-    if not any(s["whole_half"] and s["name"] == "node1" for s in slopes.values()):
-        failures.append("no node process lived through the whole second half: no slope to judge")
+    slopes, slope_failures = judge_slopes(soak.samples, soak.node_events, start, end, args)
+    failures += slope_failures
 
     unexpected, expected = log_findings(soak)
     if unexpected:
@@ -416,7 +461,8 @@ def verdict(soak, reports, args):
             failures.append(f"fault kind never injected: {kind}")
     return {
         "mode": args.mode, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(soak.t0)),
-        "command": args.command, "publish_seconds": args.duration, "run_seconds": round(soak.finished_at),
+        "command": args.command, "publish_seconds": args.duration,
+        "publish_start_s": round(soak.publish_at - soak.t0, 2), "run_seconds": round(soak.finished_at),
         "interval_s": args.interval, "recovery_window_s": args.window, "totals": total, "error_frames": errors,
         "post_failures": post_failures, "faults": faults, "vandal_outcomes": soak.vandal.outcomes,
         "node_events": soak.node_events, "latency_overall": overall, "latency_windows": latency,
@@ -456,8 +502,8 @@ def text_summary(v):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--mode", choices=MODES, default="short")
-    parser.add_argument("--node-bin", required=True)
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--node-bin")
+    parser.add_argument("--out")
     parser.add_argument("--port-base", type=int, default=27100)
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--drain", type=float, default=60)
@@ -468,6 +514,7 @@ def main():
     parser.add_argument("--max-fd-growth", type=float, default=5.0,
                         help="descriptors beyond connections the fitted slope may add over the half")
     parser.add_argument("--command", default="")
+    parser.add_argument("--judge", metavar="SUMMARY", help="judge a finished run's slopes again; runs nothing")
     for key, value in MODES["short"].items():
         if key != "node_faults":
             parser.add_argument("--" + key.replace("_", "-"), type=type(value), default=None)
@@ -481,6 +528,10 @@ def main():
         # half is under a minute of a process just restarted and filling with connections, so
         # only a gross leak is judged.
         args.max_rss_slope = 8192 if args.mode == "short" else 256
+    if args.judge:
+        sys.exit(0 if rejudge(args.judge, args) else 1)
+    if not args.node_bin or not args.out:
+        parser.error("--node-bin and --out are needed to run")
     random.seed(args.seed)
     soak = Soak(args)
 
