@@ -300,6 +300,25 @@ def slope_per_minute(points):
     return 60 * sum((t - mt) * (v - mv) for t, v in points) / var
 
 
+def slopes_with_connections(points):
+    """Least squares of value ~ a + b*t + c*connections over (t seconds, connections, value):
+    (b per minute, c). The clients move between the nodes as each restarts, and a node's memory
+    follows its connections; b is the trend at a constant number of connections."""
+    n = len(points)
+    if n < 3:
+        return None, None
+    mt, mc, mv = (sum(p[i] for p in points) / n for i in range(3))
+    stt = sum((p[0] - mt) ** 2 for p in points)
+    scc = sum((p[1] - mc) ** 2 for p in points)
+    stc = sum((p[0] - mt) * (p[1] - mc) for p in points)
+    stv = sum((p[0] - mt) * (p[2] - mv) for p in points)
+    scv = sum((p[1] - mc) * (p[2] - mv) for p in points)
+    det = stt * scc - stc * stc
+    if det == 0 or stt == 0:
+        return slope_per_minute([(p[0], p[2]) for p in points]), None
+    return 60 * (stv * scc - scv * stc) / det, (stt * scv - stc * stv) / det
+
+
 def percentile(sorted_values, q):
     if not sorted_values:
         return None
@@ -314,9 +333,10 @@ EVENT_SETTLE = (-2, 30)
 
 
 def judge_slopes(samples, node_events, start, end, args):
-    """Slopes over [start, end] (seconds of the run) per process, and the failures they make:
-    RSS (least squares over every sample) and descriptors beyond the connections the soak holds
-    to the node (least squares, without the seconds around node faults)."""
+    """Slopes over [start, end] (seconds of the run) per process, and the failures they make.
+    Judged, without the seconds around node faults: RSS at a constant number of connections
+    (least squares on time and connections) and descriptors beyond the connections the soak
+    holds to the node (least squares on time). Reported besides: the plain slopes."""
     faults_at = [t for t, _, what, _ in node_events if what in ("SIGTERM", "SIGKILL")]
 
     def settled(t):
@@ -332,10 +352,14 @@ def judge_slopes(samples, node_events, start, end, args):
             calm = [s for s in points if settled(s[0])] or points
             span = points[-1][0] - points[0][0]
             excess = slope_per_minute([(s[0], s[4] - s[6]) for s in calm]) or 0.0
+            adjusted, per_connection = slopes_with_connections([(s[0], s[6], s[3]) for s in calm])
             slopes[f"{name} pid {pid}"] = {
                 "name": name, "from_s": points[0][0], "to_s": points[-1][0], "minutes": round(span / 60, 1),
                 "rss_kib_first": points[0][3], "rss_kib_last": points[-1][3],
                 "rss_kib_per_min": round(slope_per_minute([(s[0], s[3]) for s in points]), 1),
+                "rss_kib_per_min_adjusted": round(adjusted, 1),
+                "rss_kib_per_connection": round(per_connection, 2) if per_connection is not None else None,
+                "connections_first": points[0][6], "connections_last": points[-1][6],
                 "fds_first": points[0][4], "fds_last": points[-1][4],
                 "fds_per_min": round(slope_per_minute([(s[0], s[4]) for s in points]), 2),
                 "excess_fds_per_min": round(excess, 3),
@@ -347,9 +371,9 @@ def judge_slopes(samples, node_events, start, end, args):
     for key, s in slopes.items():
         if s["name"] == "redis" or not s["whole_half"]:
             continue
-        if s["rss_kib_per_min"] > args.max_rss_slope:
-            failures.append(f"{key}: RSS grows {s['rss_kib_per_min']} KiB/min over the second half "
-                            f"(limit {args.max_rss_slope})")
+        if s["rss_kib_per_min_adjusted"] > args.max_rss_slope:
+            failures.append(f"{key}: RSS grows {s['rss_kib_per_min_adjusted']} KiB/min at a constant number of "
+                            f"connections over the second half (limit {args.max_rss_slope})")
         if s["excess_fds_per_min"] * s["minutes"] > args.max_fd_growth:
             failures.append(f"{key}: descriptors beyond its connections grow {s['excess_fds_per_min']}/min, "
                             f"{s['excess_fds_per_min'] * s['minutes']:.1f} over the half (limit {args.max_fd_growth})")
@@ -368,7 +392,10 @@ def rejudge(path, args):
     start = v["publish_start_s"] + v["publish_seconds"] * WARMUP_FRACTION
     end = v["publish_start_s"] + v["publish_seconds"]
     slopes, slope_failures = judge_slopes(v["samples"], v["node_events"], start, end, args)
-    slope_words = ("RSS grows", "descriptors beyond", "no node process lived")
+    slope_words = ("RSS grows", "descriptors beyond", "no node process lived", "unexpected warning")
+    unexpected = v.get("unexpected_log_lines", [])
+    if unexpected:
+        slope_words = slope_words[:3]
     v["failures"] = [f for f in v["failures"] if not any(w in f for w in slope_words)] + slope_failures
     v["slopes"] = slopes
     v["thresholds"] = {"rss_kib_per_min": args.max_rss_slope, "excess_fds_over_half": args.max_fd_growth}
@@ -488,7 +515,9 @@ def text_summary(v):
     ]
     for key, s in sorted(v["slopes"].items()):
         lines.append(f"  {key} over {s['minutes']} min{'' if s['whole_half'] else ' (part of the half)'}: RSS "
-                     f"{s['rss_kib_first']} -> {s['rss_kib_last']} KiB, slope {s['rss_kib_per_min']} KiB/min; fds "
+                     f"{s['rss_kib_first']} -> {s['rss_kib_last']} KiB, slope {s['rss_kib_per_min']} KiB/min, at "
+                     f"constant connections {s['rss_kib_per_min_adjusted']} KiB/min ({s['rss_kib_per_connection']} "
+                     f"KiB per connection; {s['connections_first']} -> {s['connections_last']}); fds "
                      f"{s['fds_first']} -> {s['fds_last']}, slope {s['fds_per_min']}/min, beyond connections "
                      f"{s['excess_fds_per_min']}/min (range {s['excess_fds_min_max']}); CPU {s['cpu_cores']} cores")
     lines.append("  node events: " + "; ".join(f"{t:.0f}s {n} {w} {d}".strip() for t, n, w, d in v["node_events"]))

@@ -52,6 +52,7 @@ GARBAGE = [
                                    b'","session":"","seq":0}')),
     ("resume of another session", lambda: frame(1, b'{"type":"open","token":"x","session":"nope","seq":99999999}')),
     ("truncated frame then silence", lambda: frame(1, b'{"type":"ping"}')[:5]),
+    ("upgraded, then no open frame", lambda: b""),
 ]
 
 
