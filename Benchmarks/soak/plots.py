@@ -33,6 +33,14 @@ def draw(v, out, prefix="soak-"):
             ax.plot([p[0] for p in points], [p[1] for p in points], color=colors[node], lw=0.8,
                     label=None if node in seen else node)
             seen.add(node)
+        if name == "rss":
+            # Memory follows connections as clients move between the nodes: show them alongside.
+            twin = ax.twinx()
+            for (node, pid), points in sorted(_per_process(v, lambda s: s[6]).items()):
+                if node != "redis":
+                    twin.plot([p[0] for p in points], [p[1] for p in points], color=colors[node], lw=0.5, ls=":",
+                              alpha=0.7)
+            twin.set_ylabel("connections held to the node (dotted)")
         if name == "fds":
             for node in ("node1", "node2"):
                 for (n, pid), points in sorted(_per_process(v, lambda s: s[4] - s[6]).items()):

@@ -22,6 +22,8 @@
 #   WRITE_RESULTS=1      long mode: write the plots (Benchmarks/soak/soak-*.png) and the section
 #                        "## Soak (Benchmarks/soak/run.sh)" of Benchmarks/RESULTS.md; 0 = don't
 # The run's files (logs, summary.json, summary.txt) are in Benchmarks/soak/.build/<mode>/.
+# `python3 Benchmarks/soak/soak.py --mode long --judge Benchmarks/soak/.build/long/summary.json`
+# judges a finished run's slopes again (after the rules changed), running nothing.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
