@@ -67,14 +67,17 @@ def section(v):
     lo = v["latency_overall"]
     lines.append(f"| delivery latency (send to receipt) p50 / p90 / p99 / p99.9 / max | {lo['p50_ms']} / "
                  f"{lo['p90_ms']} / {lo['p99_ms']} / {lo['p999_ms']} / {lo['max_ms']:,} ms |")
-    lines += ["", "Memory and descriptors over the second half of publishing (least-squares slope of one sample a "
-              "second; \"beyond connections\" is the node's descriptors less the connections the proxy holds to it):",
-              "", "| process | minutes | RSS first → last | RSS slope | fds first → last | fds slope | "
-              "fds beyond connections: slope (range) | CPU |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", "Memory and descriptors over the second half of publishing (least-squares slopes of one sample a "
+              "second; \"beyond connections\" is the node's descriptors less the connections the soak holds to it; "
+              "node1 served the whole half, each node2 process a part of it, between its restarts):",
+              "", "| process | minutes | RSS first → last | RSS slope | RSS slope at constant connections (judged) | "
+              "fds first → last | fds slope | fds beyond connections: slope (range; judged) | CPU (cores) |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for key, s in sorted(v["slopes"].items()):
         lines.append(f"| {key}{'' if s['whole_half'] else ' (part)'} | {s['minutes']} | "
                      f"{s['rss_kib_first'] / 1024:.1f} → {s['rss_kib_last'] / 1024:.1f} MiB | "
-                     f"{s['rss_kib_per_min']} KiB/min | {s['fds_first']} → {s['fds_last']} | {s['fds_per_min']}/min | "
+                     f"{s['rss_kib_per_min']} KiB/min | {s.get('rss_kib_per_min_adjusted', '–')} KiB/min | "
+                     f"{s['fds_first']} → {s['fds_last']} | {s['fds_per_min']}/min | "
                      f"{s['excess_fds_per_min']}/min ({s['excess_fds_min_max'][0]}…{s['excess_fds_min_max'][1]}) | "
                      f"{s['cpu_cores']} |")
     lines += ["", f"Limits: RSS {v['thresholds']['rss_kib_per_min']} KiB/min, descriptors beyond connections "
