@@ -47,6 +47,10 @@ test: test-deps
 	# docs/deploy as shipped: nginx terminating TLS (test CA) in front of Tic Tac Toe started as
 	# courier.service starts it, two Chromiums playing over https:// and wss://, then long-polling.
 	TICTACTOE_BIN=.build/debug/TicTacToe bash Tests/deploy/run.sh
+	# The soak's short mode (about 2.5 min): 600 channel clients on two nodes through a fault proxy,
+	# resets, stalls, garbage, SIGTERM and SIGKILL; fails on any loss, gap, crash, leak or unexpected
+	# warning. `bash Benchmarks/soak/run.sh long` is the 30-minute run behind Benchmarks/RESULTS.md.
+	CHANNELNODE_BIN=.build/debug/ChannelNode bash Benchmarks/soak/run.sh short
 	# Every libFuzzer target for a few seconds on its seeds: one that no longer builds or
 	# crashes at once fails here (whoever runs `make test` holds the build lock, if any).
 	COURIER_BUILD_LOCK= bash scripts/fuzz.sh --smoke

@@ -10,6 +10,7 @@ import Synchronization
 // shared token secret) behind a load balancer.
 //
 //     ChannelNode --port 8081 --redis redis://127.0.0.1:6379 --data-dir courier-data [--workers N] [--reuse-port]
+//                 [--recovery-window SECONDS] [--heartbeat SECONDS] [--presence-log-limit COUNT]
 //
 //   GET  /token?client=ID                 the channel token for client ID (text)
 //   POST /send  client, message[, key]    answers 200 with the sequence number once the message is held
@@ -41,9 +42,18 @@ struct PresenceEvent: Encodable, Sendable {
     let connected: Bool
 }
 
+/// The presence events, the oldest dropped past `limit`: a soak's node would otherwise grow by
+/// every connect and disconnect, which its memory slope would count as a leak.
 final class PresenceLog: Sendable {
     private let events = Mutex<[PresenceEvent]>([])
-    func record(_ event: PresenceEvent) { events.withLock { $0.append(event) } }
+    private let limit: Int
+    init(limit: Int) { self.limit = limit }
+    func record(_ event: PresenceEvent) {
+        events.withLock {
+            $0.append(event)
+            if $0.count > limit { $0.removeFirst($0.count - limit) }
+        }
+    }
     var all: [PresenceEvent] { events.withLock { $0 } }
 }
 
@@ -57,9 +67,26 @@ struct ChannelNode: ParsableCommand {
     @Option(help: ArgumentHelp("Where the channel secret is kept (nodes share it).", valueName: "dir"))
     var dataDir = "courier-data"
 
+    // The soak keeps clients away past the window on purpose; a short window lets a two-minute
+    // run do that.
+    @Option(help: ArgumentHelp("How long messages are held for a client that is away.", valueName: "seconds"))
+    var recoveryWindow: Double = ChannelSettings().recoveryWindowSeconds
+
+    @Option(help: ArgumentHelp("A silent client is declared gone within this interval.", valueName: "seconds"))
+    var heartbeat: Double = ChannelSettings().heartbeatSeconds
+
+    @Option(help: ArgumentHelp("The most presence events GET /presence keeps (the newest).", valueName: "count"))
+    var presenceLogLimit = Int.max
+
+    func validate() throws {
+        guard recoveryWindow >= 1, heartbeat >= 1 else { throw ValidationError("--recovery-window and --heartbeat must be at least 1 second.") }
+        guard presenceLogLimit >= 1 else { throw ValidationError("--presence-log-limit must be at least 1.") }
+    }
+
     func run() throws {
-        let channels = try ChannelService(secretPath: "\(dataDir)/channel-secret", engine: try redis.engine)
-        let presence = PresenceLog()
+        let settings = ChannelSettings(recoveryWindowSeconds: recoveryWindow, heartbeatSeconds: heartbeat)
+        let channels = try ChannelService(settings: settings, secretPath: "\(dataDir)/channel-secret", engine: try redis.engine)
+        let presence = PresenceLog(limit: presenceLogLimit)
         let app = Application()
         app.use(Channels(channels, presence: true))
 

@@ -72,8 +72,12 @@ extension RedisChannelEngine {
         guard resume.lastSeq <= lastSeq else { return .refused(.sessionLost) }
         var cursor: UInt64
         if resume.isFresh {
-            // After what was handed out, or what the Stream no longer holds.
-            cursor = max(UInt64(max(0, delivered)), (entries.first?.seq ?? lastSeq + 1) - 1)
+            // After what was handed out, what the Stream no longer holds, and what has aged out
+            // unread, as on one node: the session below drops a held message older than the
+            // window, and one dropped after the cursor would be taken for a gap (410) at every
+            // fresh open, for as long as the Stream keeps it.
+            let firstDue = entries.first { $0.time >= now - settings.recoveryWindowSeconds }?.seq ?? lastSeq + 1
+            cursor = max(UInt64(max(0, delivered)), firstDue - 1)
             cursor = min(cursor, lastSeq)
         } else {
             cursor = resume.lastSeq

@@ -49,7 +49,7 @@ class ChannelClient:
     BACKOFF_MAX = 10.0
 
     def __init__(self, url, token, name="", *, open_timeout=3.0, heartbeat=15.0, silence=45.0, give_up=120.0,
-                 backoff_max=BACKOFF_MAX):
+                 backoff_max=BACKOFF_MAX, on_message=None, record=True):
         self.url = url
         self.token = token
         self.name = name
@@ -65,6 +65,11 @@ class ChannelClient:
         self.connections = []
         self.closed = False  # ended by an error frame or close()
         self.reconnect = True  # False: a dropped connection ends the client (a page closed with its node)
+        # on_message(client, seq, data), for every message frame as it arrives (before any
+        # deduplication); record=False keeps `frames` empty, for runs too long to keep them all.
+        self.on_message = on_message
+        self.record = record
+        self._away_until = 0.0
         self._ws = None
         self._task = None
         self._changed = asyncio.Event()
@@ -126,6 +131,12 @@ class ChannelClient:
         if self._ws is not None:
             self._ws.transport.abort()
 
+    def go_away(self, seconds):
+        """A laptop closed: the transport is cut and the client tries nothing for `seconds`, then
+        resumes with its session and seq (which the server may answer with 410)."""
+        self._away_until = time.monotonic() + seconds
+        self.drop()
+
     async def wait(self, condition, what, seconds):
         """Waits until condition(self) is true; raises AssertionError with the client's state if not."""
         deadline = time.monotonic() + seconds
@@ -157,6 +168,10 @@ class ChannelClient:
             if opened:
                 tries, lost_at = 0, None
             lost_at = lost_at or time.monotonic()
+            if self._away_until > time.monotonic():
+                await asyncio.sleep(self._away_until - time.monotonic())
+                tries, lost_at = 0, None  # asleep, the page counted no failed reconnects
+                continue
             if time.monotonic() - lost_at > self.give_up:
                 self._fail(410, "Channel+session+expired.")
                 return
@@ -232,7 +247,10 @@ class ChannelClient:
             connection.opened = frame
             self.session = frame["session"]
         elif kind == "message":
-            self.frames.append(Frame(frame["seq"], frame["data"], connection.index, time.monotonic()))
+            if self.record:
+                self.frames.append(Frame(frame["seq"], frame["data"], connection.index, time.monotonic()))
+            if self.on_message:
+                self.on_message(self, frame["seq"], frame["data"])
             if frame["seq"] > self.seq:
                 self.seq = frame["seq"]
         elif kind == "error":
