@@ -35,7 +35,7 @@ locked() { if [ -n "$lock" ] && command -v flock >/dev/null; then flock "$lock" 
 mkdir -p "$scratch"
 for target in "${targets[@]}"; do
     # The linker's "Cannot export local symbol '__asan_...'" lines are ASan's and harmless.
-    if ! COURIER_FUZZ=1 locked swift build --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address \
+    if ! COURIER_FUZZ=1 locked swift build --scratch-path "$scratch" --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address \
         --product "$target" > "$scratch/build.log" 2>&1; then
         grep -v "Cannot export local symbol" "$scratch/build.log" >&2
         echo "fuzz: $target did not build" >&2

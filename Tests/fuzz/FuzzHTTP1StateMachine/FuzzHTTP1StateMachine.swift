@@ -82,8 +82,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             if machine.canStartResponse(sequence) { invariant(machine.isCurrent(sequence), "startable but not current") }
             if machine.isCurrent(sequence) { invariant(sequence == answering, "request \(sequence) is current, \(String(describing: answering)) is answered") }
         case 11:
-            let sequence = pick(&input, issued)
-            let startable = machine.canStartResponse(sequence)
+            // `responseHead` takes no sequence number: the server asks `canStartResponse` for
+            // its request first. So the rule is about the machine, not the picked request: with
+            // no request of the connection's answerable (the last handed out is the only one
+            // that can be), any plan closes and sends nothing.
+            let startable = machine.canStartResponse(issued.last ?? -1)
             let codes = [100, 101, 200, 204, 304, 404, 500]
             let plan = machine.responseHead(status: HTTPStatus(code: codes[input.choice(codes.count)]),
                                             appSetContentLength: input.bool(), asksToClose: input.bool(),
