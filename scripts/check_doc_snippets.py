@@ -8,6 +8,7 @@ Usage: check_doc_snippets.py BUILD_DIR CATALOG...   (BUILD_DIR: .build/debug)
 """
 
 import concurrent.futures
+import functools
 import os
 import pathlib
 import re
@@ -31,14 +32,41 @@ def blocks(catalogs):
                 yield path, line, code
 
 
+# The modules a snippet may import; the C modules they import in turn (libuv's, zlib's, hiredis's,
+# and whatever a dependency brings, such as swift-atomics' shims) are found as SwiftPM found them.
+IMPORTABLE = ("Courier", "CourierChannel", "CourierRedis", "CourierTesting")
+
+
+@functools.cache
+def c_module_maps(build):
+    """The -fmodule-map-file paths SwiftPM gave the compiler for the importable modules, read
+    from the build's own description (debug.yaml beside the build folder), so a C module a new
+    dependency brings is found without a list kept here."""
+    folder = pathlib.Path(build).resolve()
+    while not (folder / "debug.yaml").exists():
+        if folder.parent == folder:
+            sys.exit(f"error: no debug.yaml above {build}: build the package first")
+        folder = folder.parent
+    maps = []
+    for line in (folder / "debug.yaml").read_text().splitlines():
+        if not line.lstrip().startswith("args:") or '"-module-name"' not in line:
+            continue
+        if not any(f'"-module-name","{name}"' in line for name in IMPORTABLE):
+            continue
+        for found in re.findall(r'"-fmodule-map-file=([^"]+)"', line):
+            if found not in maps:
+                maps.append(found)
+    return tuple(maps)
+
+
 def check(build, folder, index, path, line, code):
     source = pathlib.Path(folder) / f"snippet{index}" / "main.swift"
     source.parent.mkdir()
     source.write_text(code)
     command = ["swiftc", "-typecheck", "-swift-version", "6", "-warnings-as-errors",
                "-module-name", f"Snippet{index}", "-I", str(pathlib.Path(build) / "Modules")]
-    for library in ("CLibUV", "CZlib", "CHiredis"):
-        command += ["-Xcc", f"-fmodule-map-file={ROOT / 'Sources' / library / 'module.modulemap'}"]
+    for module_map in c_module_maps(build):
+        command += ["-Xcc", f"-fmodule-map-file={module_map}"]
     result = subprocess.run(command + [str(source)], capture_output=True, text=True)
     if result.returncode == 0:
         return None
