@@ -54,16 +54,16 @@ for target in "${targets[@]}"; do
         -dict="Tests/fuzz/$target.dict" -artifact_prefix="$scratch/artifacts/$target/" \
         "$scratch/corpus/$target" "Tests/fuzz/corpus/$target" > "$scratch/$target.log" 2>&1; then
         echo "fuzz: $target FAILED; log in $scratch/$target.log, input in $scratch/artifacts/$target/" >&2
-        grep -E "invariant failed|Fatal error|ERROR: |SUMMARY" "$scratch/$target.log" | head -5 >&2 || true
+        grep -aE "invariant failed|Fatal error|ERROR: |SUMMARY" "$scratch/$target.log" | head -5 >&2 || true
         status=1
         break
     fi
-    if grep -q "Is the code instrumented for coverage" "$scratch/$target.log"; then
+    if grep -aq "Is the code instrumented for coverage" "$scratch/$target.log"; then
         echo "fuzz: $target has no coverage instrumentation (libFuzzer found nothing to keep); see $scratch/$target.log" >&2
         status=1
         break
     fi
-    grep -E "^stat::number_of_executed_units|^Done" "$scratch/$target.log" | tr '\n' ' '
+    grep -aE "^stat::number_of_executed_units|^Done" "$scratch/$target.log" | tr '\n' ' '
     echo
 done
 exit $status

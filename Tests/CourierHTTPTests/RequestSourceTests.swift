@@ -52,6 +52,15 @@ import Testing
         #expect(source([("X-Forwarded-Proto", "https")]) == RequestSource(clientAddress: "127.0.0.1", scheme: "https"))
     }
 
+    /// Found by FuzzForwarded: a hop whose only ":" carries a combining mark is one Character
+    /// that is not ":", and splitting Characters to find the port trapped (a remote kill behind
+    /// any proxy that appends the client's X-Forwarded-For). Hops are split on bytes now.
+    @Test(arguments: ["1.2.3.4:\u{301}", "1.2.3.4:\u{301}80", ":\u{301}", "_a:\u{301}", "1.2.3.4\u{301}:80", "[::1]:\u{301}"])
+    func aColonWithACombiningMarkIsUnknownNotATrap(hop: String) {
+        #expect(source([("X-Forwarded-For", hop)]).clientAddress == "unknown")
+        #expect(source([("Forwarded", "for=\"\(hop)\"")]).clientAddress == "unknown")
+    }
+
     @Test func schemeAndHostFromXForwarded() {
         let behindNginx = source([("Host", "127.0.0.1:8080"), ("X-Forwarded-For", "203.0.113.7"),
                                   ("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "game.example:8443")])

@@ -92,3 +92,27 @@ import Testing
         }
     }
 }
+
+/// Found by FuzzChannel: fields were split at Characters, and "&" (or "=", or a cookie's ";")
+/// followed by a combining mark is one Character that is neither, so two fields read as one.
+/// Browsers split at the bytes; so does Courier now.
+@Suite struct FormByteSplitTests {
+    @Test func anAmpersandBeforeACombiningMarkStillSeparatesFields() {
+        let body = "cid=abc&\u{34E}x=y&seq=7"
+        let request = Request(method: .post, target: "/p", headers: ["Content-Type": "application/x-www-form-urlencoded"],
+                              body: Array(body.utf8))
+        #expect(request["cid"] == "abc")
+        #expect(request["seq"] == "7")
+        #expect(request["\u{34E}x"] == "y")
+        let query = Request(method: .get, target: "/p?a=1&\u{301}b=2")
+        #expect(query["a"] == "1")
+        #expect(URLEncoding.pairs(in: "k=\u{301}v&=\u{301}")[...].map { "\($0.0)|\($0.1)" } == ["k|\u{301}v", "|\u{301}"])
+    }
+
+    @Test func aCookieSeparatorBeforeACombiningMarkStillSeparates() {
+        let request = Request(method: .get, target: "/", headers: ["Cookie": "a=1;\u{301}b=2; c=3"])
+        #expect(request.cookies["a"] == "1")
+        #expect(request.cookies["\u{301}b"] == "2")
+        #expect(request.cookies["c"] == "3")
+    }
+}

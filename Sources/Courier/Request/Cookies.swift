@@ -6,11 +6,12 @@ extension Request {
     public var cookies: [String: String] {
         var result: [String: String] = [:]
         for header in headers.values("Cookie") {
-            for part in header.split(separator: ";") {
-                let pair = part.trimmingCharacters(in: .whitespaces)
-                guard let equals = pair.firstIndex(of: "=") else { continue }
-                let name = String(pair[..<equals])
-                var value = String(pair[pair.index(after: equals)...])
+            // Split at the bytes: ";" or "=" followed by a combining mark is one Character.
+            for part in header.utf8.split(separator: UInt8(ascii: ";")) {
+                let pair = Substring(part).trimmingCharacters(in: .whitespaces)
+                guard let equals = pair.utf8.firstIndex(of: UInt8(ascii: "=")) else { continue }
+                let name = String(Substring(pair.utf8[..<equals]))
+                var value = String(Substring(pair.utf8[pair.utf8.index(after: equals)...]))
                 if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
                 if result[name] == nil { result[name] = value }
             }

@@ -47,14 +47,16 @@ public enum URLEncoding {
         path.split(separator: "/", omittingEmptySubsequences: false).map { encode(String($0)) }.joined(separator: "/")
     }
 
-    /// `name=value` pairs of an urlencoded string, decoded, in order.
+    /// `name=value` pairs of an urlencoded string, decoded, in order. Split at the `&` and `=`
+    /// bytes, as browsers and the URL standard do, not at Characters: "&" followed by a
+    /// combining mark is one Character that is not "&" (found by FuzzChannel).
     public static func pairs(in text: Substring) -> [(String, String)] {
         guard !text.isEmpty else { return [] }
-        return text.split(separator: "&").map { part in
-            if let equals = part.firstIndex(of: "=") {
-                return (decode(part[..<equals]), decode(part[part.index(after: equals)...]))
+        return text.utf8.split(separator: UInt8(ascii: "&")).map { part in
+            if let equals = part.firstIndex(of: UInt8(ascii: "=")) {
+                return (decode(Substring(part[..<equals])), decode(Substring(part[part.index(after: equals)...])))
             }
-            return (decode(part), "")
+            return (decode(Substring(part)), "")
         }
     }
 

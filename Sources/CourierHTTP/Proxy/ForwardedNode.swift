@@ -30,27 +30,33 @@ enum ForwardedNode: Equatable {
             guard rest.isEmpty || (rest.first == ":" && isPort(rest.dropFirst())) else { return nil }
             return .address(address)
         }
-        let colons = text.utf8.lazy.filter { $0 == UInt8(ascii: ":") }.count
-        if colons == 1 {
-            // IPv4 with a port.
-            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-            guard isPort(parts[1]), let value = IPAddress.parseIPv4(Array(parts[0].utf8)[...]) else { return nil }
+        let bytes = text.utf8
+        let colons = bytes.lazy.filter { $0 == UInt8(ascii: ":") }.count
+        if colons == 1, let colon = bytes.firstIndex(of: UInt8(ascii: ":")) {
+            // IPv4 with a port, split on the byte: a ":" followed by a combining mark is one
+            // Character that is not ":", so splitting the Characters would find no second part.
+            guard isPort(bytes[bytes.index(after: colon)...]), let value = IPAddress.parseIPv4(Array(bytes[..<colon])[...]) else {
+                return nil
+            }
             return .address(IPAddress(ipv4: value))
         }
         return IPAddress(text).map(ForwardedNode.address)
     }
 
     /// RFC 7239 node-port: five digits at most, 0...65535, or an obfuscated port.
-    private static func isPort(_ text: Substring) -> Bool {
-        if text.first == "_" { return isObfuscated(text) }
-        guard (1...5).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              let value = Int(text) else { return false }
-        return value <= 65535
+    private static func isPort(_ text: Substring) -> Bool { isPort(text.utf8) }
+
+    private static func isPort(_ bytes: Substring.UTF8View) -> Bool {
+        if bytes.first == UInt8(ascii: "_") { return isObfuscated(bytes) }
+        guard (1...5).contains(bytes.count), bytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
+        return bytes.reduce(0) { $0 * 10 + Int($1 - 0x30) } <= 65535
     }
 
     /// RFC 7239 obfnode / obfport: "_" then letters, digits, ".", "_" or "-".
-    private static func isObfuscated(_ text: Substring) -> Bool {
-        text.utf8.count >= 2 && text.utf8.first == UInt8(ascii: "_") && text.utf8.dropFirst().allSatisfy { byte in
+    private static func isObfuscated(_ text: Substring) -> Bool { isObfuscated(text.utf8) }
+
+    private static func isObfuscated(_ bytes: Substring.UTF8View) -> Bool {
+        bytes.count >= 2 && bytes.first == UInt8(ascii: "_") && bytes.dropFirst().allSatisfy { byte in
             switch byte {
             case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"): true
             default: false

@@ -166,7 +166,7 @@ private func longPollFields(_ input: inout FuzzInput) {
     let request = Request(method: .post, target: target, headers: ["Content-Type": "application/x-www-form-urlencoded"],
                           body: Array(body.utf8))
     invariant(request.formValue("token") == token, "token read as '\(request.formValue("token"))', sent '\(token)'")
-    invariant(request["seq"] == seq && request["session"] == session && request["cid"] == cid, "a poll field read back differently")
+    invariant(request["seq"] == seq && request["session"] == session && request["cid"] == cid, "a poll field read back differently: seq '\(request["seq"] ?? "nil")' for '\(seq)', session '\(request["session"] ?? "nil")' for '\(session)', cid '\(request["cid"] ?? "nil")' for '\(cid)', body '\(body)'")
     invariant(request.queryContains("token") == tokenInQuery, "a token in the query not seen")
     // `seq`: empty is 0, digits their value (past UInt64.max, the maximum), anything else refused.
     let expected: UInt64?
