@@ -41,8 +41,13 @@ package protocol ChannelEngine: AnyObject, Sendable {
     /// loop (at once, before returning, for an engine that needs no I/O).
     func attach(_ connection: any ChannelConnection, clientID: String, tokenExpiry: Double, resume: ChannelResume,
                 completion: @escaping (Result<ChannelAttachment, ChannelRefusal>) -> Void)
-    /// Messages for `connection` after `cursor`, if it is still the client's connection.
-    func take(for clientID: String, connection: any ChannelConnection, after cursor: UInt64, maxBytes: Int) -> ChannelTake
+    /// Messages for `connection` after `cursor`, if it is still the client's connection. An
+    /// engine that numbers topics' messages per topic (`ChannelPayload.topic`) hands those after
+    /// `topicCursors` (the offsets a long-poll client acknowledged, so a lost answer is sent
+    /// again), or with nil after what it last handed (a WebSocket, whose frames arrive in order
+    /// or not at all; its client resumes with the offsets it saw).
+    func take(for clientID: String, connection: any ChannelConnection, after cursor: UInt64,
+              topicCursors: [String: UInt64]?, maxBytes: Int) -> ChannelTake
     /// The connection has gone. True when presence should report the disconnect now (a
     /// deliberate close); otherwise the sweep reports it after the grace period.
     func detach(_ connection: any ChannelConnection, clientID: String, deliberate: Bool) -> Bool
@@ -62,16 +67,22 @@ extension ChannelEngine {
     package func measure(with factory: any MetricsFactory) {}
 }
 
-/// What an opening client says it had: `sessionID` "" for a fresh open, and the last sequence
-/// number it saw.
+/// What an opening client says it had: `sessionID` "" for a fresh open, the last sequence
+/// number it saw, and the last offset it saw in each topic whose messages came numbered by topic.
 package struct ChannelResume: Sendable {
     package let sessionID: String
     package let lastSeq: UInt64
+    package let topics: [String: UInt64]
 
-    package init(sessionID: String, lastSeq: UInt64) {
+    package init(sessionID: String, lastSeq: UInt64, topics: [String: UInt64] = [:]) {
         self.sessionID = sessionID
         self.lastSeq = lastSeq
+        self.topics = topics
     }
+
+    /// The most topic offsets a client may name: more than any app subscribes one client to,
+    /// and few enough that an open never carries an unbounded list to the engine.
+    package static let maxTopics = 256
 
     package var isFresh: Bool { sessionID.isEmpty }
 }

@@ -6,13 +6,22 @@ import CourierHTTP
 enum ChannelFrames {
     /// The bytes of a message frame, which the WebSocket frame header gives before them.
     static func messageByteCount(seq: UInt64, payload: ChannelPayload) -> Int {
-        messagePrefix.utf8CodeUnitCount + DecimalText.digitCount(seq) + dataKey.utf8CodeUnitCount + payload.json.count + 1
+        let prefix = payload.topic == nil ? messagePrefix.utf8CodeUnitCount
+            : topicPrefix.utf8CodeUnitCount + payload.topicJSON.count + seqKey.utf8CodeUnitCount
+        return prefix + DecimalText.digitCount(seq) + dataKey.utf8CodeUnitCount + payload.json.count + 1
     }
 
-    /// Writes `{"type":"message","seq":N,"data":"..."}` from the payload's JSON, made once
+    /// Writes `{"type":"message","seq":N,"data":"..."}` (a topic's message:
+    /// `{"type":"message","topic":"T","seq":K,"data":"..."}`) from the payload's JSON, made once
     /// however many clients the message goes to.
     static func appendMessage(seq: UInt64, payload: ChannelPayload, to out: inout [UInt8]) {
-        append(messagePrefix, to: &out)
+        if payload.topic == nil {
+            append(messagePrefix, to: &out)
+        } else {
+            append(topicPrefix, to: &out)
+            out.append(contentsOf: payload.topicJSON)
+            append(seqKey, to: &out)
+        }
         out.appendDecimal(seq)
         append(dataKey, to: &out)
         out.append(contentsOf: payload.json)
@@ -47,6 +56,8 @@ enum ChannelFrames {
     static let pong = "{\"type\":\"pong\"}"
 
     private static let messagePrefix: StaticString = "{\"type\":\"message\",\"seq\":"
+    private static let topicPrefix: StaticString = "{\"type\":\"message\",\"topic\":"
+    private static let seqKey: StaticString = ",\"seq\":"
     private static let dataKey: StaticString = ",\"data\":"
 
     private static func append(_ text: StaticString, to out: inout [UInt8]) {

@@ -12,7 +12,8 @@ enum ChannelJavaScript {
   var BASE = '/_ah/channel/', HEARTBEAT = 15000, WS_WAIT = 3000, GIVE_UP = 120000;
   var S = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
 
-  function Channel(token) { this.token = token; this.session = ''; this.seq = 0; }
+  // topics: the last offset seen per topic, for a server that numbers a topic's messages once for all its subscribers.
+  function Channel(token) { this.token = token; this.session = ''; this.seq = 0; this.topics = Object.create(null); }
   Channel.prototype.open = function (handler) { return new Socket(this, handler || {}); };
 
   function Socket(channel, h) {
@@ -42,7 +43,7 @@ enum ChannelJavaScript {
     var beat = null, last = Date.now();
     function stop() { clearTimeout(wait); clearInterval(beat); }
     ws.onopen = function () {
-      ws.send(JSON.stringify({ type: 'open', token: c.token, session: c.session, seq: c.seq }));
+      ws.send(JSON.stringify({ type: 'open', token: c.token, session: c.session, seq: c.seq, topics: c.topics }));
       beat = setInterval(function () {
         if (Date.now() - last > 3 * HEARTBEAT) { ws.onclose = null; ws.close(); stop(); self._lost(); return; }
         try { ws.send('{"type":"ping"}'); } catch (e) {}
@@ -84,7 +85,7 @@ enum ChannelJavaScript {
         next();
       };
       xhr.onerror = xhr.ontimeout = function () { if (!done) { done = true; self._lost(); } };
-      xhr.send(form({ token: c.token, session: c.session, seq: c.seq, cid: self._cid }));
+      xhr.send(form({ token: c.token, session: c.session, seq: c.seq, topics: JSON.stringify(c.topics), cid: self._cid }));
     }
     next();
   };
@@ -94,6 +95,8 @@ enum ChannelJavaScript {
     if (f.type === 'opened') {
       c.session = f.session; this._tries = 0; this._lostAt = 0;
       if (!this._everOpen) { this._everOpen = true; this.readyState = S.OPEN; call(this, 'onopen'); }
+    } else if (f.type === 'message' && typeof f.topic === 'string') {
+      if (f.seq > (c.topics[f.topic] || 0)) { c.topics[f.topic] = f.seq; call(this, 'onmessage', { data: f.data }); }
     } else if (f.type === 'message') {
       if (f.seq > c.seq) { c.seq = f.seq; call(this, 'onmessage', { data: f.data }); }
     } else if (f.type === 'error') {
@@ -114,7 +117,7 @@ enum ChannelJavaScript {
   Socket.prototype._fail = function (code, description) {
     if (this.readyState === S.CLOSED) return;
     if (this._t) this._t.close();
-    if (code === 410) { this._c.session = ''; this._c.seq = 0; } // nothing to resume: open() starts afresh
+    if (code === 410) { this._c.session = ''; this._c.seq = 0; this._c.topics = Object.create(null); } // nothing to resume: open() starts afresh
     this.readyState = S.CLOSED;
     call(this, 'onerror', { code: code, description: description });
     call(this, 'onclose');

@@ -98,8 +98,9 @@ package final class InMemoryChannelEngine: ChannelEngine {
     }
 
     /// Messages for `connection` after `cursor`, if it is still the client's connection.
+    /// Topics' messages are in each subscriber's own sequence here: `topicCursors` has nothing to say.
     package func take(for clientID: String, connection: any ChannelConnection, after cursor: UInt64,
-                      maxBytes: Int) -> ChannelTake {
+                      topicCursors: [String: UInt64]?, maxBytes: Int) -> ChannelTake {
         state.withLock { state in
             guard let session = state.sessions[clientID], session.connection === connection else { return .messages([], more: false) }
             session.pumpScheduled = false

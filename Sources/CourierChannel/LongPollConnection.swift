@@ -26,6 +26,11 @@ final class LongPollConnection: ChannelConnection, Sendable {
         /// The last sequence number this connection has handed out: a poll claiming to have
         /// seen more is refused (410), never taken as an acknowledgement past the end.
         var handedOut: UInt64 = 0
+        /// The same per topic (messages an engine numbers per topic): the offsets acknowledged
+        /// and the highest handed out. A topic not acknowledged starts where the engine's
+        /// record of the client does.
+        var topicAcks: [String: UInt64] = [:]
+        var topicsHandedOut: [String: UInt64] = [:]
         var pendingFrames: [String] = []
         var ended = false
         /// Counted in `channel_clients` (registered as the client's channel, not ended since).
@@ -49,11 +54,13 @@ final class LongPollConnection: ChannelConnection, Sendable {
     }
 
     /// Set once attached: where its messages start, and the frame that announces the session.
-    func prime(cursor: UInt64, opened: String) {
+    func prime(cursor: UInt64, topics: [String: UInt64], opened: String) {
         state.withLock { state in
             state.ack = cursor
             state.floor = cursor
             state.handedOut = cursor
+            state.topicAcks = topics
+            state.topicsHandedOut = topics
             state.pendingFrames.insert(opened, at: 0)
         }
     }
@@ -66,14 +73,18 @@ final class LongPollConnection: ChannelConnection, Sendable {
 
     /// One poll: answers at once if anything is due, else waits up to the poll timeout, timed
     /// by `loop` (the loop serving the request), so a waiting poll holds no Task of its own.
-    func poll(seen: UInt64, on loop: EventLoop) async -> Answer {
+    func poll(seen: UInt64, topics: [String: UInt64] = [:], on loop: EventLoop) async -> Answer {
         lastPollBits.store(service.engine.clock.now().bitPattern, ordering: .relaxed)
-        if state.withLock({ !$0.ended && seen > $0.handedOut }) {
+        let impossible = state.withLock { state in
+            !state.ended && (seen > state.handedOut || topics.contains { $0.value > state.topicsHandedOut[$0.key] ?? 0 })
+        }
+        if impossible {
             terminate(code: ChannelFailure.sessionLost.code, description: ChannelFailure.sessionLost.description)
         }
         let ready = state.withLock { state -> Answer? in
             // What the client saw, not what was handed out: a lost answer is sent again.
             state.ack = max(state.floor, min(seen, state.handedOut))
+            state.topicAcks = topics
             let frames = state.pendingFrames + collect(&state)
             state.pendingFrames = []
             if state.ended { return Answer(status: state.endStatus, frames: frames) }
@@ -112,15 +123,21 @@ final class LongPollConnection: ChannelConnection, Sendable {
     /// bounds before it polled for them, the connection ends here with 410 (and the sweep
     /// reports the client gone): skipping them would break in-order, exactly-once delivery.
     private func collect(_ state: inout State) -> [String] {
-        guard case .messages(let messages, _) = service.engine.take(for: clientID, connection: self, after: state.ack, maxBytes: .max) else {
+        guard case .messages(let messages, _) = service.engine.take(for: clientID, connection: self, after: state.ack,
+                                                                    topicCursors: state.topicAcks, maxBytes: .max) else {
             state.ended = true
             state.endStatus = HTTPStatus(code: ChannelFailure.sessionLost.code)
             return [ChannelFrames.error(code: ChannelFailure.sessionLost.code, description: ChannelFailure.sessionLost.description)]
         }
         service.metrics.delivered(messages.count)
-        if let last = messages.last {
-            state.ack = last.seq
-            state.handedOut = max(state.handedOut, last.seq)
+        for message in messages {
+            if let topic = message.payload.topic {
+                state.topicAcks[topic] = message.seq
+                state.topicsHandedOut[topic] = max(state.topicsHandedOut[topic] ?? 0, message.seq)
+            } else {
+                state.ack = message.seq
+                state.handedOut = max(state.handedOut, message.seq)
+            }
         }
         return messages.map { ChannelFrames.message(seq: $0.seq, payload: $0.payload) }
     }

@@ -1,4 +1,5 @@
 import Courier
+import Foundation
 
 /// The HTTP side of long-polling: POST /_ah/channel/poll and /_ah/channel/close, with the token
 /// in the form body (never in the URL).
@@ -18,17 +19,20 @@ enum LongPollEndpoint {
         } catch {
             return reply(&response, .invalidToken)
         }
-        guard let claimed = sequenceNumber(request["seq"]) else { return reply(&response, .badRequest) }
+        guard let claimed = sequenceNumber(request["seq"]), let topics = topicOffsets(request["topics"]) else {
+            return reply(&response, .badRequest)
+        }
         service.releasePollsOnDrain(of: loop)
         let connection: LongPollConnection
         var seen = claimed
+        var topicsSeen = topics
         let clientID = verified.clientID
         if let existing = service.longPolls.connection(of: clientID, cid: cid) {
             connection = existing
         } else {
             service.ensureSweeper(on: loop)
             let created = LongPollConnection(loop: loop, connectionID: cid, clientID: clientID, service: service)
-            let resume = ChannelResume(sessionID: request["session"], lastSeq: claimed)
+            let resume = ChannelResume(sessionID: request["session"], lastSeq: claimed, topics: topics)
             let outcome = await withCheckedContinuation { continuation in
                 service.open(created, verified: verified, resume: resume) { continuation.resume(returning: $0) }
             }
@@ -36,14 +40,16 @@ enum LongPollEndpoint {
                 if case .refused(let failure) = outcome { reply(&response, failure) }
                 return
             }
-            created.prime(cursor: attachment.cursor, opened: ChannelFrames.opened(sessionID: attachment.sessionID, seq: attachment.lastSeq))
+            created.prime(cursor: attachment.cursor, topics: resume.isFresh ? [:] : topics,
+                          opened: ChannelFrames.opened(sessionID: attachment.sessionID, seq: attachment.lastSeq))
             service.longPolls.register(created)
             created.countOpen()
             connection = created
             // A fresh open starts where the engine put it, whatever the client's stale `seq` says.
             seen = attachment.cursor
+            if resume.isFresh { topicsSeen = [:] }
         }
-        let answer = await connection.poll(seen: seen, on: loop)
+        let answer = await connection.poll(seen: seen, topics: topicsSeen, on: loop)
         reply(&response, status: answer.status, answer.frames)
     }
 
@@ -63,6 +69,16 @@ enum LongPollEndpoint {
         if text.isEmpty { return 0 }
         guard text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
         return UInt64(text) ?? .max
+    }
+
+    /// The client's `topics`: a JSON object of topic to the last offset seen in it (messages an
+    /// engine numbers per topic), absent or empty for none; nil (400) when it is anything else,
+    /// names more than `ChannelResume.maxTopics`, or an offset is not a whole number in range.
+    static func topicOffsets(_ text: String) -> [String: UInt64]? {
+        if text.isEmpty { return [:] }
+        guard let offsets = try? JSONDecoder().decode([String: UInt64].self, from: Data(text.utf8)),
+              offsets.count <= ChannelResume.maxTopics else { return nil }
+        return offsets
     }
 
     /// A refusal: its status and error frame; for an engine that cannot reach its store, 503

@@ -23,6 +23,7 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
         let token: String?
         let session: String?
         let seq: UInt64?
+        let topics: [String: UInt64]?
     }
 
     init(socket: WebSocket, service: ChannelService) {
@@ -45,8 +46,9 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
             return
         }
         switch frame.type {
-        case "open" where clientID == nil && !opening:
-            open(token: frame.token ?? "", sessionID: frame.session ?? "", lastSeq: frame.seq ?? 0)
+        case "open" where clientID == nil && !opening && (frame.topics?.count ?? 0) <= ChannelResume.maxTopics:
+            open(token: frame.token ?? "", resume: ChannelResume(sessionID: frame.session ?? "", lastSeq: frame.seq ?? 0,
+                                                                 topics: frame.topics ?? [:]))
         case "ping":
             socket.send(ChannelFrames.pong)
         case "close":
@@ -57,9 +59,9 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
         }
     }
 
-    private func open(token: String, sessionID: String, lastSeq: UInt64) {
+    private func open(token: String, resume: ChannelResume) {
         opening = true
-        service.open(self, token: token, resume: ChannelResume(sessionID: sessionID, lastSeq: lastSeq)) { [self] outcome in
+        service.open(self, token: token, resume: resume) { [self] outcome in
             switch outcome {
             case .refused(.unavailable):
                 // Not the channel's end: the client reconnects with backoff and resumes.
@@ -108,7 +110,7 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
                 if socket.unsentBytes > 0 { return }
             }
             let messages: [HeldMessage], more: Bool
-            switch service.engine.take(for: clientID, connection: self, after: cursor,
+            switch service.engine.take(for: clientID, connection: self, after: cursor, topicCursors: nil,
                                     maxBytes: Self.sendWindowBytes - socket.unsentBytes) {
             case .lost:
                 return terminate(code: ChannelFailure.sessionLost.code, description: ChannelFailure.sessionLost.description)
@@ -127,7 +129,7 @@ final class WebSocketChannelConnection: ChannelConnection, @unchecked Sendable {
                 }
                 if sent == .dropped { return }
                 delivered += 1
-                cursor = message.seq
+                if message.payload.topic == nil { cursor = message.seq }
             }
             guard more else { return }
         }

@@ -18,6 +18,22 @@ struct PublishedMessage {
     }
 }
 
+/// A topic's message as the publish script publishes it: `<offset>:<time>:<text>`.
+struct PublishedTopicMessage {
+    let offset: UInt64
+    let time: Double
+    let text: String
+
+    init?(_ payload: [UInt8]) {
+        let parts = payload.split(separator: UInt8(ascii: ":"), maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, let offset = UInt64(String(decoding: parts[0], as: UTF8.self)),
+              let time = Double(String(decoding: parts[1], as: UTF8.self)) else { return nil }
+        self.offset = offset
+        self.time = time
+        text = String(decoding: parts[2], as: UTF8.self)
+    }
+}
+
 /// One entry of a client's Stream: ID `<seq>-1`, fields `d` (the text) and `t` (send time).
 struct StreamEntry {
     let seq: UInt64

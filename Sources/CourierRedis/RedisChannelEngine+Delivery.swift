@@ -3,35 +3,60 @@ import CourierLoop
 
 /// Handing messages to this node's connections, and letting them go.
 extension RedisChannelEngine {
-    package func take(for clientID: String, connection: any ChannelConnection, after cursor: UInt64, maxBytes: Int) -> ChannelTake {
+    /// The client's own messages first, then each topic's.
+    package func take(for clientID: String, connection: any ChannelConnection, after cursor: UInt64,
+                      topicCursors: [String: UInt64]?, maxBytes: Int) -> ChannelTake {
         state.withLock { state in
             guard let client = state.clients[clientID], client.connection === connection else { return .messages([], more: false) }
             let session = client.session
             session.pumpScheduled = false
             guard !client.lost, !session.hasLost(after: cursor) else { return .lost }
-            let messages = session.messages(after: cursor, maxBytes: maxBytes)
-            guard let last = messages.last else { return .messages([], more: false) }
-            session.deliveredThrough = max(session.deliveredThrough, last.seq)
-            return .messages(messages, more: last.seq < session.nextSeq - 1)
+            var messages = session.messages(after: cursor, maxBytes: maxBytes)
+            var more = false
+            if let last = messages.last {
+                session.deliveredThrough = max(session.deliveredThrough, last.seq)
+                more = last.seq < session.nextSeq - 1
+            }
+            guard !client.topics.isEmpty else { return .messages(messages, more: more) }
+            var bytes = messages.reduce(0) { $0 + $1.payload.byteCount }
+            for (topic, feed) in client.topics {
+                let topicSession = feed.session
+                let after = max(topicCursors.map { $0[topic] ?? feed.floor } ?? topicSession.deliveredThrough, feed.floor)
+                guard !topicSession.hasLost(after: after) else { return .lost }
+                guard after < topicSession.nextSeq - 1 else { continue }
+                guard bytes < maxBytes || messages.isEmpty else {
+                    more = true
+                    continue
+                }
+                let taken = topicSession.messages(after: after, maxBytes: maxBytes == .max ? .max : maxBytes - bytes)
+                guard let last = taken.last else { continue }
+                topicSession.deliveredThrough = max(topicSession.deliveredThrough, last.seq)
+                more = more || last.seq < topicSession.nextSeq - 1
+                bytes += taken.reduce(0) { $0 + $1.payload.byteCount }
+                messages += taken
+            }
+            return .messages(messages, more: more)
         }
     }
 
     package func detach(_ connection: any ChannelConnection, clientID: String, deliberate: Bool) -> Bool {
-        let delivered = state.withLock { state -> UInt64? in
+        let gone = state.withLock { state -> Client? in
             guard let client = state.clients[clientID], client.connection === connection else { return nil }
-            state.clients[clientID] = nil
-            return client.session.deliveredThrough
+            return state.remove(clientID)
         }
-        guard let delivered else { return false }
+        guard let gone else { return false }
         let keys = [ChannelScripts.meta(clientID), ChannelScripts.owner(clientID), ChannelScripts.presence,
-                    ChannelScripts.stream(clientID)]
-        let arguments = ["\(nodeID) \(connection.connectionID)", clientID, String(delivered), deliberate ? "1" : "0",
+                    ChannelScripts.stream(clientID), ChannelScripts.topics(clientID)]
+        let arguments = ["\(nodeID) \(connection.connectionID)", clientID, String(gone.session.deliveredThrough), deliberate ? "1" : "0",
                          String(clock.now() + settings.effectivePresenceGraceSeconds), String(keyTTLSeconds)]
+            + gone.topics.flatMap { [$0.key, String($0.value.session.deliveredThrough)] }
+        let topics = Array(gone.topics.keys)
         let connectionLoop = connection.loop
         let work: @Sendable () -> Void = { [self] in
             guard !halted.load(ordering: .relaxed) else { return }
             let links = links(on: connectionLoop)
             unfollowIfDone(clientID, on: connectionLoop)
+            for topic in topics { syncTopic(topic, on: connectionLoop, catchUp: []) }
             links.command.run(ChannelScripts.detach, keys: keys.map { Array($0.utf8) },
                               arguments: arguments.map { Array($0.utf8) }) { [self] result in
                 if case .success(let reply) = result, reply.int == 1 {
@@ -67,10 +92,14 @@ extension RedisChannelEngine {
     // MARK: On the loop of the client's connection
 
     /// `<epoch>:<seq>:<time>:<text>` for a client connected (or connecting) on `loop`.
+    /// Or a topic joined or left (`topicChange`).
     func clientMessage(_ message: RedisMessage, clientID: String, on loop: EventLoop) {
+        state.withLock { state in
+            if state.opening[OpeningKey(clientID, loop)] != nil { state.missedWhileOpening.insert(clientID) }
+        }
+        if topicChange(message.payload, clientID: clientID, on: loop) { return }
         guard let published = PublishedMessage(message.payload) else { return }
         let outcome = state.withLock { state -> (wake: (any ChannelConnection)?, gapFrom: UInt64?) in
-            if state.opening[OpeningKey(clientID, loop)] != nil { state.missedWhileOpening.insert(clientID) }
             guard let client = state.clients[clientID] else { return (nil, nil) }
             guard client.epoch == published.epoch else {
                 client.lost = true
@@ -145,6 +174,7 @@ extension RedisChannelEngine {
         }
         let links = links(on: loop)
         for (clientID, next) in clients { catchUp(clientID, from: next, on: links) }
+        topicCatchUpAll(on: loop)
     }
 }
 

@@ -23,10 +23,11 @@ extension RedisChannelEngine {
     }
 
     private func kicked(connectionID: String, replyNode: String, newConnectionID: String, clientID: String) {
-        let replaced = state.withLock { state -> (connection: any ChannelConnection, epoch: String, delivered: UInt64)? in
+        let replaced = state.withLock { state -> (connection: any ChannelConnection, epoch: String, delivered: UInt64,
+                                                   topics: [String])? in
             guard let client = state.clients[clientID], client.connection.connectionID == connectionID else { return nil }
-            state.clients[clientID] = nil
-            return (client.connection, client.epoch, client.session.deliveredThrough)
+            _ = state.remove(clientID)
+            return (client.connection, client.epoch, client.session.deliveredThrough, Array(client.topics.keys))
         }
         let answer = replaced.map { "released \(newConnectionID) \($0.epoch) \($0.delivered) \(clientID)" }
             ?? "released \(newConnectionID) - 0 \(clientID)"
@@ -34,6 +35,7 @@ extension RedisChannelEngine {
         guard let replaced else { return }
         let connectionLoop = replaced.connection.loop
         connectionLoop.execute { [self] in unfollowIfDone(clientID, on: connectionLoop) }
+        for topic in replaced.topics { syncTopic(topic, on: connectionLoop, catchUp: []) }
         replaced.connection.scheduleTerminate(code: 409, description: "Replaced+by+another+connection.")
     }
 
@@ -43,9 +45,15 @@ extension RedisChannelEngine {
         let now = clock.now()
         let (here, progress) = state.withLock { state -> ([String], [String]) in
             var progress: [String] = []
-            for (clientID, client) in state.clients where client.session.deliveredThrough > client.recorded {
+            for (clientID, client) in state.clients {
+                let topics = client.topics.filter { $0.value.session.deliveredThrough > $0.value.recorded }
+                guard client.session.deliveredThrough > client.recorded || !topics.isEmpty else { continue }
                 client.recorded = client.session.deliveredThrough
-                progress += [clientID, client.epoch, String(client.recorded)]
+                progress += [clientID, client.epoch, String(client.recorded), String(topics.count)]
+                for (topic, feed) in topics {
+                    feed.recorded = feed.session.deliveredThrough
+                    progress += [topic, String(feed.recorded)]
+                }
             }
             return (Array(state.clients.keys), progress)
         }

@@ -16,6 +16,11 @@ extension RedisChannelEngine {
             connectionLoop.perform { box.completion(result) }
         }
         let now = clock.now()
+        // Offsets past what Lua reads exactly (2^53) are no topic's: refused before they reach it.
+        guard resume.topics.count <= ChannelResume.maxTopics, resume.topics.values.allSatisfy({ $0 < 1 << 53 }) else {
+            return completion(.failure(.sessionLost))
+        }
+        let topicArguments = resume.topics.flatMap { [$0.key, String($0.value)] }
         let start: @Sendable () -> Void = { [self] in
             guard !halted.load(ordering: .relaxed) else { return }
             let links = links(on: connectionLoop)
@@ -30,9 +35,10 @@ extension RedisChannelEngine {
                     return finish(.failure(.unavailable))
                 }
                 let keys = [ChannelScripts.meta(clientID), ChannelScripts.stream(clientID), ChannelScripts.owner(clientID),
-                            ChannelScripts.presence]
+                            ChannelScripts.presence, ChannelScripts.topics(clientID)]
                 let arguments = [InMemoryChannelEngine.newID(), "\(nodeID) \(connection.connectionID)", clientID,
                                  String(now + presenceLapseSeconds), String(resume.lastSeq), resume.isFresh ? "1" : "0"]
+                    + topicArguments
                 links.command.run(ChannelScripts.open, keys: keys.map { Array($0.utf8) },
                                   arguments: arguments.map { Array($0.utf8) }) { [self] result in
                     defer { doneOpening(clientID, on: links) }
@@ -63,7 +69,7 @@ extension RedisChannelEngine {
     /// What the open script found, made into this node's record of the client.
     private func opened(_ reply: RESPValue, connection: any ChannelConnection, clientID: String, tokenExpiry: Double,
                         resume: ChannelResume, now: Double) -> Opened {
-        guard let parts = reply.array, parts.count == 6, let epoch = parts[0].string, let top = parts[1].int,
+        guard let parts = reply.array, parts.count == 7, let epoch = parts[0].string, let top = parts[1].int,
               let delivered = parts[2].int, let previous = parts[3].string, let wasPresent = parts[4].int else {
             return .refused(.unavailable)
         }
@@ -95,22 +101,37 @@ extension RedisChannelEngine {
         session.absentSince = nil
         let client = Client(epoch: epoch, session: session, connection: connection, tokenExpiry: tokenExpiry,
                             recorded: UInt64(max(0, delivered)))
-        let (replaced, missed) = state.withLock { state -> ((any ChannelConnection)?, Bool) in
+        guard let feeds = topicFeeds(parts[6], resume: resume, now: now) else { return .refused(.sessionLost) }
+        client.topics = feeds
+        let (earlier, missed) = state.withLock { state -> (Client?, Bool) in
             let earlier = state.clients[clientID]
-            if resume.isFresh, let earlier, earlier.epoch == epoch, earlier.session.deliveredThrough > cursor {
+            if resume.isFresh, let earlier, earlier.epoch == epoch {
                 // The connection replaced here had these already: the new one starts after them.
-                cursor = earlier.session.deliveredThrough
+                cursor = max(cursor, earlier.session.deliveredThrough)
+                for (topic, feed) in feeds {
+                    guard let handed = earlier.topics[topic]?.session.deliveredThrough, handed > feed.floor else { continue }
+                    feed.floor = handed
+                    feed.session.deliveredThrough = handed
+                }
             }
-            state.clients[clientID] = client
-            return (earlier?.connection === connection ? nil : earlier?.connection,
-                    state.missedWhileOpening.remove(clientID) != nil)
+            _ = state.install(clientID, client)
+            return (earlier, state.missedWhileOpening.remove(clientID) != nil)
         }
-        if let replaced, replaced.loop !== connection.loop {
-            // The replaced connection's loop follows the client no more.
-            replaced.loop.execute { [self] in unfollowIfDone(clientID, on: replaced.loop) }
+        let replaced = earlier?.connection === connection ? nil : earlier?.connection
+        if let earlier {
+            let earlierLoop = earlier.connection.loop
+            // The replaced connection's loop follows the client no more (unless it is this one).
+            if earlierLoop !== connection.loop { earlierLoop.execute { [self] in unfollowIfDone(clientID, on: earlierLoop) } }
+            for topic in earlier.topics.keys { syncTopic(topic, on: earlierLoop, catchUp: []) }
         }
-        // A message that came by Pub/Sub before the record was in place may be missing from it.
-        if missed { catchUp(clientID, from: session.nextSeq, on: links(on: connection.loop)) }
+        // What the topics published between the script and the record's install went past it.
+        for topic in feeds.keys { syncTopic(topic, on: connection.loop, catchUp: [clientID]) }
+        // A message (or a join or leave) that came by Pub/Sub before the record was in place
+        // may be missing from it.
+        if missed {
+            catchUp(clientID, from: session.nextSeq, on: links(on: connection.loop))
+            refreshTopics(clientID, on: links(on: connection.loop))
+        }
         let endsEarlierPresence = resume.isFresh && wasPresent == 1
         let attachment = ChannelAttachment(sessionID: epoch, cursor: cursor, lastSeq: max(lastSeq, cursor), replaced: replaced,
                                            endsEarlierPresence: endsEarlierPresence,
@@ -118,6 +139,36 @@ extension RedisChannelEngine {
         let owner = previous.split(separator: " ")
         guard owner.count == 2, owner[0] != Substring(nodeID) else { return .attached(attachment, replacing: nil) }
         return .attached(attachment, replacing: (String(owner[0]), String(owner[1])))
+    }
+
+    /// The open script's topics: per topic its offset, the client's position and the messages
+    /// after it, made into feeds. Nil when a resume cannot go on in order in some topic (an
+    /// offset past the topic's, or a message the log no longer holds): 410, as for its own.
+    private func topicFeeds(_ reply: RESPValue, resume: ChannelResume, now: Double) -> [String: TopicFeed]? {
+        var feeds: [String: TopicFeed] = [:]
+        for item in reply.array ?? [] {
+            guard let fields = item.array, fields.count == 4, let topic = fields[0].string,
+                  let offsetValue = fields[1].int, let atValue = fields[2].int else { continue }
+            let offset = UInt64(max(0, offsetValue))
+            var position = UInt64(max(0, atValue))
+            let held = StreamEntry.parse(fields[3])
+            let oldest = now - settings.recoveryWindowSeconds
+            if resume.isFresh {
+                // After what was handed out and what has aged out unread, as for its own messages.
+                let firstDue = held.first { $0.time >= oldest }?.seq ?? offset + 1
+                position = min(max(position, firstDue - 1), offset)
+            } else {
+                if let given = resume.topics[topic], given > offset { return nil }
+                let complete = position >= offset || (held.first?.seq == position + 1 && (held.first?.time ?? 0) >= oldest)
+                guard complete else { return nil }
+            }
+            let feed = TopicFeed(at: position, now: now)
+            for entry in held where entry.seq == feed.session.nextSeq {
+                feed.session.append(ChannelPayload(entry.text, time: entry.time, topic: topic), limits: settings)
+            }
+            feeds[topic] = feed
+        }
+        return feeds
     }
 
     /// Tells the node that held the client that `connectionID` replaced its connection; for a

@@ -40,6 +40,9 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
 
     struct State {
         var clients: [String: Client] = [:]
+        /// Per topic and loop, the clients connected there that subscribe to it: what a message
+        /// on the topic's channel (followed by that loop's subscriber) is handed to.
+        var topicFollowers: [TopicLoopKey: [String: Client]] = [:]
         /// Opens under way per client ID: its Pub/Sub channel must stay subscribed meanwhile,
         /// whatever a detach that raced with it decides.
         var opening: [OpeningKey: Int] = [:]
@@ -68,6 +71,8 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         var lost = false
         /// The highest seq recorded in Redis as handed out (`progress`).
         var recorded: UInt64
+        /// The client's topics, each numbered by its own offsets.
+        var topics: [String: TopicFeed] = [:]
         init(epoch: String, session: ChannelSession, connection: any ChannelConnection, tokenExpiry: Double, recorded: UInt64) {
             self.epoch = epoch
             self.session = session
@@ -174,7 +179,8 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
 
     private func sendScript(_ text: String, to clientID: String, idempotencyKey: String?) -> ScriptCall {
         ScriptCall(ChannelScripts.send,
-                   keys: [ChannelScripts.meta(clientID), ChannelScripts.stream(clientID), ChannelScripts.owner(clientID)],
+                   keys: [ChannelScripts.meta(clientID), ChannelScripts.stream(clientID), ChannelScripts.owner(clientID),
+                          ChannelScripts.topics(clientID)],
                    arguments: [text, String(settings.maxHeldMessages), String(keyTTLSeconds), ChannelScripts.channel(clientID),
                                InMemoryChannelEngine.newID(), String(clock.now()),
                                idempotencyKey.map { ChannelScripts.idempotency(clientID, $0) } ?? "", String(keyTTLSeconds)])
@@ -196,20 +202,22 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
     }
 
     private func subscribeScript(_ clientIDs: [String], to topic: String) -> ScriptCall {
-        ScriptCall(ChannelScripts.subscribe, keys: [ChannelScripts.topic(topic)],
-                   arguments: [InMemoryChannelEngine.newID(), String(keyTTLSeconds)] + clientIDs)
+        ScriptCall(ChannelScripts.subscribe, keys: [ChannelScripts.topic(topic), ChannelScripts.topicOffset(topic)],
+                   arguments: [InMemoryChannelEngine.newID(), String(keyTTLSeconds), topic] + clientIDs)
     }
 
     package func unsubscribe(_ clientID: String, from topic: String) throws(ChannelError) {
         try checkAvailable()
-        command(["SREM", ChannelScripts.topic(topic), clientID]) { _ in }
+        run(ScriptCall(ChannelScripts.unsubscribe, keys: [ChannelScripts.topic(topic)], arguments: [topic, clientID])) { _ in }
     }
 
     package func unsubscribe(_ clientIDs: [String], from topic: String,
                              completion: @escaping @Sendable (Result<Void, ChannelError>) -> Void) {
         guard available.load(ordering: .relaxed) else { return completion(.failure(Self.unreachable)) }
         guard !clientIDs.isEmpty else { return completion(.success(())) }
-        command(["SREM", ChannelScripts.topic(topic)] + clientIDs) { completion($0.map { _ in }) }
+        run(ScriptCall(ChannelScripts.unsubscribe, keys: [ChannelScripts.topic(topic)], arguments: [topic] + clientIDs)) {
+            completion($0.map { _ in })
+        }
     }
 
     /// The count is known only once Redis has run the script, and this must not wait: it is 0
@@ -229,8 +237,10 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
     private func publishScript(_ text: String, to topic: String, idempotencyKey: String?) -> ScriptCall {
         let set = ChannelScripts.topic(topic)
         return ScriptCall(ChannelScripts.publish,
-                          keys: [set, idempotencyKey.map { ChannelScripts.publishIdempotency(topic, $0) } ?? set],
-                          arguments: [text, String(settings.maxHeldMessages), String(clock.now()), String(keyTTLSeconds)])
+                          keys: [set, idempotencyKey.map { ChannelScripts.publishIdempotency(topic, $0) } ?? set,
+                                 ChannelScripts.topicLog(topic), ChannelScripts.topicOffset(topic)],
+                          arguments: [text, String(settings.maxHeldMessages), String(clock.now()), String(keyTTLSeconds),
+                                      ChannelScripts.topicChannel(topic), String(keyTTLSeconds)])
     }
 
     /// Only Redis knows; `subscribers(of:completion:)` asks it.
@@ -270,12 +280,6 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
             links.command.run(call.script, keys: call.keys, arguments: call.arguments) { [self] result in
                 completion(noted(result, on: links))
             }
-        }
-    }
-
-    private func command(_ arguments: [String], completion: @escaping @Sendable (Result<RESPValue, ChannelError>) -> Void) {
-        withLinks { [self] links in
-            links.command.send(arguments) { [self] result in completion(noted(result, on: links)) }
         }
     }
 

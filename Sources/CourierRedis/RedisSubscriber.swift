@@ -88,6 +88,13 @@ public final class RedisSubscriber: @unchecked Sendable {
         return table.channels
     }
 
+    /// Whether Redis has confirmed `channel` on this connection: every message published to it
+    /// from now on arrives, in the order Redis ran the publishes. Read on the loop.
+    public func isConfirmed(_ channel: [UInt8]) -> Bool {
+        loop.assertInLoop()
+        return table.isActive(channel)
+    }
+
     /// Logged in; wanted channels are subscribed or about to be. Read on the loop.
     public var isConnected: Bool {
         loop.assertInLoop()

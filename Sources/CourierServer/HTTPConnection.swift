@@ -362,6 +362,9 @@ final class HTTPConnection: LoopConnection {
 
     // MARK: Deadlines and shutdown
 
+    /// Checked at every sweep: its deadlines move with every request.
+    var nextDeadline: UInt64? { nil }
+
     func checkDeadline(now: UInt64) {
         let delivery = stream.delivery()
         switch machine.tick(now: now, unsentBytes: delivery.waiting, takenBytes: delivery.taken) {

@@ -7,6 +7,11 @@ import Logging
 package protocol LoopConnection: AnyObject {
     /// Called periodically with the loop's clock; close or answer if a deadline has passed.
     func checkDeadline(now: UInt64)
+    /// When its next deadline can come, for a connection the loop checks only then (a timer
+    /// heap, O(due) per sweep) rather than at every sweep; nil: at every sweep. A connection
+    /// whose deadline comes earlier than it said (it began closing) tells the loop
+    /// (`reschedule`); one that comes later is simply checked early and asked again.
+    var nextDeadline: UInt64? { get }
     /// The server is stopping: finish what is in flight and close (WebSockets send 1001).
     func beginShutdown()
     /// The shutdown deadline has passed: close now.
@@ -28,6 +33,11 @@ package final class ServerLoop {
     let sharedDeflateStreams = SharedDeflateStreams()
     @exclusivity(unchecked) package private(set) var isShuttingDown = false
     @exclusivity(unchecked) private var connections: [ObjectIdentifier: any LoopConnection] = [:]
+    /// The connections checked at every sweep (HTTP: their deadlines move with every request).
+    @exclusivity(unchecked) private var swept: [ObjectIdentifier: any LoopConnection] = [:]
+    /// The others (WebSockets), each checked when its deadline comes: 100,000 idle sockets cost
+    /// a sweep the few that are due, not 100,000 calls four times a second.
+    @exclusivity(unchecked) private var scheduled = DeadlineSchedule()
     @exclusivity(unchecked) private var sweeper: Timer?
     @exclusivity(unchecked) private var shutdownTimer: Timer?
     private let onStopped: @Sendable () -> Void
@@ -109,17 +119,39 @@ package final class ServerLoop {
     package var connectionCount: Int { connections.count }
 
     package func track(_ connection: any LoopConnection) {
-        connections[ObjectIdentifier(connection)] = connection
+        let id = ObjectIdentifier(connection)
+        connections[id] = connection
+        if let due = connection.nextDeadline {
+            scheduled.schedule(id, at: due)
+        } else {
+            swept[id] = connection
+        }
     }
 
     package func untrack(_ connection: any LoopConnection) {
-        connections.removeValue(forKey: ObjectIdentifier(connection))
+        let id = ObjectIdentifier(connection)
+        connections.removeValue(forKey: id)
+        swept.removeValue(forKey: id)
+        scheduled.forget(id)
         if isShuttingDown && connections.isEmpty { finishShutdown() }
+    }
+
+    /// The connection's deadline may have come earlier than it last said (it began closing).
+    package func reschedule(_ connection: any LoopConnection) {
+        let id = ObjectIdentifier(connection)
+        guard connections[id] != nil, let due = connection.nextDeadline else { return }
+        scheduled.scheduleIfEarlier(id, at: due)
     }
 
     private func sweep() {
         let now = loop.now
-        for connection in Array(connections.values) { connection.checkDeadline(now: now) }
+        for connection in Array(swept.values) { connection.checkDeadline(now: now) }
+        while let id = scheduled.popDue(now: now) {
+            guard let connection = connections[id] else { continue }
+            connection.checkDeadline(now: now)
+            // Still here (a close completes later, through the stream): when to look again.
+            if connections[id] != nil, let due = connection.nextDeadline { scheduled.schedule(id, at: max(due, now + 1)) }
+        }
         returnFreedMemory()
     }
 

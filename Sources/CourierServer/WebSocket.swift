@@ -283,6 +283,8 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         perform(machine.tick(now: now))
     }
 
+    package var nextDeadline: UInt64? { machine.nextDeadline }
+
     package func beginShutdown() {
         guard loop.inEventLoop else {
             loop.execute { [self] in beginShutdown() }
@@ -318,6 +320,8 @@ public final class WebSocket: LoopConnection, @unchecked Sendable {
         case .sendClose(let frame):
             queueClose(frame)
             flush()
+            // The close timeout now runs: sooner, maybe, than the ping the loop expected.
+            serverLoop.reschedule(self)
         case .finish(let frame, let close):
             if let frame { queueClose(frame) }
             flush()

@@ -143,14 +143,15 @@ import Testing
 
             #expect(try await b.service.publish(topic: "news", message: "one", idempotencyKey: "p1") == 3)
             #expect(try await a.service.publish(topic: "news", message: "one", idempotencyKey: "p1") == 3)
-            #expect(try await reader.next() == ["type": "message", "seq": "1", "data": "one"])
+            #expect(try await reader.next() == ["type": "message", "topic": "news", "seq": "1", "data": "one"])
             // A publish keeps no member alive: "away" (never connected) keeps its send-time expiry.
             let before = try await Self.ttl("courier:{away}:meta", redis)
             try await Task.sleep(for: .milliseconds(1100))
             _ = try await a.service.publish(topic: "news", message: "two", idempotencyKey: nil)
             #expect(try await Self.ttl("courier:{away}:meta", redis) < before)
-            #expect(try await Self.ttl("courier:{away}:stream", redis) > 0)
-            #expect(try await reader.next() == ["type": "message", "seq": "2", "data": "two"])
+            #expect(try await Self.ttl("courier:{away}:topics", redis) > 0, "its subscription lapses with it")
+            #expect(try await redis.send("EXISTS", "courier:{away}:stream").int == 0, "a publish writes to no member's keys")
+            #expect(try await reader.next() == ["type": "message", "topic": "news", "seq": "2", "data": "two"])
 
             // "gone" lapsed (its keys expired): the next publish leaves it out, and the set with it.
             _ = try await redis.send("DEL", "courier:{gone}:meta", "courier:{gone}:stream")
@@ -160,8 +161,8 @@ import Testing
 
             try await b.service.unsubscribe(clientIDs: ["away"], topic: "news")
             #expect(try await a.service.publish(topic: "news", message: "four", idempotencyKey: nil) == 1)
-            #expect(try await reader.next() == ["type": "message", "seq": "3", "data": "three"])
-            #expect(try await reader.next() == ["type": "message", "seq": "4", "data": "four"])
+            #expect(try await reader.next() == ["type": "message", "topic": "news", "seq": "3", "data": "three"])
+            #expect(try await reader.next() == ["type": "message", "topic": "news", "seq": "4", "data": "four"])
             redis.close()
         }
     }

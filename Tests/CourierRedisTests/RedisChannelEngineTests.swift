@@ -50,8 +50,10 @@ import Testing
 
         init(port: Int) throws { socket = try WebSocketTestClient(port: port, path: "/_ah/channel/ws") }
 
-        func open(token: String, session: String = "", seq: UInt64 = 0) {
-            socket.sendText("{\"type\":\"open\",\"token\":\"\(token)\",\"session\":\"\(session)\",\"seq\":\(seq)}")
+        /// `topics`: the JSON of the open frame's topic offsets, if any.
+        func open(token: String, session: String = "", seq: UInt64 = 0, topics: String? = nil) {
+            let offsets = topics.map { ",\"topics\":\($0)" } ?? ""
+            socket.sendText("{\"type\":\"open\",\"token\":\"\(token)\",\"session\":\"\(session)\",\"seq\":\(seq)\(offsets)}")
         }
 
         /// The next frame as JSON fields (a close as `type: close`).

@@ -204,11 +204,11 @@ import Testing
             #expect(reason.contains("\(port)"))
             #expect(ContinuousClock.now - started < .seconds(2))
             // Backing off now: refused at once, saying when the next attempt is.
-            let retried = ContinuousClock.now
             let refused = await redisError { _ = try await redis.send("PING") }
             guard case .notConnected(let again) = refused else { throw Failure("\(String(describing: refused))") }
+            // Refused by the backoff itself, not after an attempt of its own (a bound on the time
+            // it took failed when parallel suites kept the test's task waiting for a thread).
             #expect(again.contains("next attempt in"), "\(again)")
-            #expect(ContinuousClock.now - retried < .milliseconds(500))  // not held for an attempt
             redis.close()
         }
     }

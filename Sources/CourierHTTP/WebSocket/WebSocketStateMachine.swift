@@ -161,6 +161,17 @@ package struct WebSocketStateMachine {
         }
     }
 
+    /// When `tick` can next have something to do: a loop with many idle sockets checks each
+    /// only then.
+    package var nextDeadline: UInt64 {
+        switch state {
+        case .closed: .max
+        case .closeSent(let sentAt): Self.later(sentAt, by: closeTimeout)
+        case .open(_, let pingSentAt?): Self.later(pingSentAt, by: pongTimeout)
+        case .open(let lastReceived, nil): Self.later(lastReceived, by: pingDelay)
+        }
+    }
+
     // MARK: Helpers
 
     /// The close to report, or nil when the app has heard of it already.
