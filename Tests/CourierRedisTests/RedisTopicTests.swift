@@ -1,6 +1,8 @@
+import Courier
 import CourierChannel
 import CourierLoop
 import CourierRedis
+import CourierTesting
 import Foundation
 import Testing
 
@@ -141,5 +143,46 @@ import Testing
         _ = try await a.service.publish(topic: "room", message: "back", idempotencyKey: nil)
         #expect(try await client.next() == ["type": "message", "topic": "room", "seq": "2", "data": "back"],
                 "nothing published while it was out")
+    }
+
+    /// Long-polling: a poll acknowledges per topic, so an answer lost on the way is handed again,
+    /// and an offset the connection never handed ends it (410).
+    @Test func longPollsAcknowledgeEachTopic() async throws {
+        let server = try await RedisServerProcess.start()
+        defer { server.stop() }
+        let a = try Node(redis: server.url)
+        defer { a.stop() }
+        let raw = try RawClient(port: a.port, timeoutSeconds: 10)
+        let token = try a.service.createChannel(clientID: "lp")
+        let queue = DispatchQueue(label: "courier.redis-topic-test.long-poll")
+        func poll(session: String, topics: String) async throws -> (status: Int, frames: [[String: String]]) {
+            let body = URLEncoding.form([("token", token), ("session", session), ("seq", "0"), ("topics", topics), ("cid", "lp1")])
+            let request = "POST /_ah/channel/poll HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+            let response = try await withCheckedThrowingContinuation { continuation in
+                queue.async {
+                    continuation.resume(with: Result {
+                        guard raw.send(request) else { throw Failure("the poll was not sent") }
+                        return try raw.readResponse()
+                    })
+                }
+            }
+            let array = try JSONSerialization.jsonObject(with: Data(response.body)) as? [[String: Any]] ?? []
+            return (response.status, array.map { $0.mapValues { "\($0)" } })
+        }
+        let opened = try await poll(session: "", topics: "{}")
+        let session = try #require(opened.frames.first?["session"])
+        try await a.service.subscribe(clientIDs: ["lp"], topic: "t")
+        _ = try await a.service.publish(topic: "t", message: "one", idempotencyKey: nil)
+        let first = try await poll(session: session, topics: "{}")
+        #expect(first.frames == [["type": "message", "topic": "t", "seq": "1", "data": "one"]])
+        let again = try await poll(session: session, topics: "{}")
+        #expect(again.frames == first.frames, "an answer the client never acknowledged is handed again")
+        _ = try await a.service.publish(topic: "t", message: "two", idempotencyKey: nil)
+        let next = try await poll(session: session, topics: "{\"t\":1}")
+        #expect(next.frames == [["type": "message", "topic": "t", "seq": "2", "data": "two"]])
+        #expect(try await poll(session: session, topics: "{\"t\":x}").status == 400)
+        let impossible = try await poll(session: session, topics: "{\"t\":7}")
+        #expect(impossible.status == 410 && impossible.frames.first?["code"] == "410", "\(impossible)")
     }
 }
