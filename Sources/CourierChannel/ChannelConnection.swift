@@ -12,6 +12,9 @@ package protocol ChannelConnection: AnyObject, Sendable {
     func terminate(code: Int, description: String)
     /// A connection the client has silently abandoned (long-poll: no poll within the heartbeat).
     func isStale(now: Double) -> Bool
+    /// Whether `isStale` can ever be true: an engine asks only those, not every connection at
+    /// every sweep (a WebSocket's silence is the socket's own ping to find).
+    var canGoStale: Bool { get }
     /// The sweep found it stale and detached it: let go of what it holds. Called from any thread.
     func abandon()
     /// `sendMessage` held a message for this connection: deliver it now or at the end of the
@@ -20,6 +23,8 @@ package protocol ChannelConnection: AnyObject, Sendable {
 }
 
 extension ChannelConnection {
+    package var canGoStale: Bool { false }
+
     package func messageHeld() { schedulePump() }
 
     package func abandon() {}

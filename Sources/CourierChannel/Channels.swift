@@ -46,9 +46,9 @@ public struct Channels: RequestFilter {
         if service.settings.webSocketEnabled {
             // See ChannelSettings.webSocketPingMilliseconds: with the presence grace and the
             // sweeps, `disconnected` comes within one heartbeat of a client going silent.
-            let ping = service.settings.webSocketPingMilliseconds
             let configuration = WebSocketConfiguration(maxMessageBytes: 8 * 1024,
-                                                       pingIntervalMilliseconds: ping, pongTimeoutMilliseconds: ping)
+                                                       pingIntervalMilliseconds: service.settings.webSocketPingMilliseconds,
+                                                       pongTimeoutMilliseconds: service.settings.webSocketPongTimeoutMilliseconds)
             app.webSocket("/_ah/channel/ws", configuration: configuration) { _, socket in
                 _ = WebSocketChannelConnection(socket: socket, service: service)
             }

@@ -209,6 +209,8 @@ final class LongPollConnection: ChannelConnection, Sendable {
     /// answer: a client is almost always inside a poll, so that is where it dies (a closed tab, a
     /// lost network), and its last poll, still waiting, is no sign of life. A live client starts
     /// a new poll at least every poll timeout, which `longPollStaleSeconds` allows for.
+    var canGoStale: Bool { true }
+
     func isStale(now: Double) -> Bool {
         now - Double(bitPattern: lastPollBits.load(ordering: .relaxed)) > service.settings.longPollStaleSeconds
     }

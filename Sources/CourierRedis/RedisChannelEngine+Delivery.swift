@@ -77,13 +77,15 @@ extension RedisChannelEngine {
             result.connected = state.reconnected
             state.disconnected = []
             state.reconnected = []
-            for (clientID, client) in state.clients {
-                if now >= client.tokenExpiry {
-                    result.expired.append(client.connection)
-                    client.tokenExpiry = .infinity
-                } else if client.connection.isStale(now: now) {
-                    result.stale.append((clientID, client.connection))
-                }
+            while let (due, entry) = state.tokenExpiries.popDue(now: now) {
+                // Still the client's record, with this expiry (not replaced or ended since).
+                let client = entry.client
+                guard client.tokenExpiry == due, state.clients[entry.clientID] === client else { continue }
+                result.expired.append(client.connection)
+                client.tokenExpiry = .infinity
+            }
+            for (clientID, client) in state.pollers where client.connection.isStale(now: now) {
+                result.stale.append((clientID, client.connection))
             }
             return result
         }

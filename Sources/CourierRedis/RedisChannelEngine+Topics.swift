@@ -214,6 +214,8 @@ extension RedisChannelEngine.State {
     mutating func install(_ clientID: String, _ client: RedisChannelEngine.Client) -> RedisChannelEngine.Client? {
         let earlier = remove(clientID)
         clients[clientID] = client
+        if client.tokenExpiry.isFinite { tokenExpiries.push((clientID, client), due: client.tokenExpiry) }
+        if client.connection.canGoStale { pollers[clientID] = client }
         for topic in client.topics.keys { follow(topic: topic, clientID: clientID, client: client, loop: client.connection.loop) }
         return earlier
     }
@@ -221,6 +223,7 @@ extension RedisChannelEngine.State {
     /// Forgets the client's record and its place among its topics' followers.
     mutating func remove(_ clientID: String) -> RedisChannelEngine.Client? {
         guard let client = clients.removeValue(forKey: clientID) else { return nil }
+        pollers[clientID] = nil
         for topic in client.topics.keys { unfollow(topic: topic, clientID: clientID, loop: client.connection.loop) }
         return client
     }

@@ -43,6 +43,11 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         /// Per topic and loop, the clients connected there that subscribe to it: what a message
         /// on the topic's channel (followed by that loop's subscriber) is handed to.
         var topicFollowers: [TopicLoopKey: [String: Client]] = [:]
+        /// When the clients' tokens expire, earliest first (an entry whose client record has
+        /// changed since is skipped), and the clients whose connections can go stale (long-polls):
+        /// the sweep looks at these, not at every client.
+        var tokenExpiries = DueHeap<(clientID: String, client: Client)>()
+        var pollers: [String: Client] = [:]
         /// Opens under way per client ID: its Pub/Sub channel must stay subscribed meanwhile,
         /// whatever a detach that raced with it decides.
         var opening: [OpeningKey: Int] = [:]

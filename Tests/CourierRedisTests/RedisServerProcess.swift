@@ -1,13 +1,12 @@
 import Foundation
 import Glibc
-import Synchronization
 
 /// A real `redis-server` for one test: its own free port, its own temporary data directory, no
 /// persistence, started as a child process and waited for with `PING`. Kill it (`kill()`) and
 /// start it again on the same port (`restart()`) to test reconnection; `stop()` removes it and
 /// its directory. Written for these tests and for those of the Redis channel engine.
 final class RedisServerProcess: @unchecked Sendable {
-    private static let launching = Mutex<Void>(())
+    private static let launching = DispatchQueue(label: "courier.redis-test.launch")
     // @unchecked Sendable: tests drive one instance from one task at a time; `process` is only
     // replaced in restart(), never concurrently with another call.
     let port: Int
@@ -89,9 +88,12 @@ final class RedisServerProcess: @unchecked Sendable {
                              "--logfile", directory.appendingPathComponent("redis.log").path] + extraArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        // One launch at a time: Foundation's Process.run crashed (SIGSEGV in memcpy inside
-        // run()) when parallel suites started their redis-servers together.
-        try Self.launching.withLock { _ in try process.run() }
+        // One launch at a time, on a queue of its own: Foundation's Process.run crashed (SIGSEGV
+        // in memcpy inside run()) when parallel suites started their redis-servers together, and
+        // a lock taken on Swift's cooperative pool starved the other suites' tasks meanwhile.
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Self.launching.async { continuation.resume(with: Result { try process.run() }) }
+        }
         self.process = process
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {

@@ -1,0 +1,41 @@
+/// Items due at a time, earliest first: a min-heap with no I/O, so a sweep pays for what is due
+/// rather than walking everything it holds. An entry that no longer matters (its item changed
+/// since) is the caller's to recognise and skip when it comes up.
+package struct DueHeap<Item> {
+    private var entries: [(due: Double, item: Item)] = []
+
+    package init() {}
+
+    package var count: Int { entries.count }
+
+    package mutating func push(_ item: Item, due: Double) {
+        entries.append((due, item))
+        var child = entries.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard entries[child].due < entries[parent].due else { break }
+            entries.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    /// The earliest item if it is due at `now`, taken out.
+    package mutating func popDue(now: Double) -> (due: Double, item: Item)? {
+        guard let first = entries.first, first.due <= now else { return nil }
+        let last = entries.removeLast()
+        if !entries.isEmpty {
+            entries[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1, right = left + 1
+                var smallest = parent
+                if left < entries.count && entries[left].due < entries[smallest].due { smallest = left }
+                if right < entries.count && entries[right].due < entries[smallest].due { smallest = right }
+                guard smallest != parent else { break }
+                entries.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
+        return first
+    }
+}
