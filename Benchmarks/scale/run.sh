@@ -37,6 +37,8 @@
 #   HOLD_BUILD_LOCK=1                       hold /tmp/courier-swift-build.lock while measuring
 #   WRITE_RESULTS=1                         0 = print the tables only, leave RESULTS.md alone
 #   REPORT_ONLY=1                           measure nothing: the report of the last run again
+#   APPEND=1                                keep the earlier runs' results (Benchmarks/scale/.build/results.jsonl)
+#                                           and add these: a ladder measured in several invocations, one report
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -66,7 +68,8 @@ mkdir -p "$LOGS"
 rm -f "$LOGS"/*.log "$LOGS"/*.err
 CMDLINE=$(command_line Benchmarks/scale/run.sh NS SERVERS DURATION RATE IDLE_SECONDS RELEASE_WAIT SINGLE_MAX POLL_MAX HB_MAX NODES WORKERS \
     PER_PROCESS POSTERS WINDOW SIZE PUBLISH_TIMEOUT OPEN_TIMEOUT SOURCES PORT_BASE SKIP_BUILD COURIER_BIN CHANNELNODE_BIN HUMMINGBIRD_BIN \
-    CHANNELLOAD_BIN HOLD_BUILD_LOCK)
+    CHANNELLOAD_BIN HOLD_BUILD_LOCK APPEND)
+export CMDLINE
 require_tools redis-server redis-cli flock python3
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null

@@ -355,15 +355,16 @@ def run_one(name, n):
     tag = f"{name}-{n}"
     servers = Servers(name, n, tag)
     r = {"server": name, "n": n, "kind": servers.kind, "transport": servers.transport, "setup": servers.describe(),
-         "started": datetime.datetime.now(datetime.timezone.utc).strftime("%H:%M:%S"), "steps": {}, "failures": []}
+         "started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+         "command": E.get("CMDLINE", ""), "load_before": open("/proc/loadavg").read().split()[:3], "steps": {}, "failures": []}
     holders = []
 
     def fail(step, text):
         log(f"  {tag}: {step} FAILED: {text}")
         r["failures"].append(f"{step}: {text}")
 
-    def answers_ok(step, answers):
-        bad = [a for a in answers if a[0] != "ok"]
+    def answers_ok(step, answers, good=("ok",)):
+        bad = [a for a in answers if a[0] not in good]
         for status, _, fields in bad[:3]:
             fail(step, f"{status}: {fields.get('error', fields)}")
         return not bad
@@ -385,7 +386,7 @@ def run_one(name, n):
         ready = everyone(holders, None, OPEN_TIMEOUT + 60)
         r["connect_seconds"] = time.monotonic() - t0
         r["fds"] = servers.fds()
-        if not answers_ok("connect", ready):
+        if not answers_ok("connect", ready, good=("ready",)):
             r["rss_failed_connect"] = servers.rss()
             r["alive"] = servers.alive()
             return r
@@ -516,7 +517,8 @@ def runs():
 
 def measure():
     os.makedirs(LOGS, exist_ok=True)
-    open(RESULTS, "w").close()
+    if E.get("APPEND", "0") != "1":
+        open(RESULTS, "w").close()
     for name, n in runs():
         r = run_one(name, n)
         with open(RESULTS, "a") as f:
@@ -660,8 +662,8 @@ def write_report():
                 for r in results if r.get("problems")]
     section = f"""## Scale (Benchmarks/scale/run.sh)
 
-- Date: {now}
-- Command: `{E.get("CMDLINE", "Benchmarks/scale/run.sh")}`
+- Date: {now}; the runs started {results[0]["started"] if results else "?"} to {results[-1]["started"] if results else "?"}
+- Command(s): {"; ".join(f"`{c}`" for c in dict.fromkeys(r.get("command") or E.get("CMDLINE", "Benchmarks/scale/run.sh") for r in results))}
 - Machine: {E.get("MACHINE", "")} (load average before measuring: {E.get("LOAD_AT_START", "?")}; after: {E.get("LOAD_AT_END", "?")}; the machine is shared with another engineer, whose builds wait on the build lock this run holds)
 - Setup: nothing pinned; servers, Redis and the load clients share the 2 cores. Up to N = {SINGLE_MAX:,}: one Courier process (`Benchmarks/channel/courier/ChannelBench --workers {WORKERS}`, in-memory engine); above: {NODES} `ChannelNode --reuse-port --workers 1 --redis` processes on one port and one `redis-server` (its RSS and CPU reported on their own rows). Hummingbird: `HBChannel --threads {WORKERS}` (one process), up to N = {HB_MAX:,}. Each process may hold at most 20,000 file descriptors, so the clients are spread over ceil(N / {PER_PROCESS:,}) `ChannelLoad hold` processes (IDs unique by prefix), each over {len(SOURCES)} loopback source addresses. Every client opens its channel through the real protocol (Courier: `POST /token?c=ID`, ChannelNode: `GET /token?client=ID`, then `/_ah/channel/ws` and the open frame until `opened`; long-poll: `POST /_ah/channel/poll` with token, session, seq, cid, polling again on each answer; Hummingbird: `/ws?c=ID` until its `opened`).
 - Memory: VmRSS summed over the server processes, 1 s after start (before) and 2 s after the last channel opened; per client = the difference / N. Idle CPU: utime + stime of the servers over {IDLE_SECONDS:.0f} s with nothing sent. Direct: {RATE:,.0f} `POST /send` per second in all for {DURATION:.0f} s, split evenly over the client processes, each sending to its own clients round-robin over {POSTERS} keep-alive connections, open loop (latency from each message's scheduled time to its arrival; a message still missing after the drain counts as a lower bound); percentiles over every message of every process. Publish: every client subscribed (`POST /subscribe`, pipelined), then one `POST /publish`; the time from just before that POST to the last client's copy (the maximum over the processes). Then every client closes and RSS is watched every 5 s until it is within 10% of the start, at most {RELEASE_WAIT:.0f} s (Courier keeps a session for its 120 s recovery window after its client leaves).

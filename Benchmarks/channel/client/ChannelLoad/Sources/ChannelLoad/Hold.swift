@@ -197,7 +197,8 @@ extension Bench {
 
     /// N of `{"type":"message","seq":N,...}`.
     private func frameSeq(_ frame: UnsafeMutablePointer<UInt8>, _ count: Int) -> Int {
-        var k = 25   // {"type":"message","seq":
+        let prefix: StaticString = "{\"type\":\"message\",\"seq\":"
+        var k = prefix.utf8CodeUnitCount
         var seq = 0
         while k < count, frame[k] >= 0x30, frame[k] <= 0x39 {
             seq = seq * 10 + Int(frame[k] - 0x30)
