@@ -28,7 +28,9 @@
 #   RELEASE_WAIT=130 (3×DURATION when DURATION < 10)   how long RSS is watched after the clients
 #                                           leave (Courier forgets a session 120 s after it left)
 #   SINGLE_MAX=19000 POLL_MAX=10000 HB_MAX=19000   see above
-#   NODES=6 WORKERS=2 PER_PROCESS=18000 POSTERS=8 WINDOW=64 SIZE=32
+#   NODES=6 WORKERS=2 PER_PROCESS=18000 WINDOW=64 SIZE=32
+#   POSTERS=8                               POST connections per client process (in-memory, Hummingbird)
+#   NODE_POSTERS_TOTAL=48                   with ChannelNode (answers once Redis holds the message), in all
 #   PUBLISH_TIMEOUT=60 OPEN_TIMEOUT=600
 #   SOURCES="127.0.0.2 ... 127.0.0.9"       loopback source addresses of the client connections
 #   PORT_BASE=19300                         courier +0, hummingbird +1, the nodes +2, redis +9
@@ -40,6 +42,8 @@
 #   APPEND=1                                keep the earlier runs' results (Benchmarks/scale/.build/results.jsonl)
 #                                           and add these: a ladder measured in several invocations, one report
 set -uo pipefail
+# The whole script is one block, read before it runs: an edit while it runs cannot change it.
+{
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -67,7 +71,7 @@ fi
 mkdir -p "$LOGS"
 rm -f "$LOGS"/*.log "$LOGS"/*.err
 CMDLINE=$(command_line Benchmarks/scale/run.sh NS SERVERS DURATION RATE IDLE_SECONDS RELEASE_WAIT SINGLE_MAX POLL_MAX HB_MAX NODES WORKERS \
-    PER_PROCESS POSTERS WINDOW SIZE PUBLISH_TIMEOUT OPEN_TIMEOUT SOURCES PORT_BASE SKIP_BUILD COURIER_BIN CHANNELNODE_BIN HUMMINGBIRD_BIN \
+    PER_PROCESS POSTERS NODE_POSTERS_TOTAL WINDOW SIZE PUBLISH_TIMEOUT OPEN_TIMEOUT SOURCES PORT_BASE SKIP_BUILD COURIER_BIN CHANNELNODE_BIN HUMMINGBIRD_BIN \
     CHANNELLOAD_BIN HOLD_BUILD_LOCK APPEND)
 export CMDLINE
 require_tools redis-server redis-cli flock python3
@@ -105,3 +109,4 @@ declare -p CMDLINE MACHINE LOAD_AT_START LOAD_AT_END >"$OUT/run.env"
 export CMDLINE MACHINE LOAD_AT_START LOAD_AT_END
 "$PY" "$HERE/scale.py" report
 exit $rc
+}

@@ -22,6 +22,7 @@ import math
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,12 +48,19 @@ HB_MAX = int(E.get("HB_MAX", "19000"))              # hummingbird runs at the Ns
 NODES = int(E.get("NODES", "6"))
 WORKERS = int(E.get("WORKERS", "2"))
 PER_PROCESS = int(E.get("PER_PROCESS", "18000"))
-POSTERS = int(E.get("POSTERS", "8"))
+POSTERS = int(E.get("POSTERS", "8"))                  # per client process (in-memory engine, Hummingbird)
+# ChannelNode answers POST /send once Redis holds the message: more requests in flight to reach
+# the rate (the cluster benchmark's 48), split over the client processes.
+NODE_POSTERS_TOTAL = int(E.get("NODE_POSTERS_TOTAL", "48"))
 WINDOW = int(E.get("WINDOW", "64"))
 SIZE = int(E.get("SIZE", "32"))
 PUBLISH_TIMEOUT = float(E.get("PUBLISH_TIMEOUT", "60"))
 OPEN_TIMEOUT = float(E.get("OPEN_TIMEOUT", "600"))
 PORT_BASE = int(E.get("PORT_BASE", "19300"))
+# After the idle window, `perf record` of the first server process (and Redis) for PERF_SECONDS at
+# these Ns: where an idle server's CPU goes.
+PERF_NS = [int(x) for x in E.get("PERF_NS", "19000 100000").split()]
+PERF_SECONDS = float(E.get("PERF_SECONDS", "10"))
 SOURCES = E.get("SOURCES", "127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7 127.0.0.8 127.0.0.9").split()
 LOADER = E.get("CHANNELLOAD_BIN", os.path.join(ROOT, "Benchmarks/channel/client/ChannelLoad/.build/release/ChannelLoad"))
 COURIER_BIN = E.get("COURIER_BIN", os.path.join(ROOT, "Benchmarks/channel/courier/ChannelBench/.build/release/ChannelBench"))
@@ -247,10 +255,14 @@ class Servers:
             return {}
         text = subprocess.run(["redis-cli", "-p", str(self.redis_port), "info"], capture_output=True, text=True).stdout
         info = dict(line.split(":", 1) for line in text.splitlines() if ":" in line and not line.startswith("#"))
+        slow = subprocess.run(["redis-cli", "-p", str(self.redis_port), "slowlog", "get", "3"], capture_output=True, text=True).stdout.split("\n")
         keep = ("used_memory", "connected_clients", "pubsub_channels", "client_recent_max_output_buffer",
                 "total_commands_processed", "instantaneous_ops_per_sec", "evicted_keys",
                 "client_output_buffer_limit_disconnections")
-        return {k: info[k].strip() for k in keep if k in info}
+        found = {k: info[k].strip() for k in keep if k in info}
+        # SLOWLOG GET: id, time, duration (µs), the command's words...: the slowest commands' words.
+        found["slowlog"] = " | ".join(s.strip() for s in slow[:40] if s.strip())[:600]
+        return found
 
     def problems(self):
         """Evidence of trouble in the servers' logs (and Redis's)."""
@@ -278,13 +290,13 @@ class Servers:
 class Holder:
     """One `ChannelLoad hold` process: commands on its stdin, one answer line each on its stdout."""
 
-    def __init__(self, servers, index, count):
+    def __init__(self, servers, index, count, posters):
         self.index, self.count = index, count
         self.err_path = os.path.join(LOGS, f"client{index}-{servers.tag}.err")
         self.proc = subprocess.Popen(
             [LOADER, "hold", "--port", str(servers.port), "--kind", servers.kind, "--clients", str(count),
              "--id-prefix", f"p{index}-", "--transport", servers.transport, "--sources", ",".join(SOURCES),
-             "--window", str(WINDOW), "--posters", str(POSTERS), "--size", str(SIZE),
+             "--window", str(WINDOW), "--posters", str(posters), "--size", str(SIZE),
              "--open-timeout", str(OPEN_TIMEOUT)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(self.err_path, "w"), close_fds=True)
         self.buffer = b""
@@ -382,7 +394,9 @@ def run_one(name, n):
         log(f"{tag}: {servers.describe()}; {n} clients in {processes} process(es); server RSS {r['rss_before'] / 2**20:.1f} MiB")
 
         t0 = time.monotonic()
-        holders = [Holder(servers, k, c) for k, c in enumerate(counts)]
+        posters = max(POSTERS, math.ceil(NODE_POSTERS_TOTAL / processes)) if servers.kind == "node" else POSTERS
+        r["posters_per_process"] = posters
+        holders = [Holder(servers, k, c, posters) for k, c in enumerate(counts)]
         ready = everyone(holders, None, OPEN_TIMEOUT + 60)
         r["connect_seconds"] = time.monotonic() - t0
         r["fds"] = servers.fds()
@@ -399,23 +413,43 @@ def run_one(name, n):
             + (f"; Redis {r['redis_rss_with_clients'] / 2**20:.1f} MiB" if servers.redis else ""))
 
         # Idle: nothing sent.
+        pings0 = sum(int(a[2].get("pings", 0)) for a in everyone(holders, "stats", 30))
         s0, rd0, c0, w0 = servers.ticks(), servers.redis_ticks(), sum(h.cpu_seconds() for h in holders), time.monotonic()
         time.sleep(IDLE_SECONDS)
         wall = time.monotonic() - w0
+        r["idle_pings_per_s"] = (sum(int(a[2].get("pings", 0)) for a in everyone(holders, "stats", 30)) - pings0) / wall
         r["idle_cpu_pct"] = 100 * (servers.ticks() - s0) / TICK / wall
         r["idle_redis_cpu_pct"] = 100 * (servers.redis_ticks() - rd0) / TICK / wall if servers.redis else None
         r["idle_client_cpu_pct"] = 100 * (sum(h.cpu_seconds() for h in holders) - c0) / wall
         log(f"  {tag}: idle CPU {r['idle_cpu_pct']:.2f}% of a core"
-            + (f", Redis {r['idle_redis_cpu_pct']:.2f}%" if servers.redis else "") + f" (clients {r['idle_client_cpu_pct']:.1f}%)")
+            + (f", Redis {r['idle_redis_cpu_pct']:.2f}%" if servers.redis else "") + f" (clients {r['idle_client_cpu_pct']:.1f}%); "
+            f"WebSocket pings from the server: {r['idle_pings_per_s']:,.0f}/s")
+
+        if n in PERF_NS and shutil.which("perf"):
+            r["perf"] = {}
+            for label, pid in [("server", servers.pids()[0])] + ([("redis", servers.redis.pid)] if servers.redis else []):
+                data = os.path.join(OUT, f"perf-{tag}-{label}.data")
+                subprocess.run(["perf", "record", "-g", "-F", "499", "-p", str(pid), "-o", data, "--", "sleep", str(PERF_SECONDS)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                text = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "symbol", "-g", "none",
+                                       "--percent-limit", "2"], capture_output=True, text=True).stdout
+                top = [l.strip() for l in text.splitlines() if l.strip() and not l.startswith("#")][:12]
+                r["perf"][label] = top
+                open(os.path.join(LOGS, f"perf-{tag}-{label}.txt"), "w").write(text)
+                log(f"  {tag}: perf, idle {label} (pid {pid}): " + " | ".join(top[:6]))
 
         # Direct messages.
         files = [os.path.join(OUT, f"latency-{tag}-{h.index}.txt") for h in holders]
         s0, rd0, w0 = servers.ticks(), servers.redis_ticks(), time.monotonic()
+        c0 = [h.cpu_seconds() for h in holders]
         for h, f in zip(holders, files):
             h.send(f"send {RATE / len(holders):.3f} {DURATION} {f}")
         sent = everyone(holders, None, DURATION + 120)
         wall = time.monotonic() - w0
         r["send_cpu_cores"] = (servers.ticks() - s0) / TICK / wall
+        client_cores = [(h.cpu_seconds() - c) / wall for h, c in zip(holders, c0)]
+        r["send_client_cpu_cores"] = sum(client_cores)
+        r["send_client_cpu_cores_max"] = max(client_cores)
         r["send_redis_cpu_cores"] = (servers.redis_ticks() - rd0) / TICK / wall if servers.redis else None
         r["steps"]["send"] = [a[2] for a in sent]
         if answers_ok("send", sent):
@@ -494,7 +528,17 @@ def run_one(name, n):
                 r["rss_after_close"] = servers.rss()
                 r["rss_after_close_seconds"] = time.monotonic() - t0
                 r["redis_rss_after_close"] = servers.redis_rss()
+                r["redis_info_after_close"] = servers.redis_info()
                 r["rss_returned"] = r["rss_after_close"] <= target
+                if not r["rss_returned"] and E.get("TRIM_PROBE", "1") == "1":
+                    # Freed but kept by the allocator, or still held? Ask glibc to give back what
+                    # is free (gdb: malloc_trim(0) in each server process) and look again.
+                    for pid in servers.pids():
+                        subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "call (int)malloc_trim(0)"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+                    time.sleep(1)
+                    r["rss_after_trim"] = servers.rss()
+                    log(f"  {tag}: RSS after malloc_trim(0) in the server(s): {r['rss_after_trim'] / 2**20:.1f} MiB")
                 log(f"  {tag}: RSS after close: {r['rss_after_close_5s'] / 2**20:.1f} MiB at 5 s, "
                     f"{r['rss_after_close'] / 2**20:.1f} MiB at {r['rss_after_close_seconds']:.0f} s "
                     f"(start {r['rss_before'] / 2**20:.1f} MiB): {'back within 10%' if r['rss_returned'] else 'NOT back within 10%'}")
@@ -577,13 +621,16 @@ def report():
             fn=lambda r: None if r.get("redis_rss_before") is None else f"{mib(r['redis_rss_before'])} → {mib(r.get('redis_rss_with_clients'))}")
         row(f"idle CPU over {IDLE_SECONDS:.0f} s, servers (% of one core)", "idle_cpu_pct", lambda x: f"{x:.2f}%")
         row("idle CPU, Redis", "idle_redis_cpu_pct", lambda x: f"{x:.2f}%", False)
+        row("idle: WebSocket pings the server sent (answered), per second", "idle_pings_per_s", lambda x: f"{x:,.0f}/s", False)
         row(f"direct {RATE:,.0f} msg/s for {DURATION:.0f} s: p50", "send_p50_us", us)
         row("direct: p99 (goal < 5 ms)", "send_p99_us", us)
         row("direct: p99.9", "send_p999_us", us)
         row("direct: max", "send_max_us", us)
         row("direct: messages lost / POST errors", None, str, False,
             fn=lambda r: None if r.get("send_lost") is None else f"{r['send_lost']} / {r['send_post_errors']}")
+        row("direct: the client's own lateness in sending, p99 (worst process)", "send_late_p99_us_max", us)
         row("direct: server CPU (cores)", "send_cpu_cores", lambda x: f"{x:.2f}")
+        row("direct: client CPU (cores, all client processes)", "send_client_cpu_cores", lambda x: f"{x:.2f}")
         row("direct: Redis CPU (cores)", "send_redis_cpu_cores", lambda x: f"{x:.2f}", False)
         row("subscribe every client (pipelined POSTs)", "subscribe_seconds", lambda x: f"{x:.1f} s")
         row("one publish → the last client has it (goal < 250 ms)", "publish_ms", lambda x: f"{x:,.1f} ms")
@@ -593,6 +640,7 @@ def report():
         row("RSS at the end of the wait", None, str, False,
             fn=lambda r: None if r.get("rss_after_close") is None else
             f"{mib(r['rss_after_close'])} after {r['rss_after_close_seconds']:.0f} s: {'back within 10%' if r['rss_returned'] else 'NOT within 10%'}")
+        row("RSS after malloc_trim(0) in the server (gdb), if not back", "rss_after_trim", mib)
         row("failures", None, str, False, fn=lambda r: "; ".join(r["failures"])[:300] if r["failures"] else "none")
         sections.append("\n".join(lines))
     return results, "\n\n".join(sections)
@@ -666,7 +714,7 @@ def write_report():
 - Command(s): {"; ".join(f"`{c}`" for c in dict.fromkeys(r.get("command") or E.get("CMDLINE", "Benchmarks/scale/run.sh") for r in results))}
 - Machine: {E.get("MACHINE", "")} (load average before measuring: {E.get("LOAD_AT_START", "?")}; after: {E.get("LOAD_AT_END", "?")}; the machine is shared with another engineer, whose builds wait on the build lock this run holds)
 - Setup: nothing pinned; servers, Redis and the load clients share the 2 cores. Up to N = {SINGLE_MAX:,}: one Courier process (`Benchmarks/channel/courier/ChannelBench --workers {WORKERS}`, in-memory engine); above: {NODES} `ChannelNode --reuse-port --workers 1 --redis` processes on one port and one `redis-server` (its RSS and CPU reported on their own rows). Hummingbird: `HBChannel --threads {WORKERS}` (one process), up to N = {HB_MAX:,}. Each process may hold at most 20,000 file descriptors, so the clients are spread over ceil(N / {PER_PROCESS:,}) `ChannelLoad hold` processes (IDs unique by prefix), each over {len(SOURCES)} loopback source addresses. Every client opens its channel through the real protocol (Courier: `POST /token?c=ID`, ChannelNode: `GET /token?client=ID`, then `/_ah/channel/ws` and the open frame until `opened`; long-poll: `POST /_ah/channel/poll` with token, session, seq, cid, polling again on each answer; Hummingbird: `/ws?c=ID` until its `opened`).
-- Memory: VmRSS summed over the server processes, 1 s after start (before) and 2 s after the last channel opened; per client = the difference / N. Idle CPU: utime + stime of the servers over {IDLE_SECONDS:.0f} s with nothing sent. Direct: {RATE:,.0f} `POST /send` per second in all for {DURATION:.0f} s, split evenly over the client processes, each sending to its own clients round-robin over {POSTERS} keep-alive connections, open loop (latency from each message's scheduled time to its arrival; a message still missing after the drain counts as a lower bound); percentiles over every message of every process. Publish: every client subscribed (`POST /subscribe`, pipelined), then one `POST /publish`; the time from just before that POST to the last client's copy (the maximum over the processes). Then every client closes and RSS is watched every 5 s until it is within 10% of the start, at most {RELEASE_WAIT:.0f} s (Courier keeps a session for its 120 s recovery window after its client leaves).
+- Memory: VmRSS summed over the server processes, 1 s after start (before) and 2 s after the last channel opened; per client = the difference / N. Idle CPU: utime + stime of the servers over {IDLE_SECONDS:.0f} s with nothing sent. Direct: {RATE:,.0f} `POST /send` per second in all for {DURATION:.0f} s, split evenly over the client processes, each sending to its own clients round-robin over {POSTERS} keep-alive connections (ChannelNode, which answers once Redis holds the message: {NODE_POSTERS_TOTAL} in all, as Benchmarks/cluster/run.sh), open loop (latency from each message's scheduled time to its arrival; a message still missing after the drain counts as a lower bound); percentiles over every message of every process. Publish: every client subscribed (`POST /subscribe`, pipelined), then one `POST /publish`; the time from just before that POST to the last client's copy (the maximum over the processes). Then every client closes and RSS is watched every 5 s until it is within 10% of the start, at most {RELEASE_WAIT:.0f} s (Courier keeps a session for its 120 s recovery window after its client leaves).
 
 {tables}
 """
@@ -674,6 +722,25 @@ def write_report():
         section += "\nWhat failed:\n\n" + "\n".join(failures) + "\n"
     if problems:
         section += "\nIn the server logs (pattern × lines):\n\n" + "\n".join(problems) + "\n"
+    details = []
+    for r in results:
+        label = f"{LABELS.get(r['server'], r['server'])} at N = {r['n']:,}"
+        if r.get("fds"):
+            details.append(f"- {label}: file descriptors per server process with the clients open: {r['fds']}")
+        for step in ("send", "publish", "check"):
+            if r["steps"].get(step):
+                details.append(f"- {label}, {step}, per client process: " + "; ".join(
+                    " ".join(f"{k}={v}" for k, v in a.items() if k not in ("problem",)) for a in r["steps"][step]))
+        for who, top in (r.get("perf") or {}).items():
+            details.append(f"- {label}, `perf record -g` of one idle {who} process, {PERF_SECONDS:.0f} s, top symbols: " + " · ".join(f"`{t}`" for t in top[:8]))
+        if r.get("redis_info"):
+            details.append(f"- {label}, Redis INFO with the clients, after the publish: " + ", ".join(f"{k}={v}" for k, v in r["redis_info"].items()))
+        if r.get("redis_info_after_close"):
+            details.append(f"- {label}, Redis INFO {r.get('rss_after_close_seconds', 0):.0f} s after every client left: "
+                           + ", ".join(f"{k}={v}" for k, v in r["redis_info_after_close"].items() if k != "slowlog")
+                           + f"; Redis RSS {mib(r.get('redis_rss_after_close'))}")
+    if details:
+        section += "\n<details><summary>Each run: the raw answers, profiles and Redis</summary>\n\n" + "\n".join(details) + "\n\n</details>\n"
     if made:
         section += "\nPlots: " + ", ".join(f"[{m}](scale/{m})" for m in made) + "\n"
     try:

@@ -28,6 +28,7 @@
 //   check PUBLISHES          exactly once: every client had each seq once, in order, and as many
 //                            messages as were acknowledged to it plus PUBLISHES (hummingbird, which
 //                            has no seqs: the counts only)
+//   stats                    the WebSocket pings the server sent so far (answered), messages had
 //   close                    closes every connection and exits 0 (as does the end of stdin)
 #if canImport(Glibc)
 import Glibc
@@ -292,6 +293,8 @@ func hold(_ options: Options) throws {
                 case "check":
                     guard words.count == 2, let publishes = Int(words[1]) else { throw Failure("usage: check PUBLISHES") }
                     answer(holdCheck(bench, publishes: publishes))
+                case "stats":
+                    answer("ok stats pings=\(bench.pingsReceived) messages=\(bench.receivedCount.reduce(0, +)) opened=\(bench.opened)")
                 case "close":
                     for client in bench.clients { close(client.fd) }
                     bench.clients = []

@@ -204,6 +204,8 @@ final class Bench {
     /// stdin (the orchestrator's commands), when watched: what has been read of it.
     var stdinBuffer: [UInt8] = []
     var stdinClosed = false
+    /// WebSocket pings from the server, answered.
+    var pingsReceived = 0
     static let stdinTag = UInt32.max
 
     init(kind: Kind, host: String, ports: [Int], ids: [String], sources: [sockaddr_in], checkSeq: Bool? = nil, longPoll: Bool = false) throws {
@@ -497,6 +499,7 @@ final class Bench {
                 throw Failure("unexpected frame on client \(i + 1): \(text)")
             }
         case 9:
+            pingsReceived += 1
             let ping = Array(UnsafeBufferPointer(start: payload, count: count))
             try writeAll(clients[i].fd, Frame.masked(opcode: 10, payload: ping, mask: clients[i].mask))
         case 10:
