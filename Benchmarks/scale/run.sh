@@ -28,6 +28,8 @@
 #   RELEASE_WAIT=130 (3×DURATION when DURATION < 10)   how long RSS is watched after the clients
 #                                           leave (Courier forgets a session 120 s after it left)
 #   SINGLE_MAX=19000 POLL_MAX=10000 HB_MAX=19000   see above
+#   MAX_CONNECTIONS=19600                   ChannelBench --max-connections (its default, the open-file limit
+#                                           less a sixteenth, is 18,750 here: too few for N = 19,000); "" = default
 #   NODES=6 WORKERS=2 PER_PROCESS=18000 POLL_PER_PROCESS=5000 WINDOW=64 SIZE=32
 #   POSTERS=8                               POST connections per client process (in-memory, Hummingbird)
 #   NODE_POSTERS_TOTAL=48                   with ChannelNode (answers once Redis holds the message), in all
@@ -70,7 +72,7 @@ fi
 
 mkdir -p "$LOGS"
 rm -f "$LOGS"/*.log "$LOGS"/*.err
-CMDLINE=$(command_line Benchmarks/scale/run.sh NS SERVERS DURATION RATE IDLE_SECONDS RELEASE_WAIT SINGLE_MAX POLL_MAX HB_MAX NODES WORKERS \
+CMDLINE=$(command_line Benchmarks/scale/run.sh NS SERVERS DURATION RATE IDLE_SECONDS RELEASE_WAIT SINGLE_MAX POLL_MAX HB_MAX MAX_CONNECTIONS NODES WORKERS \
     PER_PROCESS POLL_PER_PROCESS POSTERS NODE_POSTERS_TOTAL WINDOW SIZE PUBLISH_TIMEOUT OPEN_TIMEOUT SOURCES PORT_BASE SKIP_BUILD COURIER_BIN CHANNELNODE_BIN HUMMINGBIRD_BIN \
     CHANNELLOAD_BIN HOLD_BUILD_LOCK APPEND)
 export CMDLINE

@@ -47,6 +47,9 @@ POLL_MAX = int(E.get("POLL_MAX", "10000"))          # courier-poll runs at the N
 HB_MAX = int(E.get("HB_MAX", "19000"))              # hummingbird runs at the Ns up to this
 NODES = int(E.get("NODES", "6"))
 WORKERS = int(E.get("WORKERS", "2"))
+# Courier's default maxConnections is the open-file limit less a sixteenth (20,000 → 18,750): one
+# process at N = 19,000 needs it raised (the clients, the POST connections, a few more).
+MAX_CONNECTIONS = E.get("MAX_CONNECTIONS", "19600")
 PER_PROCESS = int(E.get("PER_PROCESS", "18000"))
 # A long-poll client answers each message with a new request: more work per message for the one
 # thread of a client process, so fewer clients per process.
@@ -181,7 +184,7 @@ class Servers:
             return f"HBChannel --threads {WORKERS}"
         if self.kind == "node":
             return f"{NODES} × ChannelNode --reuse-port --workers 1 --redis, + redis-server"
-        return f"ChannelBench --workers {WORKERS}" + (" (long-poll clients)" if self.transport == "poll" else "")
+        return f"ChannelBench --workers {WORKERS}" + (f" --max-connections {MAX_CONNECTIONS}" if MAX_CONNECTIONS else "") + (" (long-poll clients)" if self.transport == "poll" else "")
 
     def _spawn(self, args, logname):
         path = os.path.join(LOGS, f"{logname}-{self.tag}.log")
@@ -195,7 +198,10 @@ class Servers:
             self.procs.append(proc)
             up = wait_http(self.port, "/health", proc=proc)
         elif self.kind == "courier":
-            proc = self._spawn([COURIER_BIN, "--port", str(self.port), "--workers", str(WORKERS), "--host", "127.0.0.1"], "courier")
+            args = [COURIER_BIN, "--port", str(self.port), "--workers", str(WORKERS), "--host", "127.0.0.1"]
+            if MAX_CONNECTIONS:
+                args += ["--max-connections", MAX_CONNECTIONS]
+            proc = self._spawn(args, "courier")
             self.procs.append(proc)
             up = wait_http(self.port, "/health", proc=proc)
         else:
@@ -443,7 +449,7 @@ def run_one(name, n):
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 text = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "symbol", "-g", "none",
                                        "--percent-limit", "2"], capture_output=True, text=True).stdout
-                top = [l.strip() for l in text.splitlines() if l.strip() and not l.startswith("#")][:12]
+                top = [" ".join(w for w in l.split() if w != "-") for l in text.splitlines() if l.strip() and not l.startswith("#")][:12]
                 r["perf"][label] = top
                 open(os.path.join(LOGS, f"perf-{tag}-{label}.txt"), "w").write(text)
                 log(f"  {tag}: perf, idle {label} (pid {pid}): " + " | ".join(top[:6]))
@@ -746,7 +752,7 @@ def write_report():
                 details.append(f"- {label}, {step}, per client process: " + "; ".join(
                     " ".join(f"{k}={v}" for k, v in a.items() if k not in ("problem",)) for a in r["steps"][step]))
         for who, top in (r.get("perf") or {}).items():
-            details.append(f"- {label}, `perf record -g` of one idle {who} process, {PERF_SECONDS:.0f} s, top symbols: " + " · ".join(f"`{t}`" for t in top[:8]))
+            details.append(f"- {label}, `perf record -g` of one idle {who} process, {PERF_SECONDS:.0f} s, top symbols: " + " · ".join(f"`{' '.join(w for w in t.split() if w != '-')}`" for t in top[:8]))
         if r.get("redis_info"):
             details.append(f"- {label}, Redis INFO with the clients, after the publish: " + ", ".join(f"{k}={v}" for k, v in r["redis_info"].items()))
         if r.get("redis_info_after_close"):
