@@ -449,6 +449,8 @@ def run_one(name, n):
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 text = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "symbol", "-g", "none",
                                        "--percent-limit", "2"], capture_output=True, text=True).stdout
+                if shutil.which("swift"):
+                    text = subprocess.run(["swift", "demangle", "--simplified"], input=text, capture_output=True, text=True).stdout or text
                 top = [" ".join(w for w in l.split() if w != "-") for l in text.splitlines() if l.strip() and not l.startswith("#")][:12]
                 r["perf"][label] = top
                 open(os.path.join(LOGS, f"perf-{tag}-{label}.txt"), "w").write(text)
