@@ -465,13 +465,13 @@ def run_one(name, n):
         sent = everyone(holders, None, DURATION + 120)
         wall = time.monotonic() - w0
         r["send_cpu_cores"] = (servers.ticks() - s0) / TICK / wall
+        r["send_redis_cpu_cores"] = (servers.redis_ticks() - rd0) / TICK / wall if servers.redis else None
         client_cores = [(h.cpu_seconds() - c) / wall for h, c in zip(holders, c0)]
         r["send_client_cpu_cores"] = sum(client_cores)
         r["send_client_cpu_cores_max"] = max(client_cores)
         # What everything else on the machine (the other engineer, the kernel's softirqs counted
         # to nobody) took meanwhile.
-        r["send_other_cpu_cores"] = (machine_busy() - m0) / TICK / wall - r["send_cpu_cores"] - r["send_client_cpu_cores"] - (r["send_redis_cpu_cores"] or 0)
-        r["send_redis_cpu_cores"] = (servers.redis_ticks() - rd0) / TICK / wall if servers.redis else None
+        r["send_other_cpu_cores"] = (machine_busy() - m0) / TICK / wall - r["send_cpu_cores"] - r["send_client_cpu_cores"] - (r.get("send_redis_cpu_cores") or 0)
         r["steps"]["send"] = [a[2] for a in sent]
         if answers_ok("send", sent):
             values = []
