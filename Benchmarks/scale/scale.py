@@ -678,7 +678,8 @@ def plots(results):
         return []
     made = []
     series = {}
-    for r in results:
+    # A run measured again (APPEND=1) replaces the earlier one, as in the tables.
+    for r in {(r["server"], r["n"]): r for r in results}.values():
         series.setdefault(r["server"], []).append(r)
     for s in series:
         series[s].sort(key=lambda r: r["n"])
