@@ -82,7 +82,9 @@ final class BlockingHTTP {
     }
 
     /// Bodiless POSTs (or GETs) to every target, pipelined `depth` at a time; the answers in order.
-    func postAll(_ targets: [String], depth: Int = 64, method: String = "POST") throws -> [(status: Int, body: String)] {
+    /// `between` runs after each batch (the hold mode answers its clients' pings there).
+    func postAll(_ targets: [String], depth: Int = 64, method: String = "POST",
+                 between: () throws -> Void = {}) throws -> [(status: Int, body: String)] {
         var answers: [(status: Int, body: String)] = []
         answers.reserveCapacity(targets.count)
         var next = 0
@@ -93,6 +95,7 @@ final class BlockingHTTP {
             try writeAll(fd, bytes)
             for target in batch { answers.append(try readResponse(target)) }
             next += batch.count
+            try between()
         }
         return answers
     }

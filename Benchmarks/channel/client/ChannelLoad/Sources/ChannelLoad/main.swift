@@ -184,7 +184,31 @@ final class Bench {
     var acknowledged: [Int] = []
     var acknowledgedMax: [Int] = []
 
-    init(kind: Kind, host: String, ports: [Int], ids: [String], sources: [sockaddr_in]) throws {
+    // Hold mode (Hold.swift).
+    /// The clients long-poll (POST /_ah/channel/poll) instead of holding a WebSocket.
+    let longPoll: Bool
+    /// Long-poll: each client's session ID and the highest seq it has been handed.
+    var sessions: [String] = []
+    var seen: [Int] = []
+    /// When set, the latency (µs) of every message of the window, for merging percentiles
+    /// across processes.
+    var rawLatencies: [UInt32]?
+    /// Topic messages (their body's time is followed by "#T"): per client, how many; the
+    /// clients that have reached `topicTarget`; the slowest and quickest arrival after the time
+    /// in the body.
+    var topicCount: [Int] = []
+    var topicTarget = Int.max
+    var topicReached = 0
+    var topicMaxLatency: UInt64 = 0
+    var topicMinLatency: UInt64 = .max
+    /// stdin (the orchestrator's commands), when watched: what has been read of it.
+    var stdinBuffer: [UInt8] = []
+    var stdinClosed = false
+    /// WebSocket pings from the server, answered.
+    var pingsReceived = 0
+    static let stdinTag = UInt32.max
+
+    init(kind: Kind, host: String, ports: [Int], ids: [String], sources: [sockaddr_in], checkSeq: Bool? = nil, longPoll: Bool = false) throws {
         guard !ports.isEmpty else { throw Failure("no server port") }
         self.kind = kind
         self.host = host
@@ -193,13 +217,18 @@ final class Bench {
         port = ports[0]
         destination = destinations[0]
         freePosters = Array(repeating: [], count: ports.count)
-        checkSeq = kind == .node
-        if checkSeq {
+        self.checkSeq = checkSeq ?? (kind == .node)
+        self.longPoll = longPoll
+        if self.checkSeq || longPoll {
             lastSeq = Array(repeating: 0, count: ids.count)
             baseSeq = lastSeq
             receivedCount = lastSeq
             acknowledged = lastSeq
             acknowledgedMax = lastSeq
+        }
+        if longPoll {
+            sessions = Array(repeating: "", count: ids.count)
+            seen = Array(repeating: 0, count: ids.count)
         }
         self.ids = ids
         self.sources = sources
@@ -216,7 +245,7 @@ final class Bench {
         readBuffer.deallocate()
     }
 
-    private func watch(_ fd: Int32, tag: Int) throws {
+    func watch(_ fd: Int32, tag: Int) throws {
         var event = epoll_event()
         event.events = EPOLLIN.rawValue
         event.data.u32 = UInt32(tag)
@@ -241,10 +270,10 @@ final class Bench {
         tokens = answers.map(\.body)
     }
 
-    func subscribeAll(topic: String) throws {
+    func subscribeAll(topic: String, between: () throws -> Void = {}) throws {
         let http = try BlockingHTTP(to: destination, host: host)
         let targets = kind == .node ? ids.map { "/subscribe?client=\($0)&topic=\(topic)" } : ids.map { "/subscribe?c=\($0)&t=\(topic)" }
-        let answers = try http.postAll(targets)
+        let answers = try http.postAll(targets, between: between)
         for (target, answer) in zip(targets, answers) where !(200..<300).contains(answer.status) {
             throw Failure("POST \(target): \(answer.status) \(answer.body)")
         }
@@ -323,6 +352,13 @@ final class Bench {
                 } catch {
                     throw Failure("client \(i + 1): \(error)")
                 }
+                if longPoll {
+                    setNonBlocking(fd)
+                    clients.append(WSClient(fd: fd, state: 1, mask: (0, 0, 0, 0)))
+                    try watch(fd, tag: i)
+                    try sendPoll(i)
+                    continue
+                }
                 let path = kind == .hummingbird ? "/ws?c=\(ids[i])" : "/_ah/channel/ws"
                 try writeAll(fd, Handshake.request(host: host, port: ports[node(ofClient: i)], path: path))
                 setNonBlocking(fd)
@@ -385,8 +421,14 @@ final class Bench {
             throw Failure.errno("epoll_wait")
         }
         for e in 0..<Int(ready) {
+            if events[e].data.u32 == Bench.stdinTag {
+                readStdin()
+                continue
+            }
             let tag = Int(events[e].data.u32)
-            if tag < ids.count {
+            if tag < ids.count && longPoll {
+                try readPollClient(tag)
+            } else if tag < ids.count {
                 try readClient(tag)
             } else {
                 try readPoster(tag - ids.count)
@@ -447,14 +489,7 @@ final class Bench {
         switch opcode {
         case 1:
             if clients[i].state == 2, let sent = messageTime(payload, count) {
-                if checkSeq { checkSequence(i, payload, count) }
-                delivered += 1
-                lastDelivery = now
-                if now >= measureFrom && now < measureEnd { deliveredInWindow += 1 }
-                if sent >= measureFrom && sent < measureEnd {
-                    histogram.record(now &- sent)
-                    if let start = writeStarted.removeValue(forKey: sent) { fromSendHistogram.record(now &- start) }
-                }
+                deliver(i, payload, count, sent: sent, now: now)
             } else if clients[i].state == 1 && startsWith(payload, count, "{\"type\":\"opened\"") {
                 clients[i].state = 2
                 if checkSeq { baseSeq[i] = openedSeq(payload, count); lastSeq[i] = baseSeq[i] }
@@ -464,6 +499,7 @@ final class Bench {
                 throw Failure("unexpected frame on client \(i + 1): \(text)")
             }
         case 9:
+            pingsReceived += 1
             let ping = Array(UnsafeBufferPointer(start: payload, count: count))
             try writeAll(clients[i].fd, Frame.masked(opcode: 10, payload: ping, mask: clients[i].mask))
         case 10:
@@ -477,8 +513,29 @@ final class Bench {
         }
     }
 
+    /// A message frame that arrived at client `i`, carrying the time `sent`.
+    @inline(__always)
+    func deliver(_ i: Int, _ payload: UnsafeMutablePointer<UInt8>, _ count: Int, sent: UInt64, now: UInt64) {
+        if checkSeq { checkSequence(i, payload, count) } else if !receivedCount.isEmpty { receivedCount[i] += 1 }
+        delivered += 1
+        lastDelivery = now
+        if now >= measureFrom && now < measureEnd { deliveredInWindow += 1 }
+        if sent >= measureFrom && sent < measureEnd {
+            histogram.record(now &- sent)
+            if let start = writeStarted.removeValue(forKey: sent) { fromSendHistogram.record(now &- start) }
+            if rawLatencies != nil { rawLatencies!.append(UInt32(min((now &- sent) / 1000, UInt64(UInt32.max)))) }
+        }
+        if !topicCount.isEmpty && isTopicMessage(payload, count) {
+            topicCount[i] += 1
+            if topicCount[i] == topicTarget { topicReached += 1 }
+            let latency = now &- sent
+            topicMaxLatency = max(topicMaxLatency, latency)
+            topicMinLatency = min(topicMinLatency, latency)
+        }
+    }
+
     /// N of `{"type":"opened","session":S,"seq":N}`.
-    private func openedSeq(_ payload: UnsafeMutablePointer<UInt8>, _ count: Int) -> Int {
+    func openedSeq(_ payload: UnsafeMutablePointer<UInt8>, _ count: Int) -> Int {
         let key = Array("\"seq\":".utf8)
         var k = 0
         while k + key.count <= count {
@@ -498,7 +555,7 @@ final class Bench {
     }
 
     /// `{"type":"message","seq":N,...}`: N must follow the client's last seq.
-    private func checkSequence(_ i: Int, _ payload: UnsafeMutablePointer<UInt8>, _ count: Int) {
+    func checkSequence(_ i: Int, _ payload: UnsafeMutablePointer<UInt8>, _ count: Int) {
         let prefix: StaticString = "{\"type\":\"message\",\"seq\":"
         var k = prefix.utf8CodeUnitCount
         guard startsWith(payload, count, prefix), k < count else { seqUnparsed += 1; return }
@@ -519,7 +576,7 @@ final class Bench {
     /// The exactly-once check at the end of a run: `expected(i)` is how many messages client i
     /// must have had, the seqs after its "opened" frame's. Emits seq_* lines; returns a
     /// description of what was off, or nil.
-    func reportSequences(expected: (Int) -> Int) -> String? {
+    func reportSequences(expected: (Int) -> Int, emit: (String, CustomStringConvertible) -> Void = emit) -> String? {
         guard checkSeq else { return nil }
         var incomplete = 0, beyond = 0, expectedTotal = 0, receivedTotal = 0, unacknowledgedOrder = 0
         var example = ""
@@ -570,6 +627,12 @@ final class Bench {
                 if !(200..<300).contains(response.status) {
                     postErrors += 1
                     lastPostError = String(decoding: posters[j].received[0..<response.end], as: UTF8.self)
+                } else if !acknowledged.isEmpty && kind != .node && !posters[j].clients.isEmpty {
+                    // Courier's and Hummingbird's /send answer 204: the message was handed over.
+                    for client in posters[j].clients {
+                        acknowledged[client] += 1
+                        acknowledgedMax[client] = baseSeq[client] + acknowledged[client]
+                    }
                 } else if checkSeq && !posters[j].clients.isEmpty {
                     // POST /send answers the messages' seqs, comma-separated.
                     var seq = 0, index = 0
@@ -698,7 +761,7 @@ func emitPercentiles(_ histogram: Histogram<UInt64>, prefix: String = "") {
     emit(prefix + "mean_us", fixed(histogram.mean / 1000, 1))
 }
 
-func makeBench(_ options: Options, ids: [String]) throws -> Bench {
+func makeBench(_ options: Options, ids: [String], checkSeq: Bool? = nil, longPoll: Bool = false) throws -> Bench {
     guard let kind = Kind(rawValue: options.string("kind", "")) else { throw Failure("--kind courier|hummingbird|node") }
     let sources = try options.string("sources", "").split(separator: ",").map { try ipv4Address(String($0), port: 0) }
     var ports = [try options.int("port", 8080)]
@@ -708,7 +771,8 @@ func makeBench(_ options: Options, ids: [String]) throws -> Bench {
             return port
         }
     }
-    return try Bench(kind: kind, host: options.string("host", "127.0.0.1"), ports: ports, ids: ids, sources: sources)
+    return try Bench(kind: kind, host: options.string("host", "127.0.0.1"), ports: ports, ids: ids, sources: sources,
+                     checkSeq: checkSeq, longPoll: longPoll)
 }
 
 /// --server-pid and --cpu-pids name:PID,...
@@ -756,26 +820,21 @@ func probe(_ options: Options) throws {
 
 // MARK: - latency
 
-func latency(_ options: Options) throws {
-    let count = try options.int("clients", 1000)
-    let rate = try options.double("rate", 10_000)
-    let size = try options.int("size", 32)
-    let warmup = try options.double("warmup", 2)
-    let duration = try options.double("duration", 10)
-    let posterCount = try options.int("posters", 16)
-    let drain = try options.double("drain", 10)
-    let spin = try options.int("spin", 1) != 0
-    guard count >= 1, rate > 0, size >= 21, size <= 16_000, posterCount >= 1 else { throw Failure("bad --clients, --rate, --size or --posters") }
-    let bench = try makeBench(options, ids: (0..<count).map { "c\($0)" })
-    let offset = try postOffset(options, "0")
-    var cpu = try makeCPUMeter(options)
+/// What `runSchedule` did: messages handed to a POST, those of the window, and how late each
+/// POST of the window left against its schedule.
+struct ScheduleOutcome {
+    var sent = 0
+    var sentInWindow = 0
+    /// A message's latency minus this is what the server (and the way back) took; this is the
+    /// client's own share, waiting for a free poster or for its core.
+    var lateness = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+}
 
-    let setupStart = nowNanoseconds()
-    try bench.fetchTokens()
-    try bench.openAll(window: try options.int("window", 64), timeout: 120)
-    try bench.openPosters(posterCount)
-    let setupSeconds = Double(nowNanoseconds() - setupStart) / 1e9
-
+/// The open-loop schedule of `latency` (and `hold`'s send): `rate` messages/s to clients
+/// 0..<count round-robin for `warmup` + `duration` s, then up to `drain` s for the last to arrive.
+func runSchedule(_ bench: Bench, count: Int, rate: Double, warmup: Double, duration: Double, size: Int,
+                 drain: Double, spin: Bool, offset: Int?, cpu: inout CPUMeter) throws -> ScheduleOutcome {
+    var outcome = ScheduleOutcome()
     let interval = 1e9 / rate
     let start = nowNanoseconds() + 1_000_000
     bench.measureFrom = start + UInt64(warmup * 1e9)
@@ -784,10 +843,6 @@ func latency(_ options: Options) throws {
     var scheduled = 0   // messages due so far
     var sent = 0        // messages handed to a POST
     var sentInWindow = 0
-    /// How late each POST of the window left against its schedule: a message's latency minus
-    /// this is what the server (and the way back) took; this is the client's own share,
-    /// waiting for a free poster or for its core.
-    var lateness = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
     bench.lastDelivery = start
     // Sized up front: growing it mid-run would rehash ~100,000 entries on the client's thread.
     bench.writeStarted.reserveCapacity(Int(rate * (duration + 1)))
@@ -806,7 +861,7 @@ func latency(_ options: Options) throws {
             if intended >= bench.measureFrom && intended < bench.measureEnd {
                 bench.writeStarted[intended] = start
                 sentInWindow += 1
-                lateness.record(nowNanoseconds() &- intended)
+                outcome.lateness.record(nowNanoseconds() &- intended)
             }
             sent += 1
         }
@@ -831,6 +886,35 @@ func latency(_ options: Options) throws {
             try bench.poll(timeoutNanoseconds: wait)
         }
     }
+    outcome.sent = sent
+    outcome.sentInWindow = sentInWindow
+    return outcome
+}
+
+
+func latency(_ options: Options) throws {
+    let count = try options.int("clients", 1000)
+    let rate = try options.double("rate", 10_000)
+    let size = try options.int("size", 32)
+    let warmup = try options.double("warmup", 2)
+    let duration = try options.double("duration", 10)
+    let posterCount = try options.int("posters", 16)
+    let drain = try options.double("drain", 10)
+    let spin = try options.int("spin", 1) != 0
+    guard count >= 1, rate > 0, size >= 21, size <= 16_000, posterCount >= 1 else { throw Failure("bad --clients, --rate, --size or --posters") }
+    let bench = try makeBench(options, ids: (0..<count).map { "c\($0)" })
+    let offset = try postOffset(options, "0")
+    var cpu = try makeCPUMeter(options)
+
+    let setupStart = nowNanoseconds()
+    try bench.fetchTokens()
+    try bench.openAll(window: try options.int("window", 64), timeout: 120)
+    try bench.openPosters(posterCount)
+    let setupSeconds = Double(nowNanoseconds() - setupStart) / 1e9
+
+    let outcome = try runSchedule(bench, count: count, rate: rate, warmup: warmup, duration: duration, size: size,
+                                  drain: drain, spin: spin, offset: offset, cpu: &cpu)
+    let sent = outcome.sent, sentInWindow = outcome.sentInWindow, lateness = outcome.lateness
     let (clientCPU, serverCPU) = cpu.reading
     // Messages of the window that never arrived count with a latency they certainly
     // exceeded (from the end of the window to now), so the percentiles stay a lower bound
@@ -1047,7 +1131,7 @@ func throughput(_ options: Options) throws {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else {
-    printError("usage: ChannelLoad probe|latency|fanout|throughput --port P --kind courier|hummingbird|node [options] (see the comment atop main.swift)")
+    printError("usage: ChannelLoad probe|latency|fanout|throughput|hold --port P --kind courier|hummingbird|node [options] (see the comment atop main.swift)")
     exit(2)
 }
 do {
@@ -1057,6 +1141,7 @@ do {
     case "latency": try latency(options)
     case "fanout": try fanout(options)
     case "throughput": try throughput(options)
+    case "hold": try hold(options)
     default: throw Failure("unknown mode \(arguments[1])")
     }
 } catch {
