@@ -371,8 +371,19 @@ private func holdSend(_ bench: Bench, count: Int, rate: Double, seconds: Double,
 private func holdCheck(_ bench: Bench, publishes: Int) -> String {
     var fields: [String] = []
     if bench.checkSeq {
-        let problem = bench.reportSequences(expected: { bench.acknowledged[$0] + publishes },
+        // A server that numbers topics apart (Redis) sends the publishes as topic frames: the
+        // client's own sequence then holds only its direct messages.
+        let topicFrames = !bench.topicReceived.isEmpty
+        var problem = bench.reportSequences(expected: { bench.acknowledged[$0] + (topicFrames ? 0 : publishes) },
                                             emit: { fields.append("\($0)=\($1)") })
+        if topicFrames {
+            let short = bench.topicReceived.filter { $0 != publishes }.count
+            fields += ["topic_received=\(bench.topicReceived.reduce(0, +))", "topic_expected=\(publishes * bench.ids.count)",
+                       "topic_duplicates=\(bench.topicDuplicates)", "topic_gaps=\(bench.topicGaps)", "topic_incomplete_clients=\(short)"]
+            if problem == nil && (short > 0 || bench.topicDuplicates > 0 || bench.topicGaps > 0) {
+                problem = "topic frames: \(short) clients without exactly \(publishes), \(bench.topicDuplicates) duplicates, \(bench.topicGaps) gaps"
+            }
+        }
         return "ok check exactly_once=\(problem == nil ? "yes" : "no") " + fields.joined(separator: " ")
             + (problem.map { " problem=" + $0.replacingSpaces } ?? "")
     }

@@ -197,6 +197,13 @@ final class Bench {
     /// clients that have reached `topicTarget`; the slowest and quickest arrival after the time
     /// in the body.
     var topicCount: [Int] = []
+    /// A topic's frames numbered by the topic (`{"type":"message","topic":T,"seq":K,...}`, the
+    /// Redis engine): per client, the last K and how many came (one topic per client here);
+    /// checked apart from the client's own sequence.
+    var topicLastSeq: [Int] = []
+    var topicReceived: [Int] = []
+    var topicDuplicates = 0
+    var topicGaps = 0
     var topicTarget = Int.max
     var topicReached = 0
     var topicMaxLatency: UInt64 = 0
@@ -556,6 +563,7 @@ final class Bench {
 
     /// `{"type":"message","seq":N,...}`: N must follow the client's last seq.
     func checkSequence(_ i: Int, _ payload: UnsafeMutablePointer<UInt8>, _ count: Int) {
+        if startsWith(payload, count, "{\"type\":\"message\",\"topic\":") { return checkTopicSequence(i, payload, count) }
         let prefix: StaticString = "{\"type\":\"message\",\"seq\":"
         var k = prefix.utf8CodeUnitCount
         guard startsWith(payload, count, prefix), k < count else { seqUnparsed += 1; return }
@@ -571,6 +579,31 @@ final class Bench {
         }
         if seq > lastSeq[i] + 1 { seqGaps += seq - lastSeq[i] - 1 }
         lastSeq[i] = seq
+    }
+
+    /// `{"type":"message","topic":"T","seq":K,...}`: K must follow the last K this client had
+    /// (the first one it has starts its count).
+    func checkTopicSequence(_ i: Int, _ payload: UnsafeMutablePointer<UInt8>, _ count: Int) {
+        if topicLastSeq.isEmpty {
+            topicLastSeq = Array(repeating: 0, count: ids.count)
+            topicReceived = topicLastSeq
+        }
+        let key = Array(",\"seq\":".utf8)
+        var k = 0
+        while k + key.count <= count, !(0..<key.count).allSatisfy({ payload[k + $0] == key[$0] }) { k += 1 }
+        k += key.count
+        var seq = 0
+        while k < count, payload[k] >= 0x30, payload[k] <= 0x39 {
+            seq = seq * 10 + Int(payload[k] - 0x30)
+            k += 1
+        }
+        topicReceived[i] += 1
+        if topicLastSeq[i] > 0 && seq <= topicLastSeq[i] {
+            topicDuplicates += 1
+            return
+        }
+        if topicLastSeq[i] > 0 && seq > topicLastSeq[i] + 1 { topicGaps += seq - topicLastSeq[i] - 1 }
+        topicLastSeq[i] = seq
     }
 
     /// The exactly-once check at the end of a run: `expected(i)` is how many messages client i
