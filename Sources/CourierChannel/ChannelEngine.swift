@@ -138,6 +138,9 @@ package struct ChannelSweep: Sendable {
     package var connected: [String] = []
     package var expired: [any ChannelConnection] = []
     package var stale: [(clientID: String, connection: any ChannelConnection)] = []
+    /// Clients whose state the engine let go of since the last sweep: after a crowd, the service
+    /// hands the freed heap back to the system.
+    package var forgotten = 0
 
     package init() {}
 }

@@ -21,6 +21,8 @@ public final class ChannelService: Sendable {
     let longPolls = LongPollRegistry()
     private let presenceDispatcher = Locked<(@Sendable (String, Bool) -> Void)?>(nil)
     private let sweeperStarted = Atomic<Bool>(false)
+    /// Clients the engine let go of since the heap was last handed back (see `sweep`).
+    private let forgottenSinceTrim = Atomic<Int>(0)
     private let loopsReleasingPolls = Locked<Set<ObjectIdentifier>>([])
     /// Reports once the app serving the channels has `Metrics` (see `measure(with:)`).
     let metrics = ChannelMetrics()
@@ -267,6 +269,14 @@ public final class ChannelService: Sendable {
 
     func sweep() {
         let result = engine.sweep()
+        // After a crowd has gone (a thousand clients let go of since the last time), the freed
+        // heap goes back to the system: glibc keeps it otherwise, and the process would stay at
+        // the crowd's size (measured: 59 MiB against 21 at the start, 25 after this, at 10,000).
+        let forgotten = forgottenSinceTrim.add(result.forgotten, ordering: .relaxed).newValue
+        if forgotten >= 1_000 {
+            forgottenSinceTrim.store(0, ordering: .relaxed)
+            FreeMemory.returnToSystem()
+        }
         if let held = engine.heldMessageCount { metrics.held(held) }
         for clientID in result.disconnected { reportPresence(clientID, connected: false) }
         for clientID in result.connected { reportPresence(clientID, connected: true) }

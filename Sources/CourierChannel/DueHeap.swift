@@ -19,6 +19,16 @@ package struct DueHeap<Item> {
         }
     }
 
+    /// Drops the entries that no longer matter, once they are more than half of the heap and
+    /// over 1,024: a client that reconnects often leaves one behind each time, and each holds its
+    /// item (a session and what it holds) until its time comes, hours away for a token.
+    package mutating func compactIfMostlyStale(liveCount: Int, isLive: (Double, Item) -> Bool) {
+        guard entries.count > max(1_024, 2 * liveCount) else { return }
+        entries = entries.filter { isLive($0.due, $0.item) }
+        // A sorted array is a heap.
+        entries.sort { $0.due < $1.due }
+    }
+
     /// The earliest item if it is due at `now`, taken out.
     package mutating func popDue(now: Double) -> (due: Double, item: Item)? {
         guard let first = entries.first, first.due <= now else { return nil }

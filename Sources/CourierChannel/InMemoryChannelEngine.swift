@@ -27,6 +27,13 @@ package final class InMemoryChannelEngine: ChannelEngine {
         var publishedKeys: [PublishKey: (count: Int, time: Double)] = [:]
         /// What every session holds together, against `maxTotalHeldBytes`.
         let heldMemory = HeldMemory()
+        /// What the sweep has to look at, so that it pays for what is due, not for every
+        /// session four times a second: tokens by expiry, absent clients by the end of their
+        /// presence grace (an entry whose session changed since is skipped), and the clients
+        /// whose connections can go stale (long-polls).
+        var tokenExpiries = DueHeap<(clientID: String, session: ChannelSession)>()
+        var graceEnds = DueHeap<(clientID: String, session: ChannelSession)>()
+        var pollers: [String: ChannelSession] = [:]
 
         /// The client's session, made (with no connection yet) if it has none: messages sent
         /// before the first connect are held in it.
@@ -147,6 +154,14 @@ package final class InMemoryChannelEngine: ChannelEngine {
             }
             session.connection = connection
             session.tokenExpiry = tokenExpiry
+            if tokenExpiry.isFinite {
+                let sessions = state.sessions
+                state.tokenExpiries.compactIfMostlyStale(liveCount: sessions.count) { due, entry in
+                    sessions[entry.clientID] === entry.session && entry.session.tokenExpiry == due && entry.session.connection != nil
+                }
+                state.tokenExpiries.push((clientID, session), due: tokenExpiry)
+            }
+            state.pollers[clientID] = connection.canGoStale ? session : nil
             session.absentSince = nil
             let endsEarlierPresence = resume.isFresh && session.present
             let becamePresent = !session.present || endsEarlierPresence
@@ -170,6 +185,10 @@ package final class InMemoryChannelEngine: ChannelEngine {
             session.pumpScheduled = false
             session.absentSince = now
             session.lastActivity = now
+            state.pollers[clientID] = nil
+            if session.present && !deliberate {
+                state.graceEnds.push((clientID, session), due: now + settings.effectivePresenceGraceSeconds)
+            }
             guard deliberate, session.present else { return false }
             session.present = false
             return true
@@ -184,18 +203,27 @@ package final class InMemoryChannelEngine: ChannelEngine {
         let now = clock.now()
         return state.withLock { state in
             var result = ChannelSweep()
-            for (clientID, session) in state.sessions {
-                if let connection = session.connection {
-                    if now >= session.tokenExpiry {
-                        result.expired.append(connection)
-                        session.tokenExpiry = .infinity
-                    } else if connection.isStale(now: now) {
-                        result.stale.append((clientID, connection))
-                    }
-                } else if session.present, let since = session.absentSince, now - since >= settings.effectivePresenceGraceSeconds {
-                    session.present = false
-                    result.disconnected.append(clientID)
-                }
+            var expired: Set<String> = []
+            while let (due, entry) = state.tokenExpiries.popDue(now: now) {
+                // Still the client's session, connected, with this expiry (not reattached since).
+                let session = entry.session
+                guard state.sessions[entry.clientID] === session, session.tokenExpiry == due,
+                      let connection = session.connection else { continue }
+                result.expired.append(connection)
+                expired.insert(entry.clientID)
+                session.tokenExpiry = .infinity
+            }
+            // An expired token ends the connection with its error: not also abandoned as stale.
+            for (clientID, session) in state.pollers where !expired.contains(clientID) {
+                if let connection = session.connection, connection.isStale(now: now) { result.stale.append((clientID, connection)) }
+            }
+            while let (_, entry) = state.graceEnds.popDue(now: now) {
+                // Still away, and still counted present, since the grace began.
+                let session = entry.session
+                guard state.sessions[entry.clientID] === session, session.connection == nil, session.present,
+                      let since = session.absentSince, now - since >= settings.effectivePresenceGraceSeconds else { continue }
+                session.present = false
+                result.disconnected.append(entry.clientID)
             }
             if now - state.lastPrune >= 5 {
                 state.lastPrune = now
@@ -214,6 +242,7 @@ package final class InMemoryChannelEngine: ChannelEngine {
                     return now - max(since, session.lastSentDirectly) >= window
                 }
                 guard !gone.isEmpty else { return result }
+                result.forgotten = gone.count
                 for (clientID, session) in gone {
                     session.dropAllHeld()
                     state.sessions[clientID] = nil

@@ -127,9 +127,12 @@ enum ChannelScripts {
         return live
         """)
 
-    /// KEYS: meta, stream, owner, presence, topics. ARGV: a new epoch, `<node> <connection>`,
-    /// client ID, presence lapse time, the client's last seq, fresh ("1") or resume ("0"), then
-    /// pairs of topic and the last offset the client saw in it (a resume).
+    /// KEYS: meta, stream, owner, presence, topics, this node's client set. ARGV: a new epoch,
+    /// `<node> <connection>`, client ID, (unused), the client's last seq, fresh ("1") or resume
+    /// ("0"), then pairs of topic and the last offset the client saw in it (a resume). A
+    /// connected client's presence never lapses by itself (score `+inf`): it lapses when it
+    /// leaves (`detach`) or when its node stops saying it is alive (`reap`), so keeping 100,000
+    /// clients present costs each node one command per refresh, not one per client.
     /// Returns {epoch, top, delivered, previous owner or "", was present (0/1), entries after
     /// the client's seq (fresh: after `delivered`) as {id, {field, value, ...}}, and per topic
     /// {topic, its offset, the client's position, the entries after it}}. The position is the
@@ -150,7 +153,10 @@ enum ChannelScripts {
         local previous = redis.call('GET', KEYS[3]) or ''
         redis.call('SET', KEYS[3], ARGV[2])
         local present = redis.call('ZSCORE', KEYS[4], ARGV[3]) and 1 or 0
-        redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3])
+        redis.call('ZADD', KEYS[4], '+inf', ARGV[3])
+        local previousNode = string.match(previous, '^(%S+) ')
+        if previousNode then redis.call('SREM', 'courier:nodeclients:' .. previousNode, ARGV[3]) end
+        redis.call('SADD', KEYS[6], ARGV[3])
         local from = tonumber(ARGV[5])
         if ARGV[6] == '1' then from = delivered end
         local entries = {}
@@ -174,12 +180,13 @@ enum ChannelScripts {
         return {epoch, top, delivered, previous, present, entries, topics}
         """)
 
-    /// KEYS: meta, owner, presence, stream, topics. ARGV: `<node> <connection>`, client ID,
+    /// KEYS: meta, owner, presence, stream, topics, this node's client set. ARGV: `<node> <connection>`, client ID,
     /// delivered seq, deliberate ("1"/"0"), presence lapse time for a dropped connection, key
     /// TTL, then pairs of topic and the offset handed in it. Returns
     /// 1 when a deliberate close ended the client's presence (report `disconnected` now), else 0.
     static let detach = RedisScript("""
         if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) else return 0 end
+        redis.call('SREM', KEYS[6], ARGV[2])
         local delivered = tonumber(redis.call('HGET', KEYS[1], 'delivered') or '0') or 0
         if tonumber(ARGV[3]) > delivered then redis.call('HSET', KEYS[1], 'delivered', ARGV[3]) end
         for i = 7, #ARGV - 1, 2 do
@@ -195,11 +202,20 @@ enum ChannelScripts {
         return 0
         """)
 
-    /// KEYS: presence. ARGV: now, at most how many, key TTL. Removes and returns the client IDs
-    /// whose presence lapsed: each is returned to exactly one caller, on whichever node. Their
-    /// keys, kept while a connection owned them, now expire (the owning node died, or was
-    /// paused; `refresh` keeps them again if it comes back).
+    /// KEYS: presence, the nodes. ARGV: now, at most how many, key TTL. First the nodes that
+    /// stopped saying they are alive (`alive`): the clients still connected there lapse now.
+    /// Then removes and returns the client IDs whose presence lapsed: each is returned to
+    /// exactly one caller, on whichever node. Their keys, kept while a connection owned them,
+    /// now expire (the owning node died, or was paused; `refresh` keeps them again if it comes back).
     static let reap = RedisScript("""
+        for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 16)) do
+          redis.call('ZREM', KEYS[2], node)
+          local set = 'courier:nodeclients:' .. node
+          for _, c in ipairs(redis.call('SMEMBERS', set)) do
+            if redis.call('ZSCORE', KEYS[1], c) == 'inf' then redis.call('ZADD', KEYS[1], ARGV[1], c) end
+          end
+          redis.call('DEL', set)
+        end
         local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
         for _, c in ipairs(gone) do
           redis.call('ZREM', KEYS[1], c)
@@ -211,9 +227,10 @@ enum ChannelScripts {
         return gone
         """)
 
-    /// KEYS: presence. ARGV: lapse time, the calling node, then the client IDs connected to it.
-    /// Pushes their lapse back; returns those that were no longer there (reaped meanwhile),
-    /// whose keys are kept again while the node still owns them.
+    /// KEYS: presence, this node's client set. ARGV: (unused), the calling node, then the client
+    /// IDs connected to it: run when the node was taken for dead (`alive` answered 1), it marks
+    /// them connected again; returns those that were no longer there (reaped meanwhile), whose
+    /// keys are kept again while the node still owns them.
     static let refresh = RedisScript("""
         local back = {}
         for i = 3, #ARGV do
@@ -225,9 +242,18 @@ enum ChannelScripts {
               for _, suffix in ipairs({':meta', ':stream', ':owner', ':topics'}) do redis.call('PERSIST', 'courier:{' .. c .. '}' .. suffix) end
             end
           end
-          redis.call('ZADD', KEYS[1], ARGV[1], c)
+          redis.call('ZADD', KEYS[1], '+inf', c)
+          redis.call('SADD', KEYS[2], c)
         end
         return back
+        """)
+
+    /// KEYS: the nodes. ARGV: the calling node, the time its clients' presence lapses unless it
+    /// says so again. One command per node per refresh, whatever its clients. Returns 1 when the
+    /// node was not listed (new, or taken for dead while it was paused or cut off): it then
+    /// marks its clients connected again (`refresh`).
+    static let alive = RedisScript("""
+        return redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
         """)
 
     /// ARGV: per client, its ID, epoch, the highest seq handed to its connection here, how many
@@ -263,6 +289,8 @@ enum ChannelScripts {
     static func topicLog(_ name: String) -> String { "courier:tlog:\(name.utf8.count):\(name)" }
     static func topicChannel(_ name: String) -> String { "courier:tpub:\(name.utf8.count):\(name)" }
     static func node(_ nodeID: String) -> String { "courier:node:\(nodeID)" }
+    static func nodeClients(_ nodeID: String) -> String { "courier:nodeclients:\(nodeID)" }
+    static let nodes = "courier:nodes"
     /// The topic's length first, so no topic and key pair spells another's.
     static func publishIdempotency(_ topic: String, _ key: String) -> String { "courier:published:\(topic.utf8.count):\(topic):\(key)" }
     static let presence = "courier:presence"

@@ -46,7 +46,7 @@ extension RedisChannelEngine {
         }
         guard let gone else { return false }
         let keys = [ChannelScripts.meta(clientID), ChannelScripts.owner(clientID), ChannelScripts.presence,
-                    ChannelScripts.stream(clientID), ChannelScripts.topics(clientID)]
+                    ChannelScripts.stream(clientID), ChannelScripts.topics(clientID), ChannelScripts.nodeClients(nodeID)]
         let arguments = ["\(nodeID) \(connection.connectionID)", clientID, String(gone.session.deliveredThrough), deliberate ? "1" : "0",
                          String(clock.now() + settings.effectivePresenceGraceSeconds), String(keyTTLSeconds)]
             + gone.topics.flatMap { [$0.key, String($0.value.session.deliveredThrough)] }
@@ -75,16 +75,21 @@ extension RedisChannelEngine {
             var result = ChannelSweep()
             result.disconnected = state.disconnected
             result.connected = state.reconnected
+            result.forgotten = state.forgotten
+            state.forgotten = 0
             state.disconnected = []
             state.reconnected = []
+            var expired: Set<String> = []
             while let (due, entry) = state.tokenExpiries.popDue(now: now) {
                 // Still the client's record, with this expiry (not replaced or ended since).
                 let client = entry.client
                 guard client.tokenExpiry == due, state.clients[entry.clientID] === client else { continue }
                 result.expired.append(client.connection)
+                expired.insert(entry.clientID)
                 client.tokenExpiry = .infinity
             }
-            for (clientID, client) in state.pollers where client.connection.isStale(now: now) {
+            // An expired token ends the connection with its error: not also abandoned as stale.
+            for (clientID, client) in state.pollers where !expired.contains(clientID) && client.connection.isStale(now: now) {
                 result.stale.append((clientID, client.connection))
             }
             return result

@@ -39,28 +39,44 @@ extension RedisChannelEngine {
         replaced.connection.scheduleTerminate(code: 409, description: "Replaced+by+another+connection.")
     }
 
+    /// Tells Redis this node is alive until the presence lapse: its connected clients stay present
+    /// while it does. `completion` (on the control loop) hears whether the node was not listed.
+    func sayAlive(now: Double, completion: @escaping @Sendable (Bool) -> Void = { _ in }) {
+        control.command.run(ChannelScripts.alive, keys: [Array(ChannelScripts.nodes.utf8)],
+                            arguments: [nodeID, String(now + presenceLapseSeconds)].map { Array($0.utf8) }) { result in
+            if case .success(let reply) = result { completion(reply.int == 1) }
+        }
+    }
+
     /// Keeps this node's clients present, records how far their connections got, and reports
     /// the clients any node let lapse.
     func refreshAndReap() {
         let now = clock.now()
-        let (here, progress) = state.withLock { state -> ([String], [String]) in
+        let progress = state.withLock { state -> [String] in
             var progress: [String] = []
             for (clientID, client) in state.clients {
-                let topics = client.topics.filter { $0.value.session.deliveredThrough > $0.value.recorded }
-                guard client.session.deliveredThrough > client.recorded || !topics.isEmpty else { continue }
+                // Most clients got nothing since the last refresh: checked without allocating.
+                var topicsDue = 0
+                for feed in client.topics.values where feed.session.deliveredThrough > feed.recorded { topicsDue += 1 }
+                guard client.session.deliveredThrough > client.recorded || topicsDue > 0 else { continue }
                 client.recorded = client.session.deliveredThrough
-                progress += [clientID, client.epoch, String(client.recorded), String(topics.count)]
-                for (topic, feed) in topics {
+                progress += [clientID, client.epoch, String(client.recorded), String(topicsDue)]
+                for (topic, feed) in client.topics where feed.session.deliveredThrough > feed.recorded {
                     feed.recorded = feed.session.deliveredThrough
                     progress += [topic, String(feed.recorded)]
                 }
             }
-            return (Array(state.clients.keys), progress)
+            return progress
         }
         available.store(control.command.isConnected, ordering: .relaxed)
-        if !here.isEmpty {
-            let arguments = [String(now + presenceLapseSeconds), nodeID] + here
-            control.command.run(ChannelScripts.refresh, keys: [Array(ChannelScripts.presence.utf8)],
+        sayAlive(now: now) { [self] takenForDead in
+            // New, or taken for dead while paused or cut off: its clients are marked connected
+            // again, which costs one command per client, once.
+            guard takenForDead else { return }
+            let here = state.withLock { Array($0.clients.keys) }
+            guard !here.isEmpty else { return }
+            let arguments = ["", nodeID] + here
+            control.command.run(ChannelScripts.refresh, keys: [ChannelScripts.presence, ChannelScripts.nodeClients(nodeID)].map { Array($0.utf8) },
                               arguments: arguments.map { Array($0.utf8) }) { [self] result in
                 guard case .success(let reply) = result, let back = reply.array?.compactMap(\.string), !back.isEmpty else { return }
                 // Reaped while this node could not refresh them (paused, cut off), yet still
@@ -72,7 +88,7 @@ extension RedisChannelEngine {
             control.command.run(ChannelScripts.progress, arguments: progress.map { Array($0.utf8) }) { _ in }
         }
         guard reported.load(ordering: .relaxed) else { return }
-        control.command.run(ChannelScripts.reap, keys: [Array(ChannelScripts.presence.utf8)],
+        control.command.run(ChannelScripts.reap, keys: [ChannelScripts.presence, ChannelScripts.nodes].map { Array($0.utf8) },
                           arguments: [String(now), "1000", String(keyTTLSeconds)].map { Array($0.utf8) }) { [self] result in
             guard case .success(let reply) = result, let gone = reply.array?.compactMap(\.string), !gone.isEmpty else { return }
             state.withLock { $0.disconnected += gone }

@@ -35,7 +35,7 @@ extension RedisChannelEngine {
                     return finish(.failure(.unavailable))
                 }
                 let keys = [ChannelScripts.meta(clientID), ChannelScripts.stream(clientID), ChannelScripts.owner(clientID),
-                            ChannelScripts.presence, ChannelScripts.topics(clientID)]
+                            ChannelScripts.presence, ChannelScripts.topics(clientID), ChannelScripts.nodeClients(nodeID)]
                 let arguments = [InMemoryChannelEngine.newID(), "\(nodeID) \(connection.connectionID)", clientID,
                                  String(now + presenceLapseSeconds), String(resume.lastSeq), resume.isFresh ? "1" : "0"]
                     + topicArguments

@@ -48,6 +48,8 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         /// the sweep looks at these, not at every client.
         var tokenExpiries = DueHeap<(clientID: String, client: Client)>()
         var pollers: [String: Client] = [:]
+        /// Records let go of since the last sweep.
+        var forgotten = 0
         /// Opens under way per client ID: its Pub/Sub channel must stay subscribed meanwhile,
         /// whatever a detach that raced with it decides.
         var opening: [OpeningKey: Int] = [:]
@@ -116,6 +118,9 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         let nodeChannel = ChannelScripts.node(nodeID)
         loop.execute { [self] in
             control.subscriber.subscribe(nodeChannel) { [self] message in nodeMessage(message) }
+            // Listed among the living before any client opens here: a node that dies before its
+            // first refresh still has its clients reaped.
+            sayAlive(now: clock.now())
             let timer = Timer(loop: loop)
             let period = UInt64(presenceRefreshSeconds * 1000)
             timer.start(after: period, repeating: period) { [self] in refreshAndReap() }

@@ -110,19 +110,22 @@ import Testing
 
     @Test func clientThatKeepsPingingLikeTheJavaScriptClientStaysConnected() async throws {
         let log = PresenceLog()
-        let service = ChannelService(secret: testSecret, settings: testSettings(heartbeatSeconds: Self.heartbeat))
+        // A longer heartbeat than the others: the pong timeout (a quarter of it) must outlast a
+        // test thread starved while every suite starts at once.
+        let heartbeat = Self.heartbeat * 3
+        let service = ChannelService(secret: testSecret, settings: testSettings(heartbeatSeconds: heartbeat))
         try await withChannelServer(service, presence: log) { port in
             let socket = try ChannelSocket(port: port)
             _ = try await socket.opened(token: try service.createChannel(clientID: "chatty"))
             #expect(await log.wait(forCount: 1) == [event("chatty", true)])
             // The channel's own ping frame every half heartbeat, answered with pong; the
             // WebSocket-level pings of the server are answered too (as a browser does).
-            let until = ContinuousClock.now + .milliseconds(Int(Self.heartbeat * 3 * 1000))
+            let until = ContinuousClock.now + .milliseconds(Int(heartbeat * 3 * 1000))
             while ContinuousClock.now < until {
                 socket.client.sendText("{\"type\":\"ping\"}")
                 let pong = try await socket.client.blocking { client in try nextChannelFrame(client) }
                 #expect(pong == "{\"type\":\"pong\"}")
-                try await Task.sleep(for: .milliseconds(Int(Self.heartbeat * 1000 / 4)))
+                try await Task.sleep(for: .milliseconds(Int(heartbeat * 1000 / 4)))
             }
             #expect(log.all == [event("chatty", true)])
             try service.sendMessage(clientID: "chatty", message: "still here")

@@ -192,10 +192,21 @@ private func longPollFields(_ input: inout FuzzInput) {
         expected = nil
     }
     invariant(LongPollEndpoint.sequenceNumber(seq) == expected, "seq '\(seq)' read as \(String(describing: LongPollEndpoint.sequenceNumber(seq)))")
+    // `topics`: whatever the text, a bounded map of whole numbers or a refusal, never a trap.
+    if let offsets = LongPollEndpoint.topicOffsets(extra) {
+        invariant(offsets.count <= ChannelResume.maxTopics, "\(offsets.count) topic offsets accepted")
+    }
 }
 
 private struct MessageFrame: Decodable {
     let type: String
+    let seq: UInt64
+    let data: String
+}
+
+private struct TopicFrame: Decodable {
+    let type: String
+    let topic: String
     let seq: UInt64
     let data: String
 }
@@ -217,6 +228,16 @@ private func frames(_ input: inout FuzzInput) {
         return invariant(false, "message frame is not JSON: \(message)")
     }
     invariant(decoded.type == "message" && decoded.seq == seq && decoded.data == text, "message frame reads back differently: \(message)")
+    // A topic's frame (the Redis engine), the topic any text too.
+    let split = text.utf8.count / 3
+    let topic = String(decoding: text.utf8.prefix(split), as: UTF8.self)
+    let topicPayload = ChannelPayload(text, time: 0, topic: topic)
+    let topicMessage = ChannelFrames.message(seq: seq, payload: topicPayload)
+    invariant(topicMessage.utf8.count == ChannelFrames.messageByteCount(seq: seq, payload: topicPayload), "topic frame length announced wrong")
+    guard let decodedTopic = try? JSONDecoder().decode(TopicFrame.self, from: Data(topicMessage.utf8)) else {
+        return invariant(false, "topic frame is not JSON: \(topicMessage)")
+    }
+    invariant(decodedTopic.topic == topic && decodedTopic.seq == seq && decodedTopic.data == text, "topic frame reads back differently: \(topicMessage)")
     let error = ChannelFrames.error(code: code, description: text)
     guard let decodedError = try? JSONDecoder().decode(ErrorFrame.self, from: Data(error.utf8)) else {
         return invariant(false, "error frame is not JSON: \(error)")
