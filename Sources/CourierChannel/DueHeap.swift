@@ -19,11 +19,12 @@ package struct DueHeap<Item> {
         }
     }
 
-    /// Drops the entries that no longer matter, once they are more than half of the heap and
-    /// over 1,024: a client that reconnects often leaves one behind each time, and each holds its
-    /// item (a session and what it holds) until its time comes, hours away for a token.
+    /// Drops the entries that no longer matter, once they are more than half of the heap: a
+    /// client that reconnects leaves one behind each time, and one that left leaves its last,
+    /// each holding its item (a session and what it holds) until its time comes, hours away for
+    /// a token. Called at every sweep; it walks the heap only when the heap has doubled since.
     package mutating func compactIfMostlyStale(liveCount: Int, isLive: (Double, Item) -> Bool) {
-        guard entries.count > max(1_024, 2 * liveCount) else { return }
+        guard entries.count > max(64, 2 * liveCount) else { return }
         entries = entries.filter { isLive($0.due, $0.item) }
         // A sorted array is a heap.
         entries.sort { $0.due < $1.due }

@@ -34,6 +34,8 @@ package final class InMemoryChannelEngine: ChannelEngine {
         var tokenExpiries = DueHeap<(clientID: String, session: ChannelSession)>()
         var graceEnds = DueHeap<(clientID: String, session: ChannelSession)>()
         var pollers: [String: ChannelSession] = [:]
+        /// Sessions with a connection: what the token heap's live entries number at most.
+        var connectedCount = 0
 
         /// The client's session, made (with no connection yet) if it has none: messages sent
         /// before the first connect are held in it.
@@ -152,15 +154,10 @@ package final class InMemoryChannelEngine: ChannelEngine {
                 replaced = old
                 session.noteReplaced(old.connectionID)
             }
+            if session.connection == nil { state.connectedCount += 1 }
             session.connection = connection
             session.tokenExpiry = tokenExpiry
-            if tokenExpiry.isFinite {
-                let sessions = state.sessions
-                state.tokenExpiries.compactIfMostlyStale(liveCount: sessions.count) { due, entry in
-                    sessions[entry.clientID] === entry.session && entry.session.tokenExpiry == due && entry.session.connection != nil
-                }
-                state.tokenExpiries.push((clientID, session), due: tokenExpiry)
-            }
+            if tokenExpiry.isFinite { state.tokenExpiries.push((clientID, session), due: tokenExpiry) }
             state.pollers[clientID] = connection.canGoStale ? session : nil
             session.absentSince = nil
             let endsEarlierPresence = resume.isFresh && session.present
@@ -182,6 +179,7 @@ package final class InMemoryChannelEngine: ChannelEngine {
         return state.withLock { state in
             guard let session = state.sessions[clientID], session.connection === connection else { return false }
             session.connection = nil
+            state.connectedCount -= 1
             session.pumpScheduled = false
             session.absentSince = now
             session.lastActivity = now
@@ -212,6 +210,16 @@ package final class InMemoryChannelEngine: ChannelEngine {
                 result.expired.append(connection)
                 expired.insert(entry.clientID)
                 session.tokenExpiry = .infinity
+            }
+            // Entries of sessions that left or were given a new token since: their sessions go
+            // once nothing else holds them.
+            do {
+                // In a scope of its own: the copy of the table must be gone before the prune
+                // below changes it, or the change would copy it whole.
+                let sessions = state.sessions
+                state.tokenExpiries.compactIfMostlyStale(liveCount: state.connectedCount) { due, entry in
+                    sessions[entry.clientID] === entry.session && entry.session.tokenExpiry == due && entry.session.connection != nil
+                }
             }
             // An expired token ends the connection with its error: not also abandoned as stale.
             for (clientID, session) in state.pollers where !expired.contains(clientID) {

@@ -88,6 +88,14 @@ extension RedisChannelEngine {
                 expired.insert(entry.clientID)
                 client.tokenExpiry = .infinity
             }
+            // Entries of clients that left or reconnected since: their records go once nothing
+            // else holds them.
+            do {
+                let clients = state.clients
+                state.tokenExpiries.compactIfMostlyStale(liveCount: clients.count) { due, entry in
+                    clients[entry.clientID] === entry.client && entry.client.tokenExpiry == due
+                }
+            }
             // An expired token ends the connection with its error: not also abandoned as stale.
             for (clientID, client) in state.pollers where !expired.contains(clientID) && client.connection.isStale(now: now) {
                 result.stale.append((clientID, client.connection))
