@@ -220,7 +220,10 @@ class Servers:
             else:
                 return f"redis-server did not answer: {tail(self.redis_log)}"
             args = ["--port", str(self.port), "--host", "127.0.0.1", "--workers", "1", "--reuse-port",
-                    "--redis", f"redis://127.0.0.1:{self.redis_port}", "--data-dir", f"{self.tmp}/data"]
+                    "--redis", f"redis://127.0.0.1:{self.redis_port}", "--data-dir", f"{self.tmp}/data",
+                    # ChannelNode keeps its app's presence events for GET /presence: unbounded, two
+                    # per client would be the app's memory, not the engine's (and pin heap pages).
+                    "--presence-log-limit", "1000"]
             first = self._spawn([NODE_BIN] + args, "node1")
             self.procs.append(first)
             up = wait_http(self.port, "/health", proc=first)
