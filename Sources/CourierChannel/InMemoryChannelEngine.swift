@@ -31,8 +31,8 @@ package final class InMemoryChannelEngine: ChannelEngine {
         /// session four times a second: tokens by expiry, absent clients by the end of their
         /// presence grace (an entry whose session changed since is skipped), and the clients
         /// whose connections can go stale (long-polls).
-        var tokenExpiries = DueHeap<(clientID: String, session: ChannelSession)>()
-        var graceEnds = DueHeap<(clientID: String, session: ChannelSession)>()
+        var tokenExpiries = DueHeap<(clientID: String, session: ChannelSession), Double>()
+        var graceEnds = DueHeap<(clientID: String, session: ChannelSession), Double>()
         var pollers: [String: ChannelSession] = [:]
         /// Sessions with a connection: what the token heap's live entries number at most.
         var connectedCount = 0

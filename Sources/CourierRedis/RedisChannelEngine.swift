@@ -46,7 +46,7 @@ package final class RedisChannelEngine: ChannelEngine, Sendable {
         /// When the clients' tokens expire, earliest first (an entry whose client record has
         /// changed since is skipped), and the clients whose connections can go stale (long-polls):
         /// the sweep looks at these, not at every client.
-        var tokenExpiries = DueHeap<(clientID: String, client: Client)>()
+        var tokenExpiries = DueHeap<(clientID: String, client: Client), Double>()
         var pollers: [String: Client] = [:]
         /// Records let go of since the last sweep.
         var forgotten = 0
