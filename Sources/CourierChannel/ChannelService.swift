@@ -19,7 +19,10 @@ public final class ChannelService: Sendable {
     let logger: Logger
     /// Each client ID's current long-poll connection, so a poll finds the run it continues.
     let longPolls = LongPollRegistry()
-    private let presenceDispatcher = Locked<(@Sendable (String, Bool) -> Void)?>(nil)
+    /// Boxed: a closure stored as `Locked`'s generic value is reabstracted at every `withLock`,
+    /// and the write-back wrapped it in one more thunk each time. Every presence event grew the
+    /// chain (64 bytes, and one more call deep for the next event) until the stack overflowed.
+    private let presenceDispatcher = Locked<PresenceHandler?>(nil)
     private let sweeperStarted = Atomic<Bool>(false)
     /// Clients the engine let go of since the heap was last handed back (see `sweep`).
     private let forgottenSinceTrim = Atomic<Int>(0)
@@ -230,13 +233,13 @@ public final class ChannelService: Sendable {
     }
 
     func setPresenceDispatcher(_ dispatcher: @escaping @Sendable (String, Bool) -> Void) {
-        presenceDispatcher.withLock { $0 = dispatcher }
+        presenceDispatcher.withLock { $0 = PresenceHandler(dispatch: dispatcher) }
     }
 
     func reportPresence(_ clientID: String, connected: Bool) {
         logger.debug("presence", metadata: ["client": "\(clientID)", "connected": "\(connected)"])
         metrics.presence(connected: connected)
-        presenceDispatcher.withLock { $0 }?(clientID, connected)
+        presenceDispatcher.withLock { $0 }?.dispatch(clientID, connected)
     }
 
     /// What a new connection means for presence: the end of an earlier one first, if it ends
@@ -288,6 +291,11 @@ public final class ChannelService: Sendable {
             if engine.detach(connection, clientID: clientID, deliberate: true) { reportPresence(clientID, connected: false) }
         }
     }
+}
+
+/// The app's presence notifications (see `presenceDispatcher`).
+struct PresenceHandler: Sendable {
+    let dispatch: @Sendable (String, Bool) -> Void
 }
 
 /// Collects the results of several completions, whichever thread each arrives on, and hands
