@@ -16,6 +16,7 @@ extension RedisChannelEngine {
             if let last = messages.last {
                 session.deliveredThrough = max(session.deliveredThrough, last.seq)
                 more = last.seq < session.nextSeq - 1
+                state.progressed[clientID] = client
             }
             guard !client.topics.isEmpty else { return .messages(messages, more: more) }
             var bytes = messages.reduce(0) { $0 + $1.payload.byteCount }
@@ -31,6 +32,7 @@ extension RedisChannelEngine {
                 let taken = topicSession.messages(after: after, maxBytes: maxBytes == .max ? .max : maxBytes - bytes)
                 guard let last = taken.last else { continue }
                 topicSession.deliveredThrough = max(topicSession.deliveredThrough, last.seq)
+                state.progressed[clientID] = client
                 more = more || last.seq < topicSession.nextSeq - 1
                 bytes += taken.reduce(0) { $0 + $1.payload.byteCount }
                 messages += taken

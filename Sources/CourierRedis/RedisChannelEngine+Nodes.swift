@@ -48,14 +48,15 @@ extension RedisChannelEngine {
         }
     }
 
-    /// Keeps this node's clients present, records how far their connections got, and reports
-    /// the clients any node let lapse.
-    func refreshAndReap() {
+    /// Keeps this node's clients present and records how far their connections got.
+    func refresh() {
         let now = clock.now()
         let progress = state.withLock { state -> [String] in
             var progress: [String] = []
-            for (clientID, client) in state.clients {
-                // Most clients got nothing since the last refresh: checked without allocating.
+            let progressed = state.progressed
+            // A fresh table: one that held a crowd's progress keeps its capacity otherwise.
+            state.progressed = [:]
+            for (clientID, client) in progressed where state.clients[clientID] === client {
                 var topicsDue = 0
                 for feed in client.topics.values where feed.session.deliveredThrough > feed.recorded { topicsDue += 1 }
                 guard client.session.deliveredThrough > client.recorded || topicsDue > 0 else { continue }
@@ -87,11 +88,27 @@ extension RedisChannelEngine {
         if !progress.isEmpty {
             control.command.run(ChannelScripts.progress, arguments: progress.map { Array($0.utf8) }) { _ in }
         }
-        guard reported.load(ordering: .relaxed) else { return }
+    }
+
+    /// Reports the clients any node let lapse: a closed WebSocket's grace ends within a reap
+    /// interval of its end, so its `disconnected` comes within 2 s (section 5), and a crowd
+    /// that left together is taken a batch at a time, back to back, not a batch per interval.
+    /// One reap at a time: while Redis is slow, they do not pile up behind each other.
+    func reap() {
+        guard reported.load(ordering: .relaxed), !halted.load(ordering: .relaxed),
+              !reaping.exchange(true, ordering: .relaxed) else { return }
+        let batch = Self.reapBatch
         control.command.run(ChannelScripts.reap, keys: [ChannelScripts.presence, ChannelScripts.nodes].map { Array($0.utf8) },
-                          arguments: [String(now), "1000", String(keyTTLSeconds)].map { Array($0.utf8) }) { [self] result in
+                            arguments: [String(clock.now()), String(batch), String(keyTTLSeconds)].map { Array($0.utf8) }) { [self] result in
+            reaping.store(false, ordering: .relaxed)
             guard case .success(let reply) = result, let gone = reply.array?.compactMap(\.string), !gone.isEmpty else { return }
             state.withLock { $0.disconnected += gone }
+            if gone.count >= batch { reap() }
         }
     }
+
+    /// How often lapsed presence is looked for, and how many clients one reap takes: each is
+    /// one script of O(batch) work in Redis, short enough not to hold up other commands.
+    static let reapMilliseconds: UInt64 = 250
+    static let reapBatch = 1000
 }

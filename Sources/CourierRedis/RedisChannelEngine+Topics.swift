@@ -214,6 +214,7 @@ extension RedisChannelEngine.State {
     mutating func install(_ clientID: String, _ client: RedisChannelEngine.Client) -> RedisChannelEngine.Client? {
         let earlier = remove(clientID)
         clients[clientID] = client
+        progressed[clientID] = client
         if client.tokenExpiry.isFinite { tokenExpiries.push((clientID, client), due: client.tokenExpiry) }
         if client.connection.canGoStale { pollers[clientID] = client }
         for topic in client.topics.keys { follow(topic: topic, clientID: clientID, client: client, loop: client.connection.loop) }

@@ -125,6 +125,31 @@ import Testing
         #expect((a.events + b.events).filter { $0.hasSuffix("bob") } == ["+bob"], "\(a.events) \(b.events)")
     }
 
+    /// Section 5 at the default heartbeat (30 s: presence refreshed every 3.3 s): a dropped
+    /// WebSocket's `disconnected` within 2 s, for a crowd larger than one reap's batch too.
+    @Test func droppedConnectionsAreReportedWithinTwoSecondsAtTheDefaultHeartbeat() async throws {
+        let redis = try await RedisServerProcess.start()
+        defer { redis.stop() }
+        let a = try Node(redis: redis.url, settings: ChannelSettings())
+        defer { a.stop() }
+        let count = 1_200
+        var clients: [Client] = []
+        for index in 0..<count {
+            let client = try Client(port: a.port)
+            client.open(token: try a.service.createChannel(clientID: "crowd\(index)"))
+            clients.append(client)
+        }
+        for client in clients { #expect(try await client.next()["type"] == "opened") }
+        #expect(await Self.eventually(30) { a.events.count == count }, "\(a.events.count) connected")
+        let dropped = ContinuousClock.now
+        for client in clients { client.socket.drop() }
+        let gone = { a.events.filter { $0.hasPrefix("-") }.count }
+        let all = await Self.eventually(10) { gone() == count }
+        let elapsed = ContinuousClock.now - dropped
+        #expect(all, "\(gone()) of \(count) reported gone")
+        #expect(elapsed < .seconds(2), "the last disconnected came \(elapsed) after the drop")
+    }
+
     /// A blip that reconnects to the same node at once: the detach of the dropped connection
     /// must not unsubscribe the client's channel under the open that follows it.
     @Test func anImmediateReconnectToTheSameNodeKeepsReceiving() async throws {
