@@ -26,6 +26,8 @@ public final class ChannelService: Sendable {
     private let sweeperStarted = Atomic<Bool>(false)
     /// Clients the engine let go of since the heap was last handed back (see `sweep`).
     private let forgottenSinceTrim = Atomic<Int>(0)
+    private let trimWhenQuiet = Atomic<Bool>(false)
+    private let quietSweeps = Atomic<Int>(0)
     private let loopsReleasingPolls = Locked<Set<ObjectIdentifier>>([])
     /// Reports once the app serving the channels has `Metrics` (see `measure(with:)`).
     let metrics = ChannelMetrics()
@@ -278,6 +280,17 @@ public final class ChannelService: Sendable {
         let forgotten = forgottenSinceTrim.add(result.forgotten, ordering: .relaxed).newValue
         if forgotten >= 1_000 {
             forgottenSinceTrim.store(0, ordering: .relaxed)
+            FreeMemory.returnToSystem()
+            trimWhenQuiet.store(true, ordering: .relaxed)
+        }
+        // And once more when the crowd has finished leaving (2 s without a client let go of): what
+        // was freed after that trim (the rest of the crowd, the answers to their detaches) would
+        // otherwise stay with the process. Measured: 3,000 clients gone left 27.5 to 33.2 MiB
+        // (start 23.9), varying with when the last trim ran.
+        if result.forgotten > 0 {
+            quietSweeps.store(0, ordering: .relaxed)
+        } else if trimWhenQuiet.load(ordering: .relaxed), quietSweeps.add(1, ordering: .relaxed).newValue >= 8 {
+            trimWhenQuiet.store(false, ordering: .relaxed)
             FreeMemory.returnToSystem()
         }
         if let held = engine.heldMessageCount { metrics.held(held) }

@@ -184,6 +184,7 @@ package final class InMemoryChannelEngine: ChannelEngine {
             session.absentSince = now
             session.lastActivity = now
             state.pollers[clientID] = nil
+            state.pollers.shrinkIfSparse()
             if session.present && !deliberate {
                 state.graceEnds.push((clientID, session), due: now + settings.effectivePresenceGraceSeconds)
             }
@@ -255,6 +256,7 @@ package final class InMemoryChannelEngine: ChannelEngine {
                     session.dropAllHeld()
                     state.sessions[clientID] = nil
                 }
+                state.sessions.shrinkIfSparse()
                 // A client away longer than the recovery window is gone: its subscriptions lapse
                 // with its held messages, or every abandoned client ID would be kept alive (and
                 // given a session again) by each publish to its topics.

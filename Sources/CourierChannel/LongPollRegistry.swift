@@ -21,7 +21,10 @@ final class LongPollRegistry: Sendable {
 
     func forget(_ connection: LongPollConnection) {
         current.withLock { connections in
-            if connections[connection.clientID] === connection { connections[connection.clientID] = nil }
+            if connections[connection.clientID] === connection {
+                connections[connection.clientID] = nil
+                connections.shrinkIfSparse()
+            }
         }
     }
 

@@ -225,6 +225,8 @@ extension RedisChannelEngine.State {
     mutating func remove(_ clientID: String) -> RedisChannelEngine.Client? {
         guard let client = clients.removeValue(forKey: clientID) else { return nil }
         pollers[clientID] = nil
+        clients.shrinkIfSparse()
+        pollers.shrinkIfSparse()
         forgotten += 1
         for topic in client.topics.keys { unfollow(topic: topic, clientID: clientID, loop: client.connection.loop) }
         return client
@@ -237,6 +239,6 @@ extension RedisChannelEngine.State {
     mutating func unfollow(topic: String, clientID: String, loop: EventLoop) {
         let key = TopicLoopKey(topic, loop)
         topicFollowers[key]?[clientID] = nil
-        if topicFollowers[key]?.isEmpty == true { topicFollowers[key] = nil }
+        if topicFollowers[key]?.isEmpty == true { topicFollowers[key] = nil } else { topicFollowers[key]?.shrinkIfSparse() }
     }
 }

@@ -1,3 +1,5 @@
+import CourierLoop
+
 /// Which channels a subscriber wants, which Redis has confirmed, and whose confirmations are
 /// still due, with no I/O. The wanted set survives disconnections (it is what a reconnect
 /// subscribes again); confirmation state does not.
@@ -51,6 +53,7 @@ struct SubscriptionTable<Handler, Confirmation> {
     /// has or will have it) and the confirmations that will now never come.
     mutating func unsubscribe(_ channel: [UInt8], connected: Bool) -> (send: Bool, orphaned: [Confirmation]) {
         guard let entry = entries.removeValue(forKey: channel) else { return (false, []) }
+        entries.shrinkIfSparse()
         if entry.subscribesInFlight > 0 { stale[channel, default: 0] += entry.subscribesInFlight }
         return (connected && (entry.active || entry.subscribesInFlight > 0), entry.confirmations)
     }

@@ -26,6 +26,7 @@ package struct DeadlineSchedule {
 
     package mutating func forget(_ id: ObjectIdentifier) {
         dueByID[id] = nil
+        dueByID.shrinkIfSparse()
         if dueByID.isEmpty { heap.removeAll() }
     }
 

@@ -132,6 +132,8 @@ package final class ServerLoop {
         let id = ObjectIdentifier(connection)
         connections.removeValue(forKey: id)
         swept.removeValue(forKey: id)
+        connections.shrinkIfSparse()
+        swept.shrinkIfSparse()
         scheduled.forget(id)
         if isShuttingDown && connections.isEmpty { finishShutdown() }
     }
