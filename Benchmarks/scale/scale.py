@@ -83,10 +83,12 @@ def log(text):
 # ---- processes -------------------------------------------------------------------------
 
 
-def rss(pid):
+def rss(pid, field="VmRSS:"):
+    """VmRSS (all resident pages); RssAnon: the heap and stacks only, without the binary's and
+    libraries' pages (code first run when clients come stays resident, and is no client's)."""
     try:
         for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmRSS:"):
+            if line.startswith(field):
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
@@ -253,6 +255,9 @@ class Servers:
     def rss(self):
         return sum(rss(pid) for pid in self.pids())
 
+    def rss_anon(self):
+        return sum(rss(pid, "RssAnon:") for pid in self.pids())
+
     def redis_rss(self):
         return rss(self.redis.pid) if self.redis else None
 
@@ -405,6 +410,7 @@ def run_one(name, n):
             fail("start", error)
             return r
         r["rss_before"] = servers.rss()
+        r["rss_anon_before"] = servers.rss_anon()
         r["redis_rss_before"] = servers.redis_rss()
         processes = max(1, math.ceil(n / (POLL_PER_PROCESS if servers.transport == "poll" else PER_PROCESS)))
         r["client_processes"] = processes
@@ -550,6 +556,7 @@ def run_one(name, n):
                 while servers.rss() > target and time.monotonic() - t0 < RELEASE_WAIT:
                     time.sleep(5)
                 r["rss_after_close"] = servers.rss()
+                r["rss_anon_after_close"] = servers.rss_anon()
                 r["rss_after_close_seconds"] = time.monotonic() - t0
                 r["redis_rss_after_close"] = servers.redis_rss()
                 r["redis_info_after_close"] = servers.redis_info()
@@ -666,6 +673,9 @@ def report():
             fn=lambda r: None if r.get("rss_after_close") is None else
             f"{mib(r['rss_after_close'])} after {r['rss_after_close_seconds']:.0f} s: {'back within 10%' if r['rss_returned'] else 'NOT within 10%'}")
         row("RSS after malloc_trim(0) in the server (gdb), if not back", "rss_after_trim", mib)
+        row("anonymous RSS (heap and stacks, not code pages): start → end of the wait", None, str, False,
+            fn=lambda r: None if r.get("rss_anon_after_close") is None else
+            f"{mib(r['rss_anon_before'])} → {mib(r['rss_anon_after_close'])}")
         row("failures", None, str, False, fn=lambda r: "; ".join(r["failures"])[:300] if r["failures"] else "none")
         sections.append("\n".join(lines))
     return results, "\n\n".join(sections)
