@@ -14,6 +14,8 @@ extension Dictionary {
 extension Set {
     package mutating func shrinkIfSparse() {
         guard capacity > 64, count < capacity / 8 else { return }
-        self = Set(self)
+        var smaller = Set(minimumCapacity: count)
+        for element in self { smaller.insert(element) }
+        self = smaller
     }
 }
