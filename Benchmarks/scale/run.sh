@@ -25,6 +25,7 @@
 #   SERVERS="courier courier-poll hummingbird"
 #   DURATION=10 RATE=10000                  the direct-message run: seconds, messages/s in all
 #   IDLE_SECONDS=2×DURATION (at most 20)    the idle CPU window
+#   LATE_IDLE_MIN=50000                     from this N on, a second idle window after the first
 #   RELEASE_WAIT=130 (3×DURATION when DURATION < 10)   how long RSS is watched after the clients
 #                                           leave (Courier forgets a session 120 s after it left)
 #   SINGLE_MAX=19000 POLL_MAX=10000 HB_MAX=19000   see above
@@ -73,7 +74,7 @@ fi
 mkdir -p "$LOGS"
 rm -f "$LOGS"/*.log "$LOGS"/*.err
 CMDLINE=$(command_line Benchmarks/scale/run.sh NS SERVERS DURATION RATE IDLE_SECONDS RELEASE_WAIT SINGLE_MAX POLL_MAX HB_MAX MAX_CONNECTIONS NODES WORKERS \
-    PER_PROCESS POLL_PER_PROCESS POSTERS NODE_POSTERS_TOTAL WINDOW SIZE PUBLISH_TIMEOUT OPEN_TIMEOUT SOURCES PORT_BASE SKIP_BUILD COURIER_BIN CHANNELNODE_BIN HUMMINGBIRD_BIN \
+    PER_PROCESS POLL_PER_PROCESS LATE_IDLE_MIN POSTERS NODE_POSTERS_TOTAL WINDOW SIZE PUBLISH_TIMEOUT OPEN_TIMEOUT SOURCES PORT_BASE SKIP_BUILD COURIER_BIN CHANNELNODE_BIN HUMMINGBIRD_BIN \
     CHANNELLOAD_BIN HOLD_BUILD_LOCK APPEND)
 export CMDLINE
 require_tools redis-server redis-cli flock python3

@@ -67,6 +67,8 @@ PORT_BASE = int(E.get("PORT_BASE", "19300"))
 # these Ns: where an idle server's CPU goes.
 PERF_NS = [int(x) for x in E.get("PERF_NS", "19000 100000").split()]
 PERF_SECONDS = float(E.get("PERF_SECONDS", "10"))
+# From this N on, a second idle window after the first (and the perf sample).
+LATE_IDLE_MIN = int(E.get("LATE_IDLE_MIN", "50000"))
 SOURCES = E.get("SOURCES", "127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7 127.0.0.8 127.0.0.9").split()
 LOADER = E.get("CHANNELLOAD_BIN", os.path.join(ROOT, "Benchmarks/channel/client/ChannelLoad/.build/release/ChannelLoad"))
 COURIER_BIN = E.get("COURIER_BIN", os.path.join(ROOT, "Benchmarks/channel/courier/ChannelBench/.build/release/ChannelBench"))
@@ -465,6 +467,20 @@ def run_one(name, n):
                 open(os.path.join(LOGS, f"perf-{tag}-{label}.txt"), "w").write(text)
                 log(f"  {tag}: perf, idle {label} (pid {pid}): " + " | ".join(top[:6]))
 
+        # A second idle window once what connecting set going has surely finished (at 100,000 the
+        # first window begins 2 s after the last open, and the nodes may still be handing the
+        # crowd's presence notifications to the app): which of the two is the steady state.
+        if n >= LATE_IDLE_MIN:
+            pings0 = sum(int(a[2].get("pings", 0)) for a in everyone(holders, "stats", 30))
+            s0, rd0, w0 = servers.ticks(), servers.redis_ticks(), time.monotonic()
+            time.sleep(IDLE_SECONDS)
+            wall = time.monotonic() - w0
+            r["idle_late_pings_per_s"] = (sum(int(a[2].get("pings", 0)) for a in everyone(holders, "stats", 30)) - pings0) / wall
+            r["idle_late_cpu_pct"] = 100 * (servers.ticks() - s0) / TICK / wall
+            r["idle_late_redis_cpu_pct"] = 100 * (servers.redis_ticks() - rd0) / TICK / wall if servers.redis else None
+            log(f"  {tag}: idle CPU, second window: {r['idle_late_cpu_pct']:.2f}% of a core"
+                + (f", Redis {r['idle_late_redis_cpu_pct']:.2f}%" if servers.redis else "") + f"; pings {r['idle_late_pings_per_s']:,.0f}/s")
+
         # Direct messages.
         files = [os.path.join(OUT, f"latency-{tag}-{h.index}.txt") for h in holders]
         s0, rd0, w0, m0 = servers.ticks(), servers.redis_ticks(), time.monotonic(), machine_busy()
@@ -652,6 +668,9 @@ def report():
             fn=lambda r: None if r.get("redis_rss_before") is None else f"{mib(r['redis_rss_before'])} → {mib(r.get('redis_rss_with_clients'))}")
         row(f"idle CPU over {IDLE_SECONDS:.0f} s, servers (% of one core)", "idle_cpu_pct", lambda x: f"{x:.2f}%")
         row("idle CPU, Redis", "idle_redis_cpu_pct", lambda x: f"{x:.2f}%", False)
+        row(f"idle CPU, a second {IDLE_SECONDS:.0f} s window after the first and the perf sample: servers / Redis / pings a second", None, str, False,
+            fn=lambda r: None if r.get("idle_late_cpu_pct") is None else
+            f"{r['idle_late_cpu_pct']:.2f}% / {(r.get('idle_late_redis_cpu_pct') or 0):.2f}% / {r['idle_late_pings_per_s']:,.0f}")
         row("idle: WebSocket pings the server sent (answered), per second", "idle_pings_per_s", lambda x: f"{x:,.0f}/s", False)
         row(f"direct {RATE:,.0f} msg/s for {DURATION:.0f} s: p50", "send_p50_us", us)
         row("direct: p99 (goal < 5 ms)", "send_p99_us", us)
