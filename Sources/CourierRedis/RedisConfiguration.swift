@@ -1,8 +1,11 @@
 /// Limits and timings shared by `RedisConnection` and `RedisSubscriber`.
 public struct RedisConfiguration: Sendable {
-    /// How long a command may wait for its reply once sent. On expiry that command and every
-    /// one behind it fail and the connection is made again, since the remaining replies could
-    /// no longer be matched. A command may ask for its own (a blocking `XREAD`).
+    /// How long Redis may take to answer the oldest command waiting on a connection, counted from
+    /// when it became the oldest (sent, or the reply before it came): a burst pipelined behind it
+    /// does not count against it, a Redis that stops answering is noticed this long after its
+    /// last reply. On expiry that command and every one behind it fail and the connection is
+    /// made again, since the remaining replies could no longer be matched. A command may ask
+    /// for its own (a blocking `XREAD`).
     public var commandTimeout: Duration
     /// Bounds one attempt: resolving the host, connecting and logging in. Commands issued
     /// during an attempt wait for it, so this is also the longest they wait for a connection.

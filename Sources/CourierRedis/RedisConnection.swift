@@ -166,9 +166,8 @@ public final class RedisConnection: @unchecked Sendable {
 
     private func transmit(_ arguments: [[UInt8]], timeoutMilliseconds: UInt64, completion: @escaping Completion) {
         link.send(arguments)
-        let deadline = loop.now &+ timeoutMilliseconds
-        replies.append(Pending(completion: completion, sentAt: metrics?.commandSent() ?? 0), deadline: deadline)
-        armTimer(for: deadline)
+        replies.append(Pending(completion: completion, sentAt: metrics?.commandSent() ?? 0), timeout: timeoutMilliseconds, now: loop.now)
+        if let deadline = replies.earliestDeadline { armTimer(for: deadline) }
     }
 
     private func sendWaiting() {
@@ -180,7 +179,7 @@ public final class RedisConnection: @unchecked Sendable {
     }
 
     private func received(_ reply: RESPValue) {
-        guard let pending = replies.popFirst() else {
+        guard let pending = replies.popFirst(now: loop.now) else {
             link.drop(reason: "a reply with no command waiting for it: \(reply)")
             return
         }
@@ -210,8 +209,8 @@ public final class RedisConnection: @unchecked Sendable {
 
     // MARK: Timeouts
 
-    /// One timer for all commands, armed for the earliest deadline. With one timeout for every
-    /// command, deadlines only grow, so the timer is re-armed once per expiry, not per command.
+    /// One timer for all commands, armed for the oldest command's deadline. Each reply moves that
+    /// deadline later, so the timer is re-armed when it fires early, not at every reply.
     private func armTimer(for deadline: UInt64) {
         if let due = timerDue, due <= deadline { return }
         timerDue = deadline
@@ -231,10 +230,8 @@ public final class RedisConnection: @unchecked Sendable {
         // and reconnect first, so what their completions send waits for the new connection.
         let abandoned = replies.removeAll()
         link.drop(reason: "a command got no reply within its timeout")
-        for entry in abandoned {
-            entry.waiter.completion(.failure(entry.deadline <= now
-                ? .timedOut
-                : .connectionLost(reason: "reset because an earlier command timed out")))
+        for (index, entry) in abandoned.enumerated() {
+            entry.waiter.completion(.failure(index == 0 ? .timedOut : .connectionLost(reason: "reset because an earlier command timed out")))
         }
     }
 

@@ -3,46 +3,43 @@
 /// other way to match them, which is why a command that times out takes the whole connection
 /// down with it: its reply may still come, and would then be taken for the next command's.
 ///
-/// Each waiter has a deadline; `earliestDeadline` is kept in O(1) amortised per command with a
-/// monotonic queue (commands with different timeouts need not expire in sending order).
+/// A command's time runs from when it became the oldest unanswered (sent to an idle connection,
+/// or the reply before it came), not from when it was sent: Redis works through a pipeline one
+/// command at a time, so 10,000 opens sent in a burst are answered over seconds while Redis is
+/// healthy, and timing each from its sending failed them all (and reset the connection) in the
+/// middle of the burst. A Redis that stops answering is still noticed one timeout after its last
+/// reply; a blocking read at the head holds the commands behind it without their clocks running.
 struct ReplyQueue<Waiter> {
     struct Entry {
         let waiter: Waiter
-        let deadline: UInt64
+        let timeout: UInt64
     }
 
     private var entries = FIFO<Entry>()
-    /// Candidates for the minimum deadline: (sequence, deadline) with deadlines strictly rising.
-    private var minima = FIFO<(sequence: UInt64, deadline: UInt64)>()
-    /// Sequence number of `entries.first`.
-    private var headSequence: UInt64 = 0
+    /// When the oldest waiter became the oldest, in loop milliseconds.
+    private var headSince: UInt64 = 0
 
     var isEmpty: Bool { entries.isEmpty }
     var count: Int { entries.count }
 
-    /// The soonest any waiting command runs out of time, in loop milliseconds.
-    var earliestDeadline: UInt64? { minima.first?.deadline }
+    /// When the oldest waiter runs out of time, in loop milliseconds; nil when none waits.
+    var earliestDeadline: UInt64? { entries.first.map { headSince &+ $0.timeout } }
 
-    mutating func append(_ waiter: Waiter, deadline: UInt64) {
-        let sequence = headSequence &+ UInt64(entries.count)
-        entries.append(Entry(waiter: waiter, deadline: deadline))
-        while let last = minima.last, last.deadline >= deadline { _ = minima.popLast() }
-        minima.append((sequence, deadline))
+    mutating func append(_ waiter: Waiter, timeout: UInt64, now: UInt64) {
+        if entries.isEmpty { headSince = now }
+        entries.append(Entry(waiter: waiter, timeout: timeout))
     }
 
-    /// The waiter a reply that just arrived belongs to; nil when nothing was asked (a protocol
-    /// violation by the server).
-    mutating func popFirst() -> Waiter? {
+    /// The waiter a reply that just arrived (at `now`) belongs to; nil when nothing was asked (a
+    /// protocol violation by the server).
+    mutating func popFirst(now: UInt64) -> Waiter? {
         guard let entry = entries.popFirst() else { return nil }
-        if minima.first?.sequence == headSequence { _ = minima.popFirst() }
-        headSequence &+= 1
+        headSince = now
         return entry.waiter
     }
 
     /// Every waiter, oldest first, leaving the queue empty: the connection is gone.
     mutating func removeAll() -> [Entry] {
-        headSequence &+= UInt64(entries.count)
-        _ = minima.removeAll()
-        return entries.removeAll()
+        entries.removeAll()
     }
 }

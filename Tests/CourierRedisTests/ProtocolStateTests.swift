@@ -109,34 +109,37 @@ import Testing
 @Suite struct ReplyQueueTests {
     @Test func repliesGoToCommandsInOrder() {
         var queue = ReplyQueue<Int>()
-        for index in 0..<5_000 { queue.append(index, deadline: 100) }
+        for index in 0..<5_000 { queue.append(index, timeout: 100, now: 0) }
         var answered: [Int] = []
-        while let index = queue.popFirst() { answered.append(index) }
+        while let index = queue.popFirst(now: 1) { answered.append(index) }
         #expect(answered == Array(0..<5_000))
-        do { let none = queue.popFirst(); #expect(none == nil) }
+        do { let none = queue.popFirst(now: 2); #expect(none == nil) }
         #expect(queue.earliestDeadline == nil)
     }
 
-    @Test func theEarliestDeadlineFollowsMixedTimeouts() {
+    /// The oldest command's time runs from when it became the oldest: a burst behind it waits
+    /// for Redis to work through what came first, not against the clock.
+    @Test func theOldestCommandIsTimedFromWhenItBecameTheOldest() {
         var queue = ReplyQueue<String>()
-        queue.append("blocking read", deadline: 30_000)
-        queue.append("get", deadline: 2_000)
-        queue.append("set", deadline: 2_005)
-        #expect(queue.earliestDeadline == 2_000)
-        _ = queue.popFirst()  // the blocking read answered: the get is still the earliest
-        #expect(queue.earliestDeadline == 2_000)
-        _ = queue.popFirst()
-        #expect(queue.earliestDeadline == 2_005)
-        queue.append("short", deadline: 500)
-        #expect(queue.earliestDeadline == 500)
-        _ = queue.popFirst()
-        #expect(queue.earliestDeadline == 500)
-        let rest = queue.removeAll()
-        #expect(rest.map(\.waiter) == ["short"])
+        queue.append("blocking read", timeout: 30_000, now: 0)
+        queue.append("get", timeout: 2_000, now: 5)
+        queue.append("set", timeout: 2_000, now: 6)
+        #expect(queue.earliestDeadline == 30_000)
+        _ = queue.popFirst(now: 25_000)  // the blocking read answered: the get's clock starts now
+        #expect(queue.earliestDeadline == 27_000)
+        _ = queue.popFirst(now: 25_001)
+        #expect(queue.earliestDeadline == 27_001)
+        _ = queue.popFirst(now: 25_002)
         #expect(queue.isEmpty && queue.earliestDeadline == nil)
-        queue.append("after", deadline: 9)
-        #expect(queue.earliestDeadline == 9)
-        do { let last = queue.popFirst(); #expect(last == "after") }
+        queue.append("short", timeout: 500, now: 40_000)  // sent to an idle connection: from now
+        queue.append("next", timeout: 500, now: 40_001)
+        #expect(queue.earliestDeadline == 40_500)
+        let rest = queue.removeAll()
+        #expect(rest.map(\.waiter) == ["short", "next"])
+        #expect(queue.isEmpty && queue.earliestDeadline == nil)
+        queue.append("after", timeout: 9, now: 50_000)
+        #expect(queue.earliestDeadline == 50_009)
+        do { let last = queue.popFirst(now: 50_001); #expect(last == "after") }
     }
 
     @Test func fifoKeepsOrderAcrossCompaction() {

@@ -159,6 +159,35 @@ import Testing
         }
     }
 
+    /// A pipeline Redis takes longer than the timeout to work through, answering all along: no
+    /// command times out (each waited behind the ones before it, not on a silent Redis), and the
+    /// connection is not reset. Each script runs 100 ms; its 40 KB argument makes Redis read, run
+    /// and answer one at a time, as it does a long burst of small ones (it answers after each read).
+    @Test func aBurstLongerThanTheTimeoutIsAnsweredWhileRedisKeepsAnswering() async throws {
+        try await withRedis { server, loop in
+            var configuration = RedisConfiguration()
+            configuration.commandTimeout = .milliseconds(250)
+            let redis = try RedisConnection(loop: loop, url: server.url, configuration: configuration)
+            let firstID = try await redis.send("CLIENT", "ID")
+            let busy = """
+                local start = redis.call('TIME')
+                repeat local now = redis.call('TIME') until (now[1] - start[1]) * 1000000 + (now[2] - start[2]) >= 100000
+                return #ARGV[1]
+                """
+            let padding = String(repeating: "x", count: 40_000)
+            let results = Recorder<Result<RESPValue, RedisError>>()
+            let started = ContinuousClock.now
+            await loop.run {
+                for _ in 0..<6 { redis.send(["EVAL", busy, "0", padding]) { results.append($0) } }
+            }
+            #expect(await eventually { results.count == 6 })
+            #expect(ContinuousClock.now - started >= .milliseconds(550), "Redis took 6 × 100 ms, longer than the 250 ms timeout")
+            #expect(results.all.allSatisfy { (try? $0.get())?.int == 40_000 }, "\(results.all)")
+            #expect(try await redis.send("CLIENT", "ID") == firstID)
+            redis.close()
+        }
+    }
+
     @Test func reconnectsAfterClientKill() async throws {
         try await withRedis { server, loop in
             let redis = try RedisConnection(loop: loop, url: server.url)
