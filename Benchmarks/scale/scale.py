@@ -440,14 +440,18 @@ def run_one(name, n):
             + (f"; Redis {r['redis_rss_with_clients'] / 2**20:.1f} MiB" if servers.redis else ""))
 
         # Idle: nothing sent.
-        pings0 = sum(int(a[2].get("pings", 0)) for a in everyone(holders, "stats", 30))
-        s0, rd0, c0, w0 = servers.ticks(), servers.redis_ticks(), sum(h.cpu_seconds() for h in holders), time.monotonic()
-        time.sleep(IDLE_SECONDS)
-        wall = time.monotonic() - w0
-        r["idle_pings_per_s"] = (sum(int(a[2].get("pings", 0)) for a in everyone(holders, "stats", 30)) - pings0) / wall
-        r["idle_cpu_pct"] = 100 * (servers.ticks() - s0) / TICK / wall
-        r["idle_redis_cpu_pct"] = 100 * (servers.redis_ticks() - rd0) / TICK / wall if servers.redis else None
-        r["idle_client_cpu_pct"] = 100 * (sum(h.cpu_seconds() for h in holders) - c0) / wall
+        def idle_window(key):
+            """Servers', Redis's and the clients' CPU and the server pings over IDLE_SECONDS, as r[key + "_..."]."""
+            pings0 = sum(int(a[2].get("pings", 0)) for a in everyone(holders, "stats", 30))
+            s0, rd0, c0, w0 = servers.ticks(), servers.redis_ticks(), sum(h.cpu_seconds() for h in holders), time.monotonic()
+            time.sleep(IDLE_SECONDS)
+            wall = time.monotonic() - w0
+            r[f"{key}_pings_per_s"] = (sum(int(a[2].get("pings", 0)) for a in everyone(holders, "stats", 30)) - pings0) / wall
+            r[f"{key}_cpu_pct"] = 100 * (servers.ticks() - s0) / TICK / wall
+            r[f"{key}_redis_cpu_pct"] = 100 * (servers.redis_ticks() - rd0) / TICK / wall if servers.redis else None
+            r[f"{key}_client_cpu_pct"] = 100 * (sum(h.cpu_seconds() for h in holders) - c0) / wall
+
+        idle_window("idle")
         log(f"  {tag}: idle CPU {r['idle_cpu_pct']:.2f}% of a core"
             + (f", Redis {r['idle_redis_cpu_pct']:.2f}%" if servers.redis else "") + f" (clients {r['idle_client_cpu_pct']:.1f}%); "
             f"WebSocket pings from the server: {r['idle_pings_per_s']:,.0f}/s")
@@ -471,13 +475,7 @@ def run_one(name, n):
         # first window begins 2 s after the last open, and the nodes may still be handing the
         # crowd's presence notifications to the app): which of the two is the steady state.
         if n >= LATE_IDLE_MIN:
-            pings0 = sum(int(a[2].get("pings", 0)) for a in everyone(holders, "stats", 30))
-            s0, rd0, w0 = servers.ticks(), servers.redis_ticks(), time.monotonic()
-            time.sleep(IDLE_SECONDS)
-            wall = time.monotonic() - w0
-            r["idle_late_pings_per_s"] = (sum(int(a[2].get("pings", 0)) for a in everyone(holders, "stats", 30)) - pings0) / wall
-            r["idle_late_cpu_pct"] = 100 * (servers.ticks() - s0) / TICK / wall
-            r["idle_late_redis_cpu_pct"] = 100 * (servers.redis_ticks() - rd0) / TICK / wall if servers.redis else None
+            idle_window("idle_late")
             log(f"  {tag}: idle CPU, second window: {r['idle_late_cpu_pct']:.2f}% of a core"
                 + (f", Redis {r['idle_late_redis_cpu_pct']:.2f}%" if servers.redis else "") + f"; pings {r['idle_late_pings_per_s']:,.0f}/s")
 

@@ -10,12 +10,3 @@ extension Dictionary {
         self = smaller
     }
 }
-
-extension Set {
-    package mutating func shrinkIfSparse() {
-        guard capacity > 64, count < capacity / 8 else { return }
-        var smaller = Set(minimumCapacity: count)
-        for element in self { smaller.insert(element) }
-        self = smaller
-    }
-}

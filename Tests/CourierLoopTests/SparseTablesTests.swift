@@ -26,13 +26,4 @@ import Testing
         #expect(table.capacity == capacity)
         #expect(table.count == 400)
     }
-
-    @Test func aSetShrinksToo() {
-        var set = Set(0..<10_000)
-        let crowded = set.capacity
-        for index in 0..<10_000 where index != 7 { set.remove(index) }
-        set.shrinkIfSparse()
-        #expect(set == [7])
-        #expect(set.capacity < crowded / 100)
-    }
 }
